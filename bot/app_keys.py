@@ -1,0 +1,19 @@
+"""Typed keys for what the aiohttp application holds."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import Redis
+
+from bot.client_rasa import RasaClient
+from bot.config import Settings
+from bot.conversation import ConversationCore
+from common.content import ServiceMessages
+
+SETTINGS = web.AppKey("settings", Settings)
+TEXTS = web.AppKey("texts", ServiceMessages)
+REDIS = web.AppKey("redis", Redis)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+RASA = web.AppKey("rasa", RasaClient)
+CORE = web.AppKey("core", ConversationCore)

@@ -1,0 +1,57 @@
+"""HTTP client for the Rasa server (token-protected REST channel and status endpoint)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not answer in time or answered with an error."""
+
+
+class RasaClient:
+    WEBHOOK = "/webhooks/cjg/webhook"
+
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, token: str, timeout: float
+    ) -> None:
+        self._session = session
+        self._base_url = base_url
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def send(self, conversation_id: str, text: str) -> list[Any]:
+        """Sends one user message; returns Rasa's raw reply list."""
+        try:
+            async with self._session.post(
+                self._base_url + self.WEBHOOK,
+                json={"sender": conversation_id, "message": text},
+                headers=self._headers,
+                timeout=self._timeout,
+            ) as response:
+                if response.status != 200:
+                    raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
+                body = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(type(exc).__name__) from exc
+        if not isinstance(body, list):
+            raise RasaUnavailable("Rasa's reply is not a list")
+        return body
+
+    async def status(self, timeout: float) -> dict[str, Any]:
+        """Rasa's /status (needs the token): proves the server is up with a model loaded."""
+        async with self._session.get(
+            self._base_url + "/status",
+            params={"token": self._token},
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as response:
+            if response.status != 200:
+                raise RasaUnavailable(f"HTTP {response.status}")
+            body = await response.json(content_type=None)
+        if not isinstance(body, dict) or not body.get("model_file"):
+            raise RasaUnavailable("no model loaded")
+        return body

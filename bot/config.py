@@ -1,0 +1,64 @@
+"""Settings of the messaging service, read from the environment (see defaults.env)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message names the variable and what to do."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    redis_url: str = "redis://127.0.0.1:6390/0"
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str = ""
+    action_server_url: str = "http://127.0.0.1:5055"
+    rasa_timeout: float = 10.0
+    pseudonym_secret: str = ""
+    max_message_chars: int = 2000
+    max_body_bytes: int = 256 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def number(name: str, default: float, kind: type[int] | type[float]) -> float:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r} is not a number; fix var/local.env") from None
+            if value <= 0:
+                raise ConfigError(f"{name} must be above zero")
+            return value
+
+        settings = cls(
+            host=env.get("CJG_HOST", cls.host),
+            port=int(number("CJG_PORT", cls.port, int)),
+            redis_url=env.get("CJG_REDIS_URL", cls.redis_url),
+            rasa_url=env.get("CJG_RASA_URL", cls.rasa_url).rstrip("/"),
+            rasa_token=env.get("RASA_TOKEN", ""),
+            action_server_url=env.get("CJG_ACTION_SERVER_URL", cls.action_server_url).rstrip("/"),
+            rasa_timeout=number("CJG_RASA_TIMEOUT", cls.rasa_timeout, float),
+            pseudonym_secret=env.get("CJG_PSEUDONYM_SECRET", ""),
+            max_message_chars=int(number("CJG_MAX_MESSAGE_CHARS", cls.max_message_chars, int)),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if not self.rasa_token:
+            raise ConfigError("RASA_TOKEN is not set; 'make run' generates one in var/secrets.env.")
+        if len(self.pseudonym_secret) < 32:
+            raise ConfigError(
+                "CJG_PSEUDONYM_SECRET must be at least 32 characters; "
+                "'make run' generates one in var/secrets.env."
+            )

@@ -1,0 +1,27 @@
+"""Cleaning and limits for what a user types, the same on every channel."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# C0/C1 control characters (not tab or newline) and lone surrogates: no meaning, only trouble.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class InputRejected(ValueError):
+    """The message cannot be passed on; ``code`` picks the Dutch text in service_messages.yml."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def clean_text(text: str, max_chars: int) -> str:
+    """Normalises a message; raises InputRejected for empty or over-long ones."""
+    text = unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()
+    if not text:
+        raise InputRejected("empty_message")
+    if len(text) > max_chars:
+        raise InputRejected("message_too_long")
+    return text

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import Tracker
+from rasa_sdk.types import DomainDict
+
+from assistant.actions.handoff import ActionDeclineHandoff, ActionRequestHandoff
+from common.handoff_payload import HandoffRequest
+
+
+async def test_ask_human_emits_a_structured_handoff_request(
+    recorded_tracker: Callable[[str], Tracker], domain: DomainDict
+) -> None:
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionRequestHandoff().run(dispatcher, recorded_tracker("ask_human"), domain)
+
+    assert events == [SlotSet("handoff_offered", False)]
+    told, payload = dispatcher.messages
+    assert told["response"] == "utter_handoff_requested"  # the user hears it before the handoff
+    request = HandoffRequest.from_custom(payload["custom"])
+    assert request is not None
+    assert request.reason == "ask_human"
+    assert request.urgent is False
+    assert request.recent_intents == ["greet", "ask_human"]
+
+
+async def test_accepting_the_offer_after_fallbacks_is_a_fallback_handoff(
+    recorded_tracker: Callable[[str], Tracker], domain: DomainDict
+) -> None:
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionRequestHandoff().run(dispatcher, recorded_tracker("accept_offer"), domain)
+
+    assert events == [SlotSet("handoff_offered", False)]
+    request = HandoffRequest.from_custom(dispatcher.messages[1]["custom"])
+    assert request is not None and request.reason == "fallback"
+    assert "nlu_fallback" in request.recent_intents
+
+
+async def test_declining_withdraws_the_offer(
+    recorded_tracker: Callable[[str], Tracker], domain: DomainDict
+) -> None:
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionDeclineHandoff().run(dispatcher, recorded_tracker("accept_offer"), domain)
+
+    assert events == [SlotSet("handoff_offered", False)]
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_declined"]

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from aiohttp.test_utils import TestClient
+from aiohttp.web import Application, Request
+
+from bot import Settings, create_app
+from tests.conftest import RasaStack, RedisServer, free_port
+
+ClientFactory = Callable[[Application], Awaitable[TestClient[Request, Application]]]
+SECRET = "test-pseudonym-secret-of-32-chars!!"
+
+
+@pytest.fixture
+def settings(redis_server: RedisServer, rasa_stack: RasaStack) -> Settings:
+    return Settings(
+        redis_url=redis_server.url,
+        rasa_url=rasa_stack.url,
+        rasa_token=rasa_stack.token,
+        action_server_url=rasa_stack.action_url,
+        pseudonym_secret=SECRET,
+        rasa_timeout=15,
+    )
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens: a part of the stack that is down."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: ClientFactory, settings: Settings
+) -> TestClient[Request, Application]:
+    return await aiohttp_client(create_app(settings))

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import cast
+
+import redis.asyncio as aioredis
+
+from common.handoff_payload import HandoffRequest
+from handoff.requests import STREAM, HandoffLog
+from tests.conftest import RedisServer
+
+
+async def test_a_request_is_appended_to_the_durable_stream(redis_server: RedisServer) -> None:
+    redis = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        request = HandoffRequest("ask_human", context={"child_age": "4"}, recent_intents=["greet"])
+        entry_id = await HandoffLog(redis).record("api-abc", "api", request)
+
+        found = await redis.xrange(STREAM, min=entry_id, max=entry_id)
+        ((_, fields),) = cast(list[tuple[str, dict[str, str]]], found)
+    finally:
+        await redis.aclose()
+    assert fields["conversation"] == "api-abc"
+    assert fields["reason"] == "ask_human"
+    assert fields["context"] == '{"child_age": "4"}'
+    assert set(fields) == {
+        "conversation",
+        "channel",
+        "reason",
+        "urgent",
+        "context",
+        "intents",
+        "at",
+    }
+
+
+def test_payload_round_trip_and_garbage() -> None:
+    request = HandoffRequest("fallback", urgent=True, recent_intents=["nlu_fallback"])
+    assert HandoffRequest.from_custom(request.to_custom()) == request
+    assert HandoffRequest.from_custom({"handoff_request": {"reason": "hack"}}) is None
+    assert HandoffRequest.from_custom("nope") is None
+    assert HandoffRequest.from_custom(None) is None

@@ -4,9 +4,11 @@ from common.content import (
     ContentError,
     IntentLabels,
     ServiceMessages,
+    Topic,
     intent_labels,
     load_file,
     service_messages,
+    topics,
 )
 from common.handoff_payload import HANDOFF_KEY, HandoffRequest
 
@@ -16,7 +18,9 @@ __all__ = [
     "HandoffRequest",
     "IntentLabels",
     "ServiceMessages",
+    "Topic",
     "intent_labels",
     "load_file",
     "service_messages",
+    "topics",
 ]

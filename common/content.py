@@ -9,16 +9,24 @@ edit a file know exactly what to fix.
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 import typing
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 import yaml
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+
+
+def content_dir() -> Path:
+    """Where the content files are: content/ in the checkout, or CJG_CONTENT_DIR if set."""
+    return Path(os.environ.get("CJG_CONTENT_DIR") or CONTENT_DIR)
+
 
 T = TypeVar("T")
 
@@ -44,6 +52,48 @@ class ServiceMessages:
 
     def get(self, key: str) -> str:
         return self.messages[key]
+
+
+AgeBand = Literal["0-2", "2-4", "5-12", "12-16", "16-23"]
+OfferTheme = Literal["opvoeden_opgroeien", "mindset_prestatiedruk", "weerbaarheid", "scheiden"]
+NextStepKind = Literal["groepsaanbod", "ia_team", "jgz", "poh_jeugd", "cjg_coach"]
+
+
+@dataclass(frozen=True)
+class NextStep:
+    kind: NextStepKind
+    text: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One everyday parenting question (opvoedvraag) and its answer; one file in content/topics/."""
+
+    version: int
+    id: str
+    title: str
+    age_bands: list[AgeBand]
+    audience: Literal["ouder", "jongere"]
+    answer: str
+    tips: list[str]
+    next_step: NextStep
+    see_a_person: str
+    review_date: str  # YYYY-MM-DD: when I&A staff check this answer again
+    offer_theme: OfferTheme | None = None  # the group offer theme that fits, if any
+
+
+def check_topic(topic: Topic, path: Path) -> None:
+    """Rules a dataclass cannot express; the messages name the file."""
+    if topic.id != path.stem:
+        raise ContentError(f"{path}: id '{topic.id}' must equal the file name '{path.stem}'")
+    if not 2 <= len(topic.tips) <= 4:
+        raise ContentError(f"{path}: tips: give 2 to 4 tips, not {len(topic.tips)}")
+    if not topic.age_bands:
+        raise ContentError(f"{path}: age_bands: name at least one age band")
+    try:
+        date.fromisoformat(topic.review_date)
+    except ValueError:
+        raise ContentError(f"{path}: review_date: must be a date like 2027-11-23") from None
 
 
 SERVICE_MESSAGE_KEYS = frozenset(
@@ -142,17 +192,95 @@ def load_file(cls: type[T], path: Path) -> T:
         raise ContentError(f"{path}: {str(exc).lstrip(': ')}") from exc
 
 
-@cache
-def intent_labels(content_dir: Path = CONTENT_DIR) -> IntentLabels:
-    return load_file(IntentLabels, content_dir / "intent_labels.yml")
+def _stamp(*paths: Path) -> tuple[tuple[str, int], ...]:
+    """Names and modification times: a cache key that changes when staff edit a file."""
+    return tuple((str(p), p.stat().st_mtime_ns if p.exists() else 0) for p in paths)
 
 
 @cache
-def service_messages(content_dir: Path = CONTENT_DIR) -> ServiceMessages:
-    loaded = load_file(ServiceMessages, content_dir / "service_messages.yml")
+def _load_stamped(cls: type, stamp: tuple[tuple[str, int], ...]) -> object:
+    return load_file(cls, Path(stamp[0][0]))
+
+
+def load_current(cls: type[T], path: Path) -> T:
+    """``load_file``, but cached until the file changes: staff edits are live without a restart."""
+    loaded = _load_stamped(cast(Any, cls), _stamp(path))  # classes hash fine; typeshed disagrees
+    assert isinstance(loaded, cls)
+    return loaded
+
+
+def intent_labels(directory: Path | None = None) -> IntentLabels:
+    return load_current(IntentLabels, (directory or content_dir()) / "intent_labels.yml")
+
+
+def service_messages(directory: Path | None = None) -> ServiceMessages:
+    path = (directory or content_dir()) / "service_messages.yml"
+    loaded = load_current(ServiceMessages, path)
     missing = sorted(SERVICE_MESSAGE_KEYS - set(loaded.messages))
     if missing:
-        raise ContentError(
-            f"{content_dir / 'service_messages.yml'}: messages.{missing[0]} is missing"
-        )
+        raise ContentError(f"{path}: messages.{missing[0]} is missing")
     return loaded
+
+
+def topics(directory: Path | None = None) -> dict[str, Topic]:
+    """All opvoedvragen by id; the id is the retrieval key ``opvoedvraag/<id>`` in nlu/.
+
+    Re-read when a file changes, so an edited answer is live without a restart or retraining.
+    """
+    return _topics(_stamp(*sorted(((directory or content_dir()) / "topics").glob("*.yml"))))
+
+
+@cache
+def _topics(stamp: tuple[tuple[str, int], ...]) -> dict[str, Topic]:
+    found: dict[str, Topic] = {}
+    for path in (Path(name) for name, _ in stamp):
+        topic = load_file(Topic, path)
+        check_topic(topic, path)
+        found[topic.id] = topic
+    return found
+
+
+@dataclass(frozen=True)
+class Municipality:
+    label: str
+    places: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Municipalities:
+    version: int
+    municipalities: dict[str, Municipality]
+
+    def places(self) -> dict[str, list[str]]:
+        return {key: m.places for key, m in self.municipalities.items()}
+
+
+def municipalities(directory: Path | None = None) -> Municipalities:
+    return load_current(Municipalities, (directory or content_dir()) / "municipalities.yml")
+
+
+@dataclass(frozen=True)
+class OfferThemeInfo:
+    label: str
+    keywords: list[str]
+
+
+@dataclass(frozen=True)
+class OfferThemes:
+    version: int
+    themes: dict[OfferTheme, OfferThemeInfo]
+
+    def find(self, text: str) -> str | None:
+        """The theme whose keyword occurs in the text (longest keyword wins)."""
+        lowered = f" {text.lower()} "
+        hits = [
+            (len(k), theme)
+            for theme, info in self.themes.items()
+            for k in info.keywords
+            if f" {k.lower()}" in lowered
+        ]
+        return max(hits)[1] if hits else None
+
+
+def offer_themes(directory: Path | None = None) -> OfferThemes:
+    return load_current(OfferThemes, (directory or content_dir()) / "offer_themes.yml")

@@ -12,6 +12,7 @@ from common.content import (
     intent_labels,
     load_file,
     service_messages,
+    topics,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,3 +55,49 @@ def test_missing_service_message_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ContentError, match="assistant_unavailable is missing"):
         service_messages(tmp_path)
     assert CONTENT_DIR.is_dir()
+
+
+def test_every_topic_passes_the_schema_and_has_training_and_test_examples() -> None:
+    known = topics()
+    assert len(known) >= 45
+
+    def keys(folder: str) -> set[str]:
+        found = set()
+        for path in (ROOT / folder).rglob("*.yml"):
+            for block in yaml.safe_load(path.read_text()).get("nlu", []):
+                intent = block.get("intent", "")
+                if intent.startswith("opvoedvraag/"):
+                    found.add(intent.split("/", 1)[1])
+        return found
+
+    assert keys("nlu") == set(known), "every topic needs training examples, and the reverse"
+    assert keys("tests/nlu") == set(known), "every topic needs held-out test examples"
+    bands = {band for topic in known.values() for band in topic.age_bands}
+    assert bands == {"0-2", "2-4", "5-12", "12-16", "16-23"}  # every NJI age band is covered
+
+
+def test_held_out_examples_are_never_training_examples() -> None:
+    def examples(folder: str) -> set[str]:
+        found = set()
+        for path in (ROOT / folder).rglob("*.yml"):
+            for block in yaml.safe_load(path.read_text()).get("nlu", []):
+                for line in str(block.get("examples", "")).splitlines():
+                    if line.strip().startswith("- "):
+                        found.add(line.strip()[2:].strip().lower())
+        return found
+
+    assert not examples("nlu") & examples("tests/nlu")
+
+
+def test_a_topic_file_with_wrong_rules_is_rejected(tmp_path: Path) -> None:
+    (tmp_path / "topics").mkdir()
+    good = (ROOT / "content" / "topics" / "slapen.yml").read_text()
+    (tmp_path / "topics" / "slaap.yml").write_text(good)
+    with pytest.raises(ContentError, match="must equal the file name"):
+        topics(tmp_path)
+    (tmp_path / "topics" / "slaap.yml").unlink()
+    (tmp_path / "topics" / "slapen.yml").write_text(
+        good.replace("review_date:", "old: x\nreview_date:")
+    )
+    with pytest.raises(ContentError, match="unknown field"):
+        topics(tmp_path)

@@ -1,11 +1,21 @@
 """Custom actions, served by ``rasa run actions --actions assistant.actions``."""
 
 from assistant.actions.fallback import ActionDefaultAskAffirmation, ActionDefaultFallback
-from assistant.actions.handoff import ActionDeclineHandoff, ActionRequestHandoff
+from assistant.actions.handoff import (
+    ActionDeclineHandoff,
+    ActionOfferConflictHelp,
+    ActionRequestHandoff,
+)
+from assistant.actions.offers import ActionShowOffers, ValidateOfferForm
+from assistant.actions.topics import ActionAnswerTopic
 
 __all__ = [
+    "ActionAnswerTopic",
     "ActionDeclineHandoff",
     "ActionDefaultAskAffirmation",
     "ActionDefaultFallback",
+    "ActionOfferConflictHelp",
     "ActionRequestHandoff",
+    "ActionShowOffers",
+    "ValidateOfferForm",
 ]

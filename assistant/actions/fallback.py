@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
+from assistant.actions.handoff import offer_handoff
 from common.content import intent_labels
 
 MAX_CHOICES = 3
@@ -63,4 +64,4 @@ class ActionDefaultFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_offer_handoff")
-        return [UserUtteranceReverted(), SlotSet("handoff_offered", True)]
+        return [UserUtteranceReverted(), *offer_handoff("fallback")]

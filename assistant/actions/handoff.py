@@ -9,7 +9,8 @@ from rasa_sdk.types import DomainDict
 
 from common.handoff_payload import HandoffRequest, Reason
 
-CONTEXT_SLOTS = ("theme", "child_age", "municipality")  # filled by later flows; passed on if set
+# What the conversation taught us, for the staff member's summary (never free text).
+CONTEXT_SLOTS = ("topic", "offer_theme", "child_age", "municipality")
 
 
 def recent_intents(tracker: Tracker, limit: int = 5) -> list[str]:
@@ -22,15 +23,31 @@ def recent_intents(tracker: Tracker, limit: int = 5) -> list[str]:
     return [n for n in names if n][-limit:]
 
 
+def _text(value: object) -> str:
+    """Slot values as staff read them: an age of 10.0 is "10"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def handoff_request(tracker: Tracker, reason: Reason, urgent: bool = False) -> HandoffRequest:
     context = {
-        slot: str(tracker.get_slot(slot))
+        slot: _text(tracker.get_slot(slot))
         for slot in CONTEXT_SLOTS
         if tracker.slots.get(slot) is not None
     }
     return HandoffRequest(
         reason=reason, urgent=urgent, context=context, recent_intents=recent_intents(tracker)
     )
+
+
+def offer_handoff(reason: Reason) -> list[EventType]:
+    """Remember that a person was offered, and why; "ja" then starts the handoff."""
+    return [SlotSet("handoff_offered", True), SlotSet("handoff_reason", reason)]
+
+
+def withdraw_offer() -> list[EventType]:
+    return [SlotSet("handoff_offered", False), SlotSet("handoff_reason", None)]
 
 
 class ActionRequestHandoff(Action):
@@ -45,10 +62,13 @@ class ActionRequestHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        reason: Reason = "fallback" if tracker.get_slot("handoff_offered") else "ask_human"
+        offered = tracker.get_slot("handoff_offered")
+        reason: Reason = (
+            (tracker.get_slot("handoff_reason") or "fallback") if offered else "ask_human"
+        )
         dispatcher.utter_message(response="utter_handoff_requested")
         dispatcher.utter_message(json_message=handoff_request(tracker, reason).to_custom())
-        return [SlotSet("handoff_offered", False)]
+        return withdraw_offer()
 
 
 class ActionDeclineHandoff(Action):
@@ -61,4 +81,17 @@ class ActionDeclineHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_handoff_declined")
-        return [SlotSet("handoff_offered", False)]
+        return withdraw_offer()
+
+
+class ActionOfferConflictHelp(Action):
+    """Signs of a vechtscheiding, or a child caught in between: offer a talk with the I&A team."""
+
+    def name(self) -> str:
+        return "action_offer_conflict_help"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_conflict_divorce")
+        return offer_handoff("conflict_divorce")

@@ -53,7 +53,11 @@ async def test_giving_up_offers_a_handoff_and_remembers_the_offer(
         dispatcher, recorded_tracker("second_failure"), domain
     )
 
-    assert events == [UserUtteranceReverted(), SlotSet("handoff_offered", True)]
+    assert events == [
+        UserUtteranceReverted(),
+        SlotSet("handoff_offered", True),
+        SlotSet("handoff_reason", "fallback"),
+    ]
     assert [m["response"] for m in dispatcher.messages] == ["utter_offer_handoff"]
     offer = next(r for r in domain["responses"]["utter_offer_handoff"])
     assert {b["payload"] for b in offer["buttons"]} == {"/ask_human", "/deny"}

@@ -7,7 +7,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import Tracker
 from rasa_sdk.types import DomainDict
 
-from assistant.actions.handoff import ActionDeclineHandoff, ActionRequestHandoff
+from assistant.actions.handoff import (
+    ActionDeclineHandoff,
+    ActionOfferConflictHelp,
+    ActionRequestHandoff,
+)
 from common.handoff_payload import HandoffRequest
 
 
@@ -18,7 +22,7 @@ async def test_ask_human_emits_a_structured_handoff_request(
 
     events = await ActionRequestHandoff().run(dispatcher, recorded_tracker("ask_human"), domain)
 
-    assert events == [SlotSet("handoff_offered", False)]
+    assert events == [SlotSet("handoff_offered", False), SlotSet("handoff_reason", None)]
     told, payload = dispatcher.messages
     assert told["response"] == "utter_handoff_requested"  # the user hears it before the handoff
     request = HandoffRequest.from_custom(payload["custom"])
@@ -35,7 +39,7 @@ async def test_accepting_the_offer_after_fallbacks_is_a_fallback_handoff(
 
     events = await ActionRequestHandoff().run(dispatcher, recorded_tracker("accept_offer"), domain)
 
-    assert events == [SlotSet("handoff_offered", False)]
+    assert events == [SlotSet("handoff_offered", False), SlotSet("handoff_reason", None)]
     request = HandoffRequest.from_custom(dispatcher.messages[1]["custom"])
     assert request is not None and request.reason == "fallback"
     assert "nlu_fallback" in request.recent_intents
@@ -48,5 +52,25 @@ async def test_declining_withdraws_the_offer(
 
     events = await ActionDeclineHandoff().run(dispatcher, recorded_tracker("accept_offer"), domain)
 
-    assert events == [SlotSet("handoff_offered", False)]
+    assert events == [SlotSet("handoff_offered", False), SlotSet("handoff_reason", None)]
     assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_declined"]
+
+
+async def test_conflict_divorce_offers_a_talk_and_passes_the_context_on_acceptance(
+    recorded_tracker: Callable[[str], Tracker], domain: DomainDict
+) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionOfferConflictHelp().run(dispatcher, recorded_tracker("conflict"), domain)
+    assert events == [
+        SlotSet("handoff_offered", True),
+        SlotSet("handoff_reason", "conflict_divorce"),
+    ]
+    assert [m["response"] for m in dispatcher.messages] == ["utter_conflict_divorce"]
+
+    dispatcher = CollectingDispatcher()
+    await ActionRequestHandoff().run(dispatcher, recorded_tracker("conflict_accepted"), domain)
+
+    request = HandoffRequest.from_custom(dispatcher.messages[1]["custom"])
+    assert request is not None
+    assert request.reason == "conflict_divorce"
+    assert request.context == {"topic": "scheiding_vertellen"}  # what the bot already advised

@@ -1,0 +1,98 @@
+"""Answers to everyday parenting questions (opvoedvragen), read from content/topics/.
+
+NLU recognises the retrieval intent ``opvoedvraag/<topic>``; the answer text lives in the content
+files that I&A staff edit, so changing an answer needs no retraining.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import Action, Tracker
+from rasa_sdk.types import DomainDict
+
+from common.content import Topic, topics
+
+RETRIEVAL_INTENT = "opvoedvraag"
+
+
+SURE = 0.6  # below this confidence, or this close to the runner-up, ask which topic is meant
+MARGIN = 0.2
+MAX_CHOICES = 3
+
+
+def ranked_topics(tracker: Tracker) -> list[tuple[str, float]]:
+    """Topics the ResponseSelector considered for the latest message, best first."""
+    selector: dict[str, Any] = tracker.latest_message.get("response_selector") or {}
+    for key in (RETRIEVAL_INTENT, "default"):
+        ranking = (selector.get(key) or {}).get("ranking") or []
+        found = [
+            (str(r["intent_response_key"]).split("/", 1)[1], float(r.get("confidence") or 0))
+            for r in ranking
+            if str(r.get("intent_response_key") or "").startswith(f"{RETRIEVAL_INTENT}/")
+        ]
+        if found:
+            return found
+    return []
+
+
+def chosen_topic(tracker: Tracker) -> str | None:
+    """A topic the user picked with a button: /opvoedvraag{"topic": "slapen"}."""
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == "topic":
+            return str(entity.get("value"))
+    return None
+
+
+def render(topic: Topic) -> str:
+    tips = "\n".join(f"• {tip}" for tip in topic.tips)
+    return f"{topic.answer}\n\nWat je kunt proberen:\n{tips}"
+
+
+class ActionAnswerTopic(Action):
+    def name(self) -> str:
+        return "action_answer_topic"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        known = topics()
+        picked = chosen_topic(tracker)
+        ranking = [(t, c) for t, c in ranked_topics(tracker) if t in known]
+        if picked is None and ranking:
+            best, confidence = ranking[0]
+            runner_up = ranking[1][1] if len(ranking) > 1 else 0.0
+            if confidence >= SURE and confidence - runner_up >= MARGIN:
+                picked = best
+            else:
+                self.ask_which(dispatcher, [t for t, _ in ranking[:MAX_CHOICES]])
+                return []
+        topic = known.get(picked or "")
+        if topic is None:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        dispatcher.utter_message(text=render(topic))
+        buttons = [{"title": "Een medewerker spreken", "payload": "/ask_human"}]
+        if topic.offer_theme or topic.next_step.kind == "groepsaanbod":
+            buttons.insert(0, {"title": "Zoek een training of webinar", "payload": "/zoek_aanbod"})
+        dispatcher.utter_message(
+            text=f"{topic.next_step.text}\n\n{topic.see_a_person}", buttons=buttons
+        )
+        return [SlotSet("topic", topic.id)]
+
+    @staticmethod
+    def ask_which(dispatcher: CollectingDispatcher, candidates: list[str]) -> None:
+        """Unsure between topics: let the parent pick rather than answer the wrong question."""
+        buttons = [
+            {"title": topics()[t].title, "payload": f'/opvoedvraag{{"topic": "{t}"}}'}
+            for t in candidates
+        ]
+        dispatcher.utter_message(
+            text=(
+                "Waar gaat je vraag het meest over? Staat het er niet bij, typ je vraag dan in "
+                "andere woorden."
+            ),
+            buttons=buttons,
+        )

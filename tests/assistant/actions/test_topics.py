@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import Tracker
+from rasa_sdk.types import DomainDict
+
+from assistant.actions.topics import ActionAnswerTopic
+from common.content import topics
+
+
+async def test_a_clear_question_gets_the_topic_answer_tips_and_next_step(
+    recorded_tracker: Callable[[str], Tracker], domain: DomainDict
+) -> None:
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionAnswerTopic().run(dispatcher, recorded_tracker("topic_clear"), domain)
+
+    slapen = topics()["slapen"]
+    assert events == [SlotSet("topic", "slapen")]
+    answer, next_step = dispatcher.messages
+    assert answer["text"].startswith(slapen.answer)
+    assert all(f"• {tip}" in answer["text"] for tip in slapen.tips)
+    assert slapen.next_step.text in next_step["text"]
+    assert slapen.see_a_person in next_step["text"]
+    assert {"title": "Een medewerker spreken", "payload": "/ask_human"} in next_step["buttons"]
+
+
+async def test_a_topic_picked_with_a_button_is_answered(
+    recorded_tracker: Callable[[str], Tracker], domain: DomainDict
+) -> None:
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionAnswerTopic().run(dispatcher, recorded_tracker("topic_button"), domain)
+
+    assert events == [SlotSet("topic", "scheiding_vertellen")]
+    # a divorce topic has an offer theme, so the parent can look for a training straight away
+    assert dispatcher.messages[1]["buttons"][0]["payload"] == "/zoek_aanbod"
+
+
+async def test_when_unsure_the_parent_chooses_between_topics(
+    recorded_tracker: Callable[[str], Tracker], domain: DomainDict
+) -> None:
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionAnswerTopic().run(dispatcher, recorded_tracker("topic_unsure"), domain)
+
+    assert events == []  # nothing answered yet, nothing remembered
+    (question,) = dispatcher.messages
+    assert question["text"].startswith("Waar gaat je vraag het meest over?")
+    assert 2 <= len(question["buttons"]) <= 3
+    for button in question["buttons"]:
+        topic_id = button["payload"].split('"topic": "')[1].rstrip('"}')
+        assert button["title"] == topics()[topic_id].title

@@ -12,9 +12,10 @@ import dataclasses
 import os
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
@@ -197,14 +198,22 @@ def _stamp(*paths: Path) -> tuple[tuple[str, int], ...]:
     return tuple((str(p), p.stat().st_mtime_ns if p.exists() else 0) for p in paths)
 
 
-@cache
-def _load_stamped(cls: type, stamp: tuple[tuple[str, int], ...]) -> object:
-    return load_file(cls, Path(stamp[0][0]))
+Check = Callable[[Any, Path], None]
 
 
-def load_current(cls: type[T], path: Path) -> T:
-    """``load_file``, but cached until the file changes: staff edits are live without a restart."""
-    loaded = _load_stamped(cast(Any, cls), _stamp(path))  # classes hash fine; typeshed disagrees
+@lru_cache(maxsize=64)  # bounded: every edit of a file makes a new key
+def _load_stamped(cls: type, stamp: tuple[tuple[str, int], ...], check: Check | None) -> object:
+    path = Path(stamp[0][0])
+    loaded: object = load_file(cls, path)
+    if check is not None:
+        check(loaded, path)  # once per version of the file, not on every read
+    return loaded
+
+
+def load_current(cls: type[T], path: Path, check: Check | None = None) -> T:
+    """``load_file`` (plus ``check``), cached until the file changes: staff edits are live
+    without a restart."""
+    loaded = _load_stamped(cast(Any, cls), _stamp(path), check)  # classes hash fine
     assert isinstance(loaded, cls)
     return loaded
 
@@ -213,13 +222,15 @@ def intent_labels(directory: Path | None = None) -> IntentLabels:
     return load_current(IntentLabels, (directory or content_dir()) / "intent_labels.yml")
 
 
-def service_messages(directory: Path | None = None) -> ServiceMessages:
-    path = (directory or content_dir()) / "service_messages.yml"
-    loaded = load_current(ServiceMessages, path)
+def _check_service_messages(loaded: ServiceMessages, path: Path) -> None:
     missing = sorted(SERVICE_MESSAGE_KEYS - set(loaded.messages))
     if missing:
         raise ContentError(f"{path}: messages.{missing[0]} is missing")
-    return loaded
+
+
+def service_messages(directory: Path | None = None) -> ServiceMessages:
+    path = (directory or content_dir()) / "service_messages.yml"
+    return load_current(ServiceMessages, path, _check_service_messages)
 
 
 def topics(directory: Path | None = None) -> dict[str, Topic]:
@@ -230,7 +241,7 @@ def topics(directory: Path | None = None) -> dict[str, Topic]:
     return _topics(_stamp(*sorted(((directory or content_dir()) / "topics").glob("*.yml"))))
 
 
-@cache
+@lru_cache(maxsize=8)
 def _topics(stamp: tuple[tuple[str, int], ...]) -> dict[str, Topic]:
     found: dict[str, Topic] = {}
     for path in (Path(name) for name, _ in stamp):

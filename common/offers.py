@@ -82,10 +82,7 @@ def catalogue_path() -> Path:
 
 def catalogue(path: Path | None = None) -> Catalogue:
     """The catalogue, re-read when the file changes (an import needs no restart)."""
-    path = path or catalogue_path()
-    loaded = load_current(Catalogue, path)
-    check_catalogue(loaded, path)
-    return loaded
+    return load_current(Catalogue, path or catalogue_path(), check_catalogue)
 
 
 def search(

@@ -82,9 +82,9 @@ async def evaluate(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    # Regression guards a little under the measured figures (docs/PERFORMANCE.md), so that a
-    # retrain from scratch cannot fail on noise. Issue #3 asks 0.90 for intents: not reached yet.
-    parser.add_argument("--intent-threshold", type=float, default=0.88)
+    # Issue #3 asks intent macro-F1 >= 0.90 (measured: 0.923). The topic guards sit a little
+    # under the measured figures (docs/PERFORMANCE.md), so a retrain cannot fail on noise.
+    parser.add_argument("--intent-threshold", type=float, default=0.90)
     parser.add_argument("--topic-threshold", type=float, default=0.71)
     parser.add_argument("--top3-threshold", type=float, default=0.83)
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "cjg.tar.gz")

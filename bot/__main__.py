@@ -33,6 +33,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         access_log_class=AccessLogger,
+        shutdown_timeout=5,  # long-polls are cut short; clients resume from their last id
         print=lambda _: print(f"Messaging service on http://{settings.host}:{settings.port}"),
     )
 

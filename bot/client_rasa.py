@@ -42,6 +42,29 @@ class RasaClient:
             raise RasaUnavailable("Rasa's reply is not a list")
         return body
 
+    async def history(self, conversation_id: str, limit: int = 30) -> list[tuple[str, str]]:
+        """The last user and bot texts from Rasa's tracker, for the staff member's transcript.
+
+        Copied only when a handoff starts, so the service keeps no transcript of bot-only chats.
+        """
+        try:
+            async with self._session.get(
+                f"{self._base_url}/conversations/{conversation_id}/tracker",
+                params={"include_events": "AFTER_RESTART", "token": self._token},
+                timeout=self._timeout,
+            ) as response:
+                if response.status != 200:
+                    raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
+                body = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(type(exc).__name__) from exc
+        lines: list[tuple[str, str]] = []
+        for event in body.get("events") or [] if isinstance(body, dict) else []:
+            text = event.get("text") if isinstance(event, dict) else None
+            if event.get("event") in ("user", "bot") and isinstance(text, str) and text.strip():
+                lines.append((event["event"], text))
+        return lines[-limit:]
+
     async def status(self, timeout: float) -> dict[str, Any]:
         """Rasa's /status (needs the token): proves the server is up with a model loaded."""
         async with self._session.get(

@@ -23,6 +23,13 @@ class Settings:
     pseudonym_secret: str = ""
     max_message_chars: int = 2000
     max_body_bytes: int = 256 * 1024
+    redis_max_connections: int = 100  # per instance; each open staff console holds one
+    retention_seconds: int = 30 * 24 * 3600  # transcripts, handoff records, outboxes
+    handoff_silent_seconds: float = 600.0  # a claimed chat without staff activity goes back
+    presence_timeout_seconds: float = 45.0  # a console without heartbeat counts as gone
+    sweep_interval_seconds: float = 5.0
+    staff_session_seconds: int = 10 * 3600
+    secure_cookies: bool = False  # true behind TLS (production)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -50,6 +57,23 @@ class Settings:
             rasa_timeout=number("CJG_RASA_TIMEOUT", cls.rasa_timeout, float),
             pseudonym_secret=env.get("CJG_PSEUDONYM_SECRET", ""),
             max_message_chars=int(number("CJG_MAX_MESSAGE_CHARS", cls.max_message_chars, int)),
+            redis_max_connections=int(
+                number("CJG_REDIS_MAX_CONNECTIONS", cls.redis_max_connections, int)
+            ),
+            retention_seconds=int(number("CJG_RETENTION_SECONDS", cls.retention_seconds, int)),
+            handoff_silent_seconds=number(
+                "CJG_HANDOFF_SILENT_SECONDS", cls.handoff_silent_seconds, float
+            ),
+            presence_timeout_seconds=number(
+                "CJG_PRESENCE_TIMEOUT_SECONDS", cls.presence_timeout_seconds, float
+            ),
+            sweep_interval_seconds=number(
+                "CJG_SWEEP_INTERVAL_SECONDS", cls.sweep_interval_seconds, float
+            ),
+            staff_session_seconds=int(
+                number("CJG_STAFF_SESSION_SECONDS", cls.staff_session_seconds, int)
+            ),
+            secure_cookies=env.get("CJG_SECURE_COOKIES", "false").lower() in ("1", "true", "yes"),
         )
         settings.check()
         return settings

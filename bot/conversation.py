@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import cast
 
 from redis.exceptions import RedisError
 
@@ -19,6 +20,8 @@ from bot.text_input import clean_text
 from common.content import ServiceMessages
 from common.handoff_payload import HandoffRequest
 from handoff.requests import HandoffLog
+from handoff.service import HandoffService, Message
+from handoff.store import State
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +38,14 @@ class ConversationCore:
         self,
         rasa: RasaClient,
         handoffs: HandoffLog,
+        handoff: HandoffService,
         texts: ServiceMessages,
         pseudonym_secret: str,
         max_message_chars: int,
     ) -> None:
         self._rasa = rasa
         self._handoffs = handoffs
+        self.handoff = handoff
         self._texts = texts
         self._secret = pseudonym_secret
         self._max_chars = max_message_chars
@@ -48,34 +53,68 @@ class ConversationCore:
     def conversation_id(self, channel: str, user_id: str) -> str:
         return pseudonymise(self._secret, channel, user_id)
 
+    def _unavailable(self, user_id: str, key: str = "assistant_unavailable") -> BotMessage:
+        return service_message(user_id, self._texts.get(key), key)
+
     async def handle(self, incoming: Incoming) -> list[BotMessage]:
-        """Answers one user message. Raises InputRejected for empty or over-long text."""
+        """Answers one user message. Raises InputRejected for empty or over-long text.
+
+        During a handoff the text goes to staff, never to Rasa; the service's own buttons
+        (``/cjg_...``) are handled here too.
+        """
         text = clean_text(incoming.text, self._max_chars)
         conversation = self.conversation_id(incoming.channel, incoming.user_id)
+        try:
+            state = await self.handoff.conversation(conversation)
+            if text.startswith("/cjg_"):
+                own = await self.handoff.control(conversation, state, text)
+                return [_addressed(m, incoming.user_id) for m in own]
+            if state.state in (State.WAITING, State.WITH_STAFF):
+                own = await self.handoff.user_message(conversation, state, text)
+                return [_addressed(m, incoming.user_id) for m in own]
+            if state.state == State.LEAVING_MESSAGE:
+                own = await self.handoff.leave_message(conversation, incoming.channel, text)
+                return [_addressed(m, incoming.user_id) for m in own]
+        except RedisError as exc:
+            log.error("conversation state unavailable (%s)", type(exc).__name__)
+            return [self._unavailable(incoming.user_id)]
         try:
             raw = await self._rasa.send(conversation, text)
         except RasaUnavailable as exc:
             log.warning("assistant unavailable (%s) on channel %s", exc, incoming.channel)
-            return [
-                service_message(
-                    incoming.user_id,
-                    self._texts.get("assistant_unavailable"),
-                    "assistant_unavailable",
-                )
-            ]
+            return [self._unavailable(incoming.user_id)]
         replies = [m for m in (from_rasa(r, incoming.user_id) for r in raw) if m is not None]
-        for message in replies:
+        for message in list(replies):
             request = HandoffRequest.from_custom(message.get("custom"))
-            if request is not None:
-                try:
-                    await self._handoffs.record(conversation, incoming.channel, request)
-                except RedisError as exc:
-                    log.error("handoff could not be recorded (%s)", type(exc).__name__)
-                    replies.append(
-                        service_message(
-                            incoming.user_id, self._texts.get("handoff_failed"), "handoff_failed"
-                        )
-                    )
-                    break
-                log.info("handoff requested (%s) on channel %s", request.reason, incoming.channel)
+            if request is None:
+                continue
+            try:
+                replies.extend(await self._start_handoff(conversation, incoming, request))
+            except (RedisError, RasaUnavailable) as exc:
+                log.error("handoff could not be started (%s)", type(exc).__name__)
+                replies.append(self._unavailable(incoming.user_id, "handoff_failed"))
+            break
         return replies
+
+    async def _start_handoff(
+        self, conversation: str, incoming: Incoming, request: HandoffRequest
+    ) -> list[BotMessage]:
+        await self._handoffs.record(conversation, incoming.channel, request)
+        try:
+            history = await self._rasa.history(conversation)
+        except RasaUnavailable as exc:  # staff then start without the bot's part of the chat
+            log.warning("conversation history unavailable (%s)", exc)
+            history = []
+        own = await self.handoff.begin(
+            conversation,
+            incoming.channel,
+            request,
+            [("user" if role == "user" else "bot", text) for role, text in history],
+        )
+        log.info("handoff requested (%s) on channel %s", request.reason, incoming.channel)
+        return [_addressed(m, incoming.user_id) for m in own]
+
+
+def _addressed(message: Message, user_id: str) -> BotMessage:
+    """A service message for this user, in the same shape as Rasa's replies."""
+    return cast(BotMessage, {"recipient_id": user_id, **message})

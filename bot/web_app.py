@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import weakref
 from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot import web_chat, web_health
 from bot.app_keys import CORE, HTTP, RASA, REDIS, SETTINGS, TEXTS
@@ -15,32 +19,89 @@ from bot.config import Settings
 from bot.conversation import ConversationCore
 from bot.web_errors import json_errors
 from common.content import service_messages
+from handoff import web_staff, web_staff_ws
+from handoff.accounts import Accounts
+from handoff.hours import opening_hours
+from handoff.presence import Presence
 from handoff.requests import HandoffLog
+from handoff.service import HandoffService, Timing
+from handoff.sessions import Sessions
+from handoff.transcript import OutboxWatcher
+from handoff.web_keys import ACCOUNTS, HANDOFF, OUTBOX_WATCHER, SESSIONS, SOCKETS
+
+log = logging.getLogger(__name__)
 
 
 async def _clients(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200))
-    redis = Redis.from_url(settings.redis_url, socket_timeout=5, health_check_interval=30)
+    # A bounded pool that makes bursts wait instead of failing; long-polls hold no connection.
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=10,
+        socket_timeout=30,
+        health_check_interval=30,
+        decode_responses=True,
+    )
+    redis = Redis(connection_pool=pool)
     rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout)
-    app[HTTP], app[REDIS], app[RASA] = http, redis, rasa
+    handoff = HandoffService(
+        redis,
+        app[TEXTS],
+        Presence(redis, settings.presence_timeout_seconds),
+        opening_hours,
+        Timing(settings.handoff_silent_seconds, settings.retention_seconds),
+    )
+    app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
+    app[ACCOUNTS] = Accounts(redis)
+    app[SESSIONS] = Sessions(redis, settings.staff_session_seconds)
+    app[OUTBOX_WATCHER] = OutboxWatcher(redis)
+    await app[OUTBOX_WATCHER].start()
     app[CORE] = ConversationCore(
         rasa=rasa,
         handoffs=HandoffLog(redis),
+        handoff=handoff,
         texts=app[TEXTS],
         pseudonym_secret=settings.pseudonym_secret,
         max_message_chars=settings.max_message_chars,
     )
     yield
+    await app[OUTBOX_WATCHER].stop()
     await http.close()
     await redis.aclose()
+    await pool.aclose()
+
+
+async def _sweeper(app: web.Application) -> AsyncIterator[None]:
+    """Returns abandoned claims to the queue; every instance runs one (the work is atomic)."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(app[SETTINGS].sweep_interval_seconds)
+            try:
+                await app[HANDOFF].sweep()
+            except Exception as exc:  # Redis away for a moment: try again next round
+                log.warning("handoff sweep failed (%s)", type(exc).__name__)
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[TEXTS] = service_messages()
+    opening_hours()  # fail at start, not at the first handoff, when the file is wrong
+    app[SOCKETS] = weakref.WeakSet()
+    app.on_shutdown.append(web_staff_ws.close_sockets)
     app.cleanup_ctx.append(_clients)
+    app.cleanup_ctx.append(_sweeper)
     app.add_routes(web_health.routes)
     app.add_routes(web_chat.routes)
+    app.add_routes(web_staff.routes)
+    app.add_routes(web_staff_ws.routes)
     return app

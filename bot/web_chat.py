@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 from typing import Any
@@ -12,8 +14,10 @@ from bot.app_keys import CORE, SETTINGS, TEXTS
 from bot.conversation import Incoming
 from bot.text_input import InputRejected
 from bot.web_errors import json_error
+from handoff.web_keys import OUTBOX_WATCHER
 
 SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
+STREAM_ID = re.compile(r"^[0-9]{1,20}(-[0-9]{1,20})?$")
 
 routes = web.RouteTableDef()
 
@@ -47,3 +51,58 @@ async def chat(request: web.Request) -> web.Response:
     except InputRejected as rejected:
         return _bad_request(request, rejected.code)
     return web.json_response(replies)
+
+
+def _sender(request: web.Request, value: object) -> str | None:
+    return value if isinstance(value, str) and SENDER.match(value) else None
+
+
+@routes.get("/api/chat/updates")
+async def updates(request: web.Request) -> web.Response:
+    """Messages that came outside a direct reply (staff, queue news), after ``after``.
+
+    Long-polls up to ``wait`` seconds (max 25). The reply's ``next`` is the ``after`` of the
+    next call, so a client that reconnects neither loses nor repeats a message.
+    """
+    sender = _sender(request, request.query.get("sender"))
+    if sender is None:
+        return _bad_request(request, "invalid_sender")
+    after = request.query.get("after", "0")
+    if not STREAM_ID.match(after):
+        return _bad_request(request, "invalid_after")
+    try:
+        wait = min(max(float(request.query.get("wait", "0")), 0.0), 25.0)
+    except ValueError:
+        return _bad_request(request, "invalid_wait")
+    core = request.app[CORE]
+    cid = core.conversation_id("api", sender)
+    outbox = core.handoff.outbox
+    async with request.app[OUTBOX_WATCHER].news(cid) as news:
+        found = await outbox.read(cid, after)
+        if not found and wait:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(news), wait)
+            found = await outbox.read(cid, after)
+    messages = [{"id": i, "recipient_id": sender, **m} for i, m in found]
+    return web.json_response(
+        {
+            "messages": messages,
+            "next": found[-1][0] if found else after,
+            "handoff": await core.handoff.status(cid),
+        }
+    )
+
+
+@routes.post("/api/chat/typing")
+async def typing(request: web.Request) -> web.Response:
+    """The user is typing: staff see it in the console during a handoff."""
+    try:
+        body: Any = json.loads(await request.read())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _bad_request(request, "invalid_json")
+    sender = _sender(request, body.get("sender") if isinstance(body, dict) else None)
+    if sender is None:
+        return _bad_request(request, "invalid_sender")
+    core = request.app[CORE]
+    await core.handoff.user_typing(core.conversation_id("api", sender))
+    return web.json_response({"ok": True})

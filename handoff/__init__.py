@@ -1,5 +1,24 @@
-"""Handoff from the bot to a person of the I&A team."""
+"""Handoff from the bot to a person of the I&A team: state machine, queue, staff console."""
 
+from handoff.accounts import Account, Accounts
+from handoff.hours import OpeningHours, opening_hours
 from handoff.requests import HandoffLog
+from handoff.service import HandoffService, Timing
+from handoff.store import Handoff, HandoffStore, State
+from handoff.transcript import Outbox, OutboxWatcher, Transcript
 
-__all__ = ["HandoffLog"]
+__all__ = [
+    "Account",
+    "Accounts",
+    "Handoff",
+    "HandoffLog",
+    "HandoffService",
+    "HandoffStore",
+    "OpeningHours",
+    "Outbox",
+    "OutboxWatcher",
+    "State",
+    "Timing",
+    "Transcript",
+    "opening_hours",
+]

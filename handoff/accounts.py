@@ -1,0 +1,99 @@
+"""Staff accounts: argon2id password hashes in Redis, created only by the command line.
+
+There is no default account and no default password; see ``scripts/staff-account``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from typing import Literal, cast
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from redis.asyncio import Redis
+
+from handoff import keys
+
+Role = Literal["staff", "admin", "insight"]
+ROLES: tuple[Role, ...] = ("staff", "admin", "insight")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+MIN_PASSWORD = 12
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified against when a username does not exist, so timing does not reveal which names exist.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-0")
+
+
+class AccountError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    name: str  # the first name parents see: "Anne van het CJG"
+    role: Role
+
+
+class Accounts:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def add(self, username: str, name: str, password: str, role: Role = "staff") -> None:
+        if not USERNAME.match(username):
+            raise AccountError("username: 2-32 lowercase letters, digits, '.', '_' or '-'")
+        if not name.strip() or len(name) > 40:
+            raise AccountError("name: give a first name (at most 40 characters)")
+        if role not in ROLES:
+            raise AccountError(f"role: one of {', '.join(ROLES)}")
+        self._check_password(password)
+        created = await self._redis.hsetnx(keys.account(username), "hash", _hasher.hash(password))
+        if not created:
+            raise AccountError(f"account '{username}' exists; use 'passwd' to change its password")
+        await self._redis.hset(keys.account(username), mapping={"name": name.strip(), "role": role})
+        await self._redis.sadd(keys.ACCOUNTS, username)
+
+    @staticmethod
+    def _check_password(password: str) -> None:
+        if len(password) < MIN_PASSWORD:
+            raise AccountError(f"password: at least {MIN_PASSWORD} characters")
+
+    async def set_password(self, username: str, password: str) -> None:
+        self._check_password(password)
+        if not await self._redis.exists(keys.account(username)):
+            raise AccountError(f"no account '{username}'")
+        await self._redis.hset(keys.account(username), "hash", _hasher.hash(password))
+
+    async def remove(self, username: str) -> bool:
+        await self._redis.srem(keys.ACCOUNTS, username)
+        return bool(await self._redis.delete(keys.account(username)))
+
+    async def get(self, username: str) -> Account | None:
+        raw = cast(dict[str, str], await self._redis.hgetall(keys.account(username)))
+        if not raw or raw.get("role") not in ROLES:
+            return None
+        return Account(username, raw["name"], cast(Role, raw["role"]))
+
+    async def all(self) -> list[Account]:
+        names = sorted(cast(set[str], await self._redis.smembers(keys.ACCOUNTS)))
+        found = [await self.get(n) for n in names]
+        return [a for a in found if a is not None]
+
+    async def verify(self, username: str, password: str) -> Account | None:
+        """The account if the password is right; argon2 runs in a thread (it is slow by design)."""
+        stored = (
+            await self._redis.hget(keys.account(username), "hash")
+            if USERNAME.match(username)
+            else None
+        )
+        try:
+            await asyncio.to_thread(_hasher.verify, str(stored or _DUMMY_HASH), password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if stored is None:
+            return None
+        if _hasher.check_needs_rehash(str(stored)):
+            await self._redis.hset(keys.account(username), "hash", _hasher.hash(password))
+        return await self.get(username)

@@ -1,0 +1,53 @@
+"""Every Redis key the handoff uses, in one place, so operators can find and purge them.
+
+A conversation is known by its pseudonym (``cid``); one handoff episode by a random id (``hid``).
+Staff only ever see ``hid``s, never the pseudonym.
+"""
+
+from __future__ import annotations
+
+QUEUE = "cjg:handoff:queue"  # zset: hid -> priority score (urgent first, then oldest)
+SEQUENCE = "cjg:handoff:seq"  # counter: arrival order in the queue
+CLAIMS = "cjg:handoff:claims"  # zset: hid -> last staff activity (ms)
+CLOSED = "cjg:handoff:closed"  # zset: hid -> closed at (ms), the history
+LEFT = "cjg:handoff:left"  # zset: hid -> left at (ms), messages left outside opening hours
+STATS = "cjg:handoff:stats"  # hash: running averages for the wait estimate
+OUTBOX_NEWS = "cjg:outbox:news"  # pub/sub channel: the cid of an outbox that got a message
+EVENTS = "cjg:staff:events"  # pub/sub channel: what every staff console should know at once
+PRESENCE = "cjg:staff:presence"  # zset: username -> last heartbeat (ms)
+STATUS = "cjg:staff:status"  # hash: username -> online | away
+
+
+def conversation(cid: str) -> str:
+    """Hash: the conversation's state (bot, waiting, with_staff, leaving_message) and hid."""
+    return f"cjg:conv:{cid}"
+
+
+def outbox(cid: str) -> str:
+    """Stream: messages for the user that did not come as a direct reply (staff, queue news)."""
+    return f"cjg:conv:{cid}:out"
+
+
+def staff_typing(cid: str) -> str:
+    return f"cjg:conv:{cid}:staff_typing"
+
+
+def record(hid: str) -> str:
+    """Hash: one handoff episode: summary, times, staff member, registration, rating."""
+    return f"cjg:handoff:{hid}"
+
+
+def transcript(hid: str) -> str:
+    """Stream: what the user, the bot and staff said during one handoff."""
+    return f"cjg:handoff:{hid}:log"
+
+
+def account(username: str) -> str:
+    return f"cjg:staff:account:{username}"
+
+
+ACCOUNTS = "cjg:staff:accounts"  # set of usernames
+
+
+def session(token_hash: str) -> str:
+    return f"cjg:staff:session:{token_hash}"

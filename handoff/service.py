@@ -1,0 +1,450 @@
+"""What a handoff means for the user and for staff: the rules around the state machine.
+
+The store makes transitions atomic; this module decides who is told what. It is used by the
+conversation core (the user's side) and by the staff API (the staff side), on any instance.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from common.content import ServiceMessages, topics
+from common.handoff_payload import HandoffRequest
+from common.offers import THEME_LABELS
+from handoff import events, keys
+from handoff.accounts import Account
+from handoff.hours import OpeningHours
+from handoff.presence import Presence
+from handoff.store import Conversation, Handoff, HandoffStore, State, now_ms
+from handoff.transcript import Entry, Outbox, Role, Transcript
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]  # a bot message without recipient: text, buttons, custom
+
+CANCEL = "/cjg_cancel"
+END = "/cjg_end"
+RATING = "/cjg_rating_"
+REASON_LABELS = {
+    "ask_human": "Vroeg zelf om een medewerker",
+    "fallback": "De chatbot begreep de vraag niet",
+    "no_offer_match": "Geen passend groepsaanbod gevonden",
+    "conflict_divorce": "Signalen van een vechtscheiding",
+    "safety": "Zorg over veiligheid",
+    "left_message": "Bericht buiten openingstijden",
+}
+NOTIFY_FRONT = 25  # queue places that get a message when they move up
+EWMA_WEIGHT = 0.2  # how fast the handling-time average follows recent handoffs
+
+
+@dataclass(frozen=True)
+class Timing:
+    silent_seconds: float  # a claimed chat without staff activity this long goes back
+    retention_seconds: int
+
+
+def _event(kind: str, **data: Any) -> dict[str, Any]:
+    return {"handoff": {"event": kind, **data}}
+
+
+class HandoffService:
+    def __init__(
+        self,
+        redis: Redis,
+        texts: ServiceMessages,
+        presence: Presence,
+        hours: Callable[[], OpeningHours],
+        timing: Timing,
+    ) -> None:
+        self._redis = redis
+        self._texts = texts
+        self.presence = presence
+        self._hours = hours
+        self.timing = timing
+        self.store = HandoffStore(redis, timing.retention_seconds)
+        self.transcript = Transcript(redis, timing.retention_seconds)
+        self.outbox = Outbox(redis, timing.retention_seconds)
+
+    @property
+    def redis(self) -> Redis:
+        return self._redis
+
+    def _say(self, key: str, **values: Any) -> str:
+        return self._texts.get(key).format(**values)
+
+    # --- the user's side -------------------------------------------------------------------
+
+    async def conversation(self, cid: str) -> Conversation:
+        return await self.store.conversation(cid)
+
+    async def begin(
+        self, cid: str, channel: str, request: HandoffRequest, history: list[tuple[Role, str]]
+    ) -> list[Message]:
+        """Queues the conversation, or (closed, nobody online) offers to leave a message."""
+        summary = self._summary(channel, request, history)
+        now = datetime.now(UTC)
+        hours = self._hours()
+        if not hours.is_open(now) or await self.presence.online_count() == 0:
+            await self.store.set_state(cid, State.LEAVING_MESSAGE, channel)
+            await self._redis.hset(keys.conversation(cid), "pending_summary", _json(summary))
+            key = "handoff_closed_hours" if not hours.is_open(now) else "handoff_nobody_online"
+            return [
+                {
+                    "text": self._say(key, when=self._when(hours, now)),
+                    "buttons": [{"title": "Toch geen bericht", "payload": CANCEL}],
+                    "custom": _event("leave_message"),
+                }
+            ]
+        hid, created = await self.store.enqueue(
+            cid, channel, reason=request.reason, urgent=request.urgent, summary=summary
+        )
+        if created:
+            await self.transcript.append_many(hid, history)
+            await events.publish(self._redis, "queue", hid=hid, urgent=request.urgent)
+            await self.notify_positions(skip=hid)
+        position = await self.store.position(hid) or 1
+        await self.store.set_fields(hid, {"last_position": str(position)})
+        return [self._queue_message("handoff_queued", position, await self._estimate(position))]
+
+    @staticmethod
+    def _when(hours: OpeningHours, now: datetime) -> str:
+        """When staff will read a left message, in Dutch, without promising more than that."""
+        return "zo snel mogelijk" if hours.is_open(now) else f"vanaf {hours.describe_next(now)}"
+
+    def _queue_message(self, key: str, position: int, estimate: int | None) -> Message:
+        return {
+            "text": self._say(key, position=position, estimate=self._estimate_text(estimate)),
+            "buttons": [{"title": "Stoppen met wachten", "payload": CANCEL}],
+            "custom": _event("queue", position=position, estimate_minutes=estimate),
+        }
+
+    def _summary(
+        self, channel: str, request: HandoffRequest, history: list[tuple[Role, str]]
+    ) -> dict[str, Any]:
+        """The warm-handover card: what staff read before the transcript."""
+        context = request.context
+        theme = None
+        if context.get("topic"):
+            topic = topics().get(context["topic"])
+            theme = topic.title if topic else context["topic"]
+        elif context.get("offer_theme"):
+            theme = THEME_LABELS.get(context["offer_theme"], context["offer_theme"])
+        advised = [text[:400] for role, text in history if role == "bot"][-3:]
+        return {
+            "channel": channel,
+            "reason": request.reason,
+            "reason_label": REASON_LABELS.get(request.reason, request.reason),
+            "urgent": request.urgent,
+            "safety": request.reason == "safety",
+            "theme": theme,
+            "child_age": context.get("child_age"),
+            "municipality": context.get("municipality"),
+            "advised": advised,
+            "recent_intents": request.recent_intents,
+        }
+
+    async def user_message(self, cid: str, conv: Conversation, text: str) -> list[Message]:
+        """While waiting or with staff, the user's words go to staff, never to Rasa."""
+        assert conv.hid is not None
+        entry = await self.transcript.append(conv.hid, "user", text)
+        await events.publish(self._redis, "message", hid=conv.hid, entry=entry.public())
+        if conv.state == State.WAITING:
+            position = await self.store.position(conv.hid) or 1
+            return [self._queue_message("handoff_waiting_ack", position, None)]
+        return []
+
+    async def leave_message(self, cid: str, channel: str, text: str) -> list[Message]:
+        raw = await self._redis.hget(keys.conversation(cid), "pending_summary")
+        summary = _loads(raw) or {"channel": channel, "reason": "left_message"}
+        hid = await self.store.leave_message(cid, channel, summary)
+        await self.transcript.append(hid, "user", text)
+        await self._redis.hdel(keys.conversation(cid), "pending_summary")
+        await events.publish(self._redis, "message_left", hid=hid)
+        when = self._when(self._hours(), datetime.now(UTC))
+        return [{"text": self._say("message_left", when=when), "custom": _event("message_left")}]
+
+    async def control(self, cid: str, conv: Conversation, payload: str) -> list[Message]:
+        """The service's own buttons: stop waiting, end the chat, the satisfaction score."""
+        if payload == CANCEL:
+            if conv.state == State.LEAVING_MESSAGE:
+                await self.store.set_state(cid, State.BOT, conv.channel or "")
+                return [{"text": self._say("message_cancelled"), "custom": _event("cancelled")}]
+            if conv.state == State.WAITING and conv.hid:
+                if await self.store.cancel(cid, conv.hid):
+                    await events.publish(self._redis, "queue", hid=conv.hid)
+                    await self.notify_positions()
+                    return [{"text": self._say("handoff_cancelled"), "custom": _event("cancelled")}]
+                return [{"text": self._say("handoff_cancel_too_late")}]
+            if conv.state == State.WITH_STAFF:
+                return await self.control(cid, conv, END)
+        elif payload == END and conv.state == State.WITH_STAFF and conv.hid:
+            if await self.store.close(conv.hid, None, {"closed_by": "user"}):
+                await self.transcript.append(
+                    conv.hid, "system", "De gebruiker heeft het gesprek beëindigd."
+                )
+                await events.publish(self._redis, "closed", hid=conv.hid, by="user")
+                return [{"text": self._say("user_ended"), "custom": _event("closed")}]
+        elif payload.startswith(RATING) and payload[len(RATING) :] in {"1", "2", "3", "4", "5"}:
+            hid = await self._redis.hget(keys.conversation(cid), "rating_hid")
+            if hid:
+                await self._redis.hdel(keys.conversation(cid), "rating_hid")
+                await self.store.set_fields(str(hid), {"rating": payload[len(RATING) :]})
+                return [{"text": self._say("rating_thanks"), "custom": _event("rated")}]
+        return [{"text": self._say("unknown_button")}]
+
+    async def status(self, cid: str) -> dict[str, Any]:
+        """The handoff part of a poll: state, queue position and whether staff is typing."""
+        conv = await self.store.conversation(cid)
+        status: dict[str, Any] = {"state": conv.state.value}
+        if conv.state == State.WAITING and conv.hid:
+            position = await self.store.position(conv.hid)
+            status["position"] = position
+            status["estimate_minutes"] = await self._estimate(position or 1)
+        if conv.state == State.WITH_STAFF:
+            status["staff_typing"] = bool(await self._redis.exists(keys.staff_typing(cid)))
+        return status
+
+    async def user_typing(self, cid: str) -> None:
+        conv = await self.store.conversation(cid)
+        if conv.state in (State.WAITING, State.WITH_STAFF) and conv.hid:
+            await events.publish(self._redis, "typing", hid=conv.hid, who="user")
+
+    # --- the staff side --------------------------------------------------------------------
+
+    async def claim(self, hid: str, staff: Account) -> bool:
+        if not await self.store.claim(hid, staff.username):
+            return False
+        cid = await self.store.cid_of(hid)
+        assert cid is not None
+        await self.transcript.append(hid, "system", f"{staff.name} neemt het gesprek aan.")
+        await self.outbox.push(
+            cid,
+            {
+                "text": self._say("staff_joined", name=staff.name),
+                "buttons": [{"title": "Gesprek beëindigen", "payload": END}],
+                "custom": _event("staff_joined", staff=staff.name),
+            },
+        )
+        await events.publish(self._redis, "claimed", hid=hid, staff=staff.username)
+        await self.notify_positions()
+        return True
+
+    async def _owned(self, hid: str, staff: Account) -> Handoff | None:
+        handoff = await self.store.get(hid)
+        if handoff is None or handoff.state != "with_staff" or handoff.staff != staff.username:
+            return None
+        return handoff
+
+    async def send(self, hid: str, staff: Account, text: str) -> Entry | None:
+        """A staff reply: into the transcript and the user's outbox."""
+        if await self._owned(hid, staff) is None:
+            return None
+        cid = await self.store.cid_of(hid)
+        assert cid is not None
+        entry = await self.transcript.append(hid, "staff", text, staff.name)
+        await self.outbox.push(
+            cid, {"text": text, "custom": _event("staff_message", staff=staff.name)}
+        )
+        await self._redis.delete(keys.staff_typing(cid))
+        await self.store.touch(hid)
+        await events.publish(self._redis, "message", hid=hid, entry=entry.public())
+        return entry
+
+    async def note(self, hid: str, staff: Account, text: str) -> Entry | None:
+        """An internal note: in the transcript for colleagues, never shown to the user."""
+        if await self.store.get(hid) is None:
+            return None
+        entry = await self.transcript.append(hid, "note", text, staff.name)
+        await events.publish(self._redis, "message", hid=hid, entry=entry.public())
+        return entry
+
+    async def staff_typing(self, hid: str, staff: Account) -> None:
+        if await self._owned(hid, staff) is None:
+            return
+        cid = await self.store.cid_of(hid)
+        if cid:
+            await self._redis.set(keys.staff_typing(cid), "1", px=4000)  # typing is not durable
+            await self.store.touch(hid)
+
+    async def release(self, hid: str, staff: Account | None, *, timeout: bool = False) -> bool:
+        """Back to the queue at its old place; the user is told why."""
+        handoff = await self.store.get(hid)
+        if handoff is None or handoff.staff is None:
+            return False
+        owner = handoff.staff
+        if staff is not None and staff.username != owner:
+            return False
+        stale_before = now_ms() - int(self.timing.silent_seconds * 1000) if timeout else None
+        if not await self.store.release(hid, owner, stale_before):
+            return False
+        cid = await self.store.cid_of(hid)
+        assert cid is not None
+        position = await self.store.position(hid) or 1
+        key = "staff_timeout" if staff is None else "staff_released"
+        await self.transcript.append(hid, "system", "Terug in de wachtrij.")
+        await self.outbox.push(cid, self._queue_message(key, position, None))
+        await self.store.set_fields(hid, {"last_position": str(position)})
+        await events.publish(self._redis, "released", hid=hid, timeout=staff is None)
+        await self.notify_positions(skip=hid)
+        return True
+
+    async def transfer(self, hid: str, staff: Account, to: Account) -> bool:
+        if not await self.store.transfer(hid, staff.username, to.username):
+            return False
+        cid = await self.store.cid_of(hid)
+        assert cid is not None
+        await self.transcript.append(hid, "system", f"Overgedragen aan {to.name}.")
+        await self.outbox.push(
+            cid,
+            {
+                "text": self._say("staff_transferred", name=to.name),
+                "custom": _event("staff_joined", staff=to.name),
+            },
+        )
+        await events.publish(self._redis, "transferred", hid=hid, staff=to.username)
+        return True
+
+    async def close(self, hid: str, staff: Account, registration: dict[str, str]) -> bool:
+        """Ends the chat with a registration; the user gets one satisfaction question."""
+        handoff = await self._owned(hid, staff)
+        if handoff is None:
+            return False
+        fields = {"registration": _json(registration), "closed_by": "staff"}
+        if not await self.store.close(hid, staff.username, fields):
+            return False
+        cid = await self.store.cid_of(hid)
+        assert cid is not None
+        await self.transcript.append(hid, "system", f"{staff.name} heeft het gesprek afgesloten.")
+        await self._redis.hset(keys.conversation(cid), "rating_hid", hid)
+        await self.outbox.push(
+            cid, {"text": self._say("handoff_closed", name=staff.name), "custom": _event("closed")}
+        )
+        await self.outbox.push(
+            cid,
+            {
+                "text": self._say("rating_question"),
+                "buttons": [{"title": str(n), "payload": f"{RATING}{n}"} for n in range(1, 6)],
+                "custom": _event("rating"),
+            },
+        )
+        if handoff.claimed_at is not None:
+            await self._learn_handling_time(now_ms() - handoff.claimed_at)
+        await events.publish(self._redis, "closed", hid=hid, by="staff")
+        return True
+
+    async def answer_message(self, hid: str, staff: Account, text: str) -> bool:
+        """Answers a message left outside opening hours; it waits in the user's outbox."""
+        handoff = await self.store.get(hid)
+        if handoff is None or handoff.state != "message":
+            return False
+        if not await self.store.answer_message(hid, staff.username):
+            return False
+        cid = await self.store.cid_of(hid)
+        assert cid is not None
+        await self.transcript.append(hid, "staff", text, staff.name)
+        await self.outbox.push(
+            cid,
+            {
+                "text": self._say("message_answer", name=staff.name, text=text),
+                "custom": _event("message_answer", staff=staff.name),
+            },
+        )
+        await events.publish(self._redis, "closed", hid=hid, by="staff")
+        return True
+
+    # --- queue news and the wait estimate ---------------------------------------------------
+
+    async def notify_positions(self, skip: str | None = None) -> None:
+        """Tells the waiting users at the front whose place in the queue changed.
+
+        Only the first ``NOTIFY_FRONT`` get a message, so a claim costs the same with 20 or 2000
+        waiting; everyone else reads the current position from the update feed's status.
+        Three round trips to Redis, however many are told.
+        """
+        queue = [str(h) for h in await self._redis.zrange(keys.QUEUE, 0, NOTIFY_FRONT - 1)]
+        if not queue:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for hid in queue:
+                pipe.hmget(keys.record(hid), ["cid", "last_position"])
+            rows = await pipe.execute()
+        estimate = await self._estimator()
+        news: list[tuple[str, Message]] = []
+        moved: dict[str, int] = {}
+        for position, (hid, (cid, last)) in enumerate(zip(queue, rows, strict=True), start=1):
+            if hid == skip or not cid or last == str(position):
+                continue
+            news.append((cid, self._queue_message("queue_position", position, estimate(position))))
+            moved[hid] = position
+        await self.outbox.push_many(news)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for hid, position in moved.items():
+                pipe.hset(keys.record(hid), "last_position", str(position))
+            await pipe.execute()
+
+    async def _estimator(self) -> Callable[[int], int | None]:
+        """Minutes to wait at a queue position, from the recent average handling time and the
+        staff online now; None when there is no history yet."""
+        average = await self._redis.hget(keys.STATS, "avg_handle_ms")
+        staff = max(await self.presence.online_count(), 1)
+
+        def estimate(position: int) -> int | None:
+            if not average:
+                return None
+            return max(1, math.ceil(math.ceil(position / staff) * float(average) / 60000))
+
+        return estimate
+
+    async def _estimate(self, position: int) -> int | None:
+        return (await self._estimator())(position)
+
+    def _estimate_text(self, minutes: int | None) -> str:
+        if minutes is None:
+            return self._say("estimate_unknown")
+        if minutes < 5:
+            return self._say("estimate_short")
+        return self._say("estimate_minutes", minutes=5 * math.ceil(minutes / 5))
+
+    async def _learn_handling_time(self, handled_ms: int) -> None:
+        old = await self._redis.hget(keys.STATS, "avg_handle_ms")
+        new = handled_ms if not old else (1 - EWMA_WEIGHT) * float(old) + EWMA_WEIGHT * handled_ms
+        await self._redis.hset(keys.STATS, "avg_handle_ms", str(int(new)))
+
+    # --- timeouts ----------------------------------------------------------------------------
+
+    async def sweep(self) -> int:
+        """Puts claimed chats back in the queue when their staff member left or went silent.
+
+        Safe on every instance at once: each release is atomic and checks the owner again.
+        """
+        released = 0
+        silent_before = now_ms() - int(self.timing.silent_seconds * 1000)
+        silent = set(await self.store.stale_claims(silent_before))
+        for handoff in await self.store.claimed():
+            gone = handoff.staff is not None and not await self.presence.is_connected(handoff.staff)
+            if (handoff.hid in silent or gone) and await self.release(
+                handoff.hid, None, timeout=not gone
+            ):
+                released += 1
+        if released:
+            log.info("returned %d claimed handoff(s) to the queue", released)
+        return released
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _loads(raw: Any) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    loaded = json.loads(raw)
+    return loaded if isinstance(loaded, dict) else None

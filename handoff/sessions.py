@@ -1,0 +1,54 @@
+"""Staff login sessions: a random token in a cookie, its hash as a Redis key with a time limit.
+
+Only the hash is stored, so a copy of Redis cannot be used to log in. Each session also has a
+CSRF token that the console sends in a header on every change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import cast
+
+from redis.asyncio import Redis
+
+from handoff import keys
+
+COOKIE = "cjg_staff"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Session:
+    username: str
+    csrf: str
+
+
+class Sessions:
+    def __init__(self, redis: Redis, lifetime_seconds: int) -> None:
+        self._redis = redis
+        self.lifetime = lifetime_seconds
+
+    async def create(self, username: str) -> tuple[str, Session]:
+        token = secrets.token_urlsafe(32)
+        session = Session(username, secrets.token_urlsafe(24))
+        name = keys.session(_hash(token))
+        await self._redis.hset(name, mapping={"username": username, "csrf": session.csrf})
+        await self._redis.expire(name, self.lifetime)
+        return token, session
+
+    async def get(self, token: str | None) -> Session | None:
+        if not token or len(token) > 100:
+            return None
+        raw = cast(dict[str, str], await self._redis.hgetall(keys.session(_hash(token))))
+        if not raw.get("username"):
+            return None
+        return Session(raw["username"], raw["csrf"])
+
+    async def end(self, token: str | None) -> None:
+        if token:
+            await self._redis.delete(keys.session(_hash(token)))

@@ -1,0 +1,53 @@
+"""Staff-facing content files: canned replies and the registration lists (both editable)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from common.content import ContentError, content_dir, load_current
+
+
+@dataclass(frozen=True)
+class CannedReply:
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CannedReplies:
+    version: int
+    replies: list[CannedReply]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    label: str
+    needs_referral: bool = False
+
+
+@dataclass(frozen=True)
+class RegistrationOptions:
+    """What staff register when they close a chat (the Vink-app's "aantal en soort vragen")."""
+
+    version: int
+    topics: dict[str, str]  # key -> Dutch label
+    outcomes: dict[str, Outcome]
+    referrals: dict[str, str]
+
+
+def _check_registration(loaded: Any, path: Path) -> None:
+    assert isinstance(loaded, RegistrationOptions)
+    for name in ("topics", "outcomes", "referrals"):
+        if not getattr(loaded, name):
+            raise ContentError(f"{path}: {name}: give at least one")
+
+
+def canned_replies(directory: Path | None = None) -> CannedReplies:
+    return load_current(CannedReplies, (directory or content_dir()) / "canned_replies.yml")
+
+
+def registration_options(directory: Path | None = None) -> RegistrationOptions:
+    path = (directory or content_dir()) / "registration.yml"
+    return load_current(RegistrationOptions, path, _check_registration)

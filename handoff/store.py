@@ -1,0 +1,409 @@
+"""The conversation state machine and the handoff queue, kept in Redis.
+
+States per conversation: ``bot`` -> ``waiting`` -> ``with_staff`` -> ``bot``, plus
+``leaving_message`` (outside opening hours: the next message is kept for staff).
+Every transition is one Lua script, so it is atomic across any number of service instances:
+two staff members claiming at once get exactly one winner, and a claim racing a cancel
+has exactly one outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from handoff import keys
+
+URGENT_BAND = 0
+NORMAL_BAND = 10**15  # above any arrival number, so every urgent item comes first
+
+
+class State(StrEnum):
+    BOT = "bot"
+    WAITING = "waiting"
+    WITH_STAFF = "with_staff"
+    LEAVING_MESSAGE = "leaving_message"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _strs(found: Any) -> list[str]:
+    """Redis list replies as strings (the client decodes responses)."""
+    return [str(item) for item in found]
+
+
+# KEYS: conversation, queue, record, sequence
+# ARGV: hid, band, now, channel, ttl, field, value, ...
+# The score is the band plus an arrival number, so equal milliseconds still keep their order.
+_ENQUEUE = """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'waiting' or state == 'with_staff' then
+  return {0, redis.call('HGET', KEYS[1], 'hid')}
+end
+local score = tonumber(ARGV[2]) + redis.call('INCR', KEYS[4])
+redis.call('HSET', KEYS[1], 'state', 'waiting', 'hid', ARGV[1], 'channel', ARGV[4],
+           'updated', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[3], 'state', 'waiting', 'score', score, 'queued_at', ARGV[3])
+redis.call('EXPIRE', KEYS[3], ARGV[5])
+redis.call('ZADD', KEYS[2], score, ARGV[1])
+return {1, ARGV[1]}
+"""
+
+# KEYS: conversation, queue, claims, record   ARGV: hid, staff, now
+_CLAIM = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'waiting' then return 0 end
+if redis.call('HGET', KEYS[1], 'hid') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'with_staff', 'updated', ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+redis.call('HSET', KEYS[4], 'state', 'with_staff', 'staff', ARGV[2], 'claimed_at', ARGV[3])
+if redis.call('HEXISTS', KEYS[4], 'first_claimed_at') == 0 then
+  redis.call('HSET', KEYS[4], 'first_claimed_at', ARGV[3])
+end
+return 1
+"""
+
+# KEYS: conversation, queue, record   ARGV: hid, now
+_CANCEL = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'waiting' then return 0 end
+if redis.call('HGET', KEYS[1], 'hid') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'bot', 'updated', ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[3], 'state', 'cancelled', 'closed_at', ARGV[2])
+return 1
+"""
+
+# KEYS: conversation, queue, claims, record   ARGV: hid, staff ('' = anyone), now, max_activity
+# Back to the queue at its old place. max_activity: only if the last staff activity is older
+# (used by the timeout sweeper, so a reply that just arrived wins over the timeout).
+_RELEASE = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'with_staff' then return 0 end
+if redis.call('HGET', KEYS[1], 'hid') ~= ARGV[1] then return 0 end
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[4], 'staff') ~= ARGV[2] then return 0 end
+if ARGV[4] ~= '' then
+  local last = redis.call('ZSCORE', KEYS[3], ARGV[1])
+  if last and tonumber(last) > tonumber(ARGV[4]) then return 0 end
+end
+redis.call('HSET', KEYS[1], 'state', 'waiting', 'updated', ARGV[3])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[2], redis.call('HGET', KEYS[4], 'score'), ARGV[1])
+redis.call('HSET', KEYS[4], 'state', 'waiting')
+redis.call('HDEL', KEYS[4], 'staff', 'claimed_at')
+return 1
+"""
+
+# KEYS: conversation, record, claims   ARGV: hid, from, to, now
+_TRANSFER = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'with_staff' then return 0 end
+if redis.call('HGET', KEYS[1], 'hid') ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[2], 'staff') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], 'staff', ARGV[3], 'claimed_at', ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+return 1
+"""
+
+# KEYS: conversation, claims, record, closed   ARGV: hid, staff ('' = the user ends it), now,
+#       ttl, field, value, ...
+_CLOSE = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'with_staff' then return 0 end
+if redis.call('HGET', KEYS[1], 'hid') ~= ARGV[1] then return 0 end
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[3], 'staff') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'bot', 'updated', ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[1])
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[3], 'state', 'closed', 'closed_at', ARGV[3])
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+return 1
+"""
+
+# KEYS: claims   ARGV: hid, now   (a staff message or typing keeps the claim alive)
+_TOUCH = """
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Conversation:
+    state: State
+    hid: str | None
+    channel: str | None
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """One handoff episode as staff see it; ``summary`` is the warm-handover card."""
+
+    hid: str
+    state: str  # waiting, with_staff, closed, cancelled, message, answered
+    channel: str
+    reason: str
+    urgent: bool
+    summary: dict[str, Any]
+    staff: str | None
+    queued_at: int | None
+    claimed_at: int | None
+    closed_at: int | None
+    registration: dict[str, str] | None
+    rating: int | None
+
+    @classmethod
+    def from_hash(cls, hid: str, raw: dict[str, str]) -> Handoff:
+        def number(name: str) -> int | None:
+            return int(raw[name]) if raw.get(name) else None
+
+        return cls(
+            hid=hid,
+            state=raw.get("state", ""),
+            channel=raw.get("channel", ""),
+            reason=raw.get("reason", ""),
+            urgent=raw.get("urgent") == "1",
+            summary=json.loads(raw.get("summary", "{}")),
+            staff=raw.get("staff") or None,
+            queued_at=number("queued_at"),
+            claimed_at=number("claimed_at"),
+            closed_at=number("closed_at"),
+            registration=json.loads(raw["registration"]) if raw.get("registration") else None,
+            rating=number("rating"),
+        )
+
+    def public(self) -> dict[str, Any]:
+        """The JSON form of the staff API."""
+        return {
+            "hid": self.hid,
+            "state": self.state,
+            "channel": self.channel,
+            "reason": self.reason,
+            "urgent": self.urgent,
+            "summary": self.summary,
+            "staff": self.staff,
+            "queued_at": self.queued_at,
+            "claimed_at": self.claimed_at,
+            "closed_at": self.closed_at,
+            "registration": self.registration,
+            "rating": self.rating,
+        }
+
+
+class HandoffStore:
+    """Atomic transitions; callers decide what to tell whom (see ``handoff.service``)."""
+
+    def __init__(self, redis: Redis, retention_seconds: int) -> None:
+        self._redis = redis
+        self.retention = retention_seconds
+        self._enqueue = redis.register_script(_ENQUEUE)
+        self._claim = redis.register_script(_CLAIM)
+        self._cancel = redis.register_script(_CANCEL)
+        self._release = redis.register_script(_RELEASE)
+        self._transfer = redis.register_script(_TRANSFER)
+        self._close = redis.register_script(_CLOSE)
+        self._touch = redis.register_script(_TOUCH)
+
+    async def conversation(self, cid: str) -> Conversation:
+        raw = cast(dict[str, str], await self._redis.hgetall(keys.conversation(cid)))
+        return Conversation(
+            state=State(raw.get("state", State.BOT)),
+            hid=raw.get("hid") or None,
+            channel=raw.get("channel") or None,
+        )
+
+    async def enqueue(
+        self,
+        cid: str,
+        channel: str,
+        *,
+        reason: str,
+        urgent: bool,
+        summary: dict[str, Any],
+    ) -> tuple[str, bool]:
+        """Puts the conversation in the queue; (hid, False) if it already was in a handoff."""
+        hid = secrets.token_hex(8)
+        at = now_ms()
+        band = URGENT_BAND if urgent else NORMAL_BAND
+        fields = {
+            "cid": cid,
+            "channel": channel,
+            "reason": reason,
+            "urgent": "1" if urgent else "0",
+            "summary": json.dumps(summary, ensure_ascii=False),
+            "created_at": str(at),
+        }
+        flat = [item for pair in fields.items() for item in pair]
+        created, result_hid = await self._enqueue(
+            keys=[keys.conversation(cid), keys.QUEUE, keys.record(hid), keys.SEQUENCE],
+            args=[hid, band, at, channel, self.retention, *flat],
+        )
+        return str(result_hid), bool(created)
+
+    async def _cid(self, hid: str) -> str | None:
+        cid = await self._redis.hget(keys.record(hid), "cid")
+        return str(cid) if cid else None
+
+    async def claim(self, hid: str, staff: str) -> bool:
+        cid = await self._cid(hid)
+        if cid is None:
+            return False
+        return bool(
+            await self._claim(
+                keys=[keys.conversation(cid), keys.QUEUE, keys.CLAIMS, keys.record(hid)],
+                args=[hid, staff, now_ms()],
+            )
+        )
+
+    async def cancel(self, cid: str, hid: str) -> bool:
+        """The user stops waiting; False when staff claimed it first."""
+        return bool(
+            await self._cancel(
+                keys=[keys.conversation(cid), keys.QUEUE, keys.record(hid)], args=[hid, now_ms()]
+            )
+        )
+
+    async def release(self, hid: str, staff: str | None, stale_before: int | None = None) -> bool:
+        """Back to the queue at its old place (so usually at the front)."""
+        cid = await self._cid(hid)
+        if cid is None:
+            return False
+        return bool(
+            await self._release(
+                keys=[keys.conversation(cid), keys.QUEUE, keys.CLAIMS, keys.record(hid)],
+                args=[hid, staff or "", now_ms(), "" if stale_before is None else stale_before],
+            )
+        )
+
+    async def transfer(self, hid: str, from_staff: str, to_staff: str) -> bool:
+        cid = await self._cid(hid)
+        if cid is None:
+            return False
+        return bool(
+            await self._transfer(
+                keys=[keys.conversation(cid), keys.record(hid), keys.CLAIMS],
+                args=[hid, from_staff, to_staff, now_ms()],
+            )
+        )
+
+    async def close(
+        self, hid: str, staff: str | None, fields: dict[str, str] | None = None
+    ) -> bool:
+        """Back to the bot. ``staff`` None: the user ended the chat."""
+        cid = await self._cid(hid)
+        if cid is None:
+            return False
+        flat = [item for pair in (fields or {}).items() for item in pair]
+        return bool(
+            await self._close(
+                keys=[keys.conversation(cid), keys.CLAIMS, keys.record(hid), keys.CLOSED],
+                args=[hid, staff or "", now_ms(), self.retention, *flat],
+            )
+        )
+
+    async def touch(self, hid: str) -> None:
+        await self._touch(keys=[keys.CLAIMS], args=[hid, now_ms()])
+
+    async def set_state(self, cid: str, state: State, channel: str) -> None:
+        """For the bot-side states only (bot, leaving_message); handoff states use the scripts."""
+        assert state in (State.BOT, State.LEAVING_MESSAGE)
+        name = keys.conversation(cid)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(name, mapping={"state": state, "channel": channel, "updated": now_ms()})
+            pipe.expire(name, self.retention)
+            await pipe.execute()
+
+    async def get(self, hid: str) -> Handoff | None:
+        raw = cast(dict[str, str], await self._redis.hgetall(keys.record(hid)))
+        return Handoff.from_hash(hid, raw) if raw else None
+
+    async def cid_of(self, hid: str) -> str | None:
+        return await self._cid(hid)
+
+    async def many(self, hids: list[str]) -> list[Handoff]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for hid in hids:
+                pipe.hgetall(keys.record(hid))
+            raws = await pipe.execute()
+        return [Handoff.from_hash(h, r) for h, r in zip(hids, raws, strict=True) if r]
+
+    async def queue(self) -> list[Handoff]:
+        """Waiting handoffs in the order staff should take them."""
+        return await self.many(_strs(await self._redis.zrange(keys.QUEUE, 0, -1)))
+
+    async def claimed(self) -> list[Handoff]:
+        return await self.many(_strs(await self._redis.zrange(keys.CLAIMS, 0, -1)))
+
+    async def position(self, hid: str) -> int | None:
+        """1 for the front of the queue; None when not waiting."""
+        rank: Any = await self._redis.zrank(keys.QUEUE, hid)
+        return None if rank is None else int(rank) + 1
+
+    async def stale_claims(self, silent_before: int) -> list[str]:
+        return _strs(await self._redis.zrangebyscore(keys.CLAIMS, "-inf", silent_before))
+
+    async def history(self, limit: int = 50) -> list[Handoff]:
+        """Closed handoffs, newest first; records past the retention time have expired."""
+        hids = _strs(await self._redis.zrevrange(keys.CLOSED, 0, limit * 2))
+        found = await self.many(hids)
+        gone = set(hids) - {h.hid for h in found}
+        if gone:
+            await self._redis.zrem(keys.CLOSED, *gone)
+        return found[:limit]
+
+    async def set_fields(self, hid: str, fields: dict[str, str]) -> None:
+        await self._redis.hset(keys.record(hid), mapping=fields)  # type: ignore[arg-type]
+
+    # Messages left outside opening hours: a handoff record of their own, never queued.
+
+    async def leave_message(self, cid: str, channel: str, summary: dict[str, Any]) -> str:
+        hid = secrets.token_hex(8)
+        at = now_ms()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                keys.record(hid),
+                mapping={
+                    "cid": cid,
+                    "channel": channel,
+                    "reason": "left_message",
+                    "urgent": "0",
+                    "summary": json.dumps(summary, ensure_ascii=False),
+                    "state": "message",
+                    "created_at": at,
+                    "queued_at": at,
+                },
+            )
+            pipe.expire(keys.record(hid), self.retention)
+            pipe.zadd(keys.LEFT, {hid: at})
+            pipe.hset(keys.conversation(cid), mapping={"state": State.BOT, "updated": at})
+            await pipe.execute()
+        return hid
+
+    async def left_messages(self) -> list[Handoff]:
+        hids = _strs(await self._redis.zrange(keys.LEFT, 0, -1))
+        found = await self.many(hids)
+        gone = set(hids) - {h.hid for h in found}
+        if gone:
+            await self._redis.zrem(keys.LEFT, *gone)
+        return found
+
+    async def answer_message(self, hid: str, staff: str) -> bool:
+        """Marks a left message answered; exactly one staff member can do so."""
+        removed = await self._redis.zrem(keys.LEFT, hid)
+        if not removed:
+            return False
+        at = now_ms()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                keys.record(hid),
+                mapping={"state": "answered", "staff": staff, "closed_at": at},
+            )
+            pipe.zadd(keys.CLOSED, {hid: at})
+            await pipe.execute()
+        return True

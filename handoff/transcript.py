@@ -1,0 +1,207 @@
+"""Two Redis streams per conversation: the handoff transcript (for staff) and the user's outbox.
+
+The outbox holds what reaches the user outside a direct reply: staff messages, queue news, the
+answer to a left message. Clients read it after the last id they saw, so a reconnect neither
+loses nor repeats a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError, RedisError
+
+from handoff import keys
+from handoff.store import now_ms
+
+Role = Literal["user", "bot", "staff", "note", "system"]
+OUTBOX_MAX = 500  # per conversation; a client that is this far behind starts from the newest
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    role: Role
+    text: str
+    at: int
+    staff: str | None = None  # the staff member's first name, for staff messages and notes
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "role": self.role,
+            "text": self.text,
+            "at": self.at,
+            "staff": self.staff,
+        }
+
+
+class Transcript:
+    def __init__(self, redis: Redis, retention_seconds: int) -> None:
+        self._redis = redis
+        self._retention = retention_seconds
+
+    async def append(self, hid: str, role: Role, text: str, staff: str | None = None) -> Entry:
+        at = now_ms()
+        fields = {"role": role, "text": text, "at": at}
+        if staff:
+            fields["staff"] = staff
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(keys.transcript(hid), fields)  # type: ignore[arg-type]
+            pipe.expire(keys.transcript(hid), self._retention)
+            entry_id, _ = await pipe.execute()
+        return Entry(str(entry_id), role, text, at, staff)
+
+    async def append_many(self, hid: str, entries: list[tuple[Role, str]]) -> None:
+        if not entries:
+            return
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for role, text in entries:
+                pipe.xadd(keys.transcript(hid), {"role": role, "text": text, "at": now_ms()})
+            pipe.expire(keys.transcript(hid), self._retention)
+            await pipe.execute()
+
+    async def read(self, hid: str) -> list[Entry]:
+        raw = cast(list[tuple[str, dict[str, str]]], await self._redis.xrange(keys.transcript(hid)))
+        return [
+            Entry(
+                entry_id,
+                cast(Role, f["role"]),
+                f["text"],
+                int(f["at"]),
+                f.get("staff"),
+            )
+            for entry_id, f in raw
+        ]
+
+
+class Outbox:
+    def __init__(self, redis: Redis, retention_seconds: int) -> None:
+        self._redis = redis
+        self._retention = retention_seconds
+
+    async def push(self, cid: str, message: dict[str, Any]) -> str:
+        """``message`` is a bot message without recipient (text, buttons, custom)."""
+        name = keys.outbox(cid)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(
+                name,
+                {"m": json.dumps(message, ensure_ascii=False), "at": now_ms()},
+                maxlen=OUTBOX_MAX,
+                approximate=True,
+            )
+            pipe.expire(name, self._retention)
+            pipe.publish(keys.OUTBOX_NEWS, cid)
+            entry_id, *_ = await pipe.execute()
+        return str(entry_id)
+
+    async def push_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """Several conversations' messages in one round trip (queue news)."""
+        if not messages:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for cid, message in messages:
+                pipe.xadd(
+                    keys.outbox(cid),
+                    {"m": json.dumps(message, ensure_ascii=False), "at": now_ms()},
+                    maxlen=OUTBOX_MAX,
+                    approximate=True,
+                )
+                pipe.expire(keys.outbox(cid), self._retention)
+                pipe.publish(keys.OUTBOX_NEWS, cid)
+            await pipe.execute()
+
+    async def read(
+        self, cid: str, after: str = "0", count: int = 100
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Messages after ``after`` (never blocks; see ``OutboxWatcher`` for waiting)."""
+        found: Any = await self._redis.xread({keys.outbox(cid): after}, count=count)
+        if not found:
+            return []
+        (_, entries), *_ = found
+        out: list[tuple[str, dict[str, Any]]] = []
+        for entry_id, fields in entries:
+            message = json.loads(fields["m"])
+            message["at"] = int(fields["at"])
+            out.append((str(entry_id), message))
+        return out
+
+    async def last_id(self, cid: str) -> str:
+        """Where a new client starts reading, so it does not replay old history."""
+        info = await self._redis.xrevrange(keys.outbox(cid), count=1)
+        return str(info[0][0]) if info else "0"
+
+
+class OutboxWatcher:
+    """Wakes long-polls and sockets when an outbox gets a message, on any instance.
+
+    One Redis pub/sub connection per service instance, however many users wait. The waiters
+    are only wake-up calls: the messages themselves stay in Redis, so nothing is lost when an
+    instance stops.
+    """
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._waiters: dict[str, set[asyncio.Future[None]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Starts listening; works while Redis is still down (it keeps trying)."""
+        self._task = asyncio.create_task(self._listen())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _listen(self) -> None:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        subscribed = False
+        try:
+            while True:
+                try:
+                    if not subscribed:
+                        await pubsub.subscribe(keys.OUTBOX_NEWS)
+                        subscribed = True
+                        self._wake_all()  # something may have arrived while we were away
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+                except (ConnectionError, RedisError, OSError):  # Redis away: try again soon
+                    subscribed = False
+                    await asyncio.sleep(1)
+                    continue
+                if message is not None and message.get("type") == "message":
+                    self._wake(str(message["data"]))
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _wake(self, cid: str) -> None:
+        for future in self._waiters.pop(cid, set()):
+            if not future.done():
+                future.set_result(None)
+
+    def _wake_all(self) -> None:
+        for cid in list(self._waiters):
+            self._wake(cid)
+
+    @contextlib.asynccontextmanager
+    async def news(self, cid: str) -> AsyncIterator[asyncio.Future[None]]:
+        """A future that completes at the next message for ``cid``. Enter it *before* reading
+        the outbox, so a message that arrives in between is not missed."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(cid, set()).add(future)
+        try:
+            yield future
+        finally:
+            waiting = self._waiters.get(cid)
+            if waiting is not None:
+                waiting.discard(future)
+                if not waiting:
+                    del self._waiters[cid]

@@ -1,0 +1,19 @@
+"""Typed keys for what the application holds for the handoff and the staff console."""
+
+from __future__ import annotations
+
+import weakref
+
+from aiohttp import web
+
+from handoff.accounts import Accounts
+from handoff.service import HandoffService
+from handoff.sessions import Sessions
+from handoff.transcript import OutboxWatcher
+
+HANDOFF = web.AppKey("handoff", HandoffService)
+ACCOUNTS = web.AppKey("accounts", Accounts)
+SESSIONS = web.AppKey("sessions", Sessions)
+OUTBOX_WATCHER = web.AppKey("outbox_watcher", OutboxWatcher)
+# Open staff websockets, closed on shutdown so a restart is quick (consoles reconnect).
+SOCKETS = web.AppKey("staff_sockets", weakref.WeakSet[web.WebSocketResponse])

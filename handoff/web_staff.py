@@ -1,0 +1,355 @@
+"""The staff console's JSON API under /staff/api (documented in docs/API.md).
+
+Every change needs a session cookie and the session's CSRF token in ``X-CSRF-Token``.
+Live news comes over the websocket in ``handoff.web_staff_ws``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.app_keys import SETTINGS
+from bot.web_errors import json_error
+from handoff import events
+from handoff.accounts import Account
+from handoff.sessions import COOKIE, Session
+from handoff.staff_content import canned_replies, registration_options
+from handoff.web_keys import ACCOUNTS, HANDOFF, SESSIONS
+
+STATIC = Path(__file__).resolve().parents[1] / "web" / "staff"
+MAX_TEXT = 4000
+# A strict policy: only our own files, no inline script or style, no framing.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; media-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+routes = web.RouteTableDef()
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return json_error(status, code, message)
+
+
+async def authenticate(request: web.Request) -> tuple[Account, Session] | None:
+    session = await request.app[SESSIONS].get(request.cookies.get(COOKIE))
+    if session is None:
+        return None
+    account = await request.app[ACCOUNTS].get(session.username)
+    return None if account is None else (account, session)
+
+
+StaffHandler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
+
+
+def staff_only(handler: StaffHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Logged in, and for changes the CSRF header; the console role is staff or admin."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        found = await authenticate(request)
+        if found is None:
+            return _error(401, "not_logged_in", "Log eerst in.")
+        account, session = found
+        if (
+            request.method not in ("GET", "HEAD")
+            and request.headers.get("X-CSRF-Token") != session.csrf
+        ):
+            return _error(403, "csrf", "De pagina is verlopen. Laad hem opnieuw.")
+        if account.role not in ("staff", "admin"):
+            return _error(403, "forbidden", "Je account heeft geen toegang tot de console.")
+        await request.app[HANDOFF].presence.heartbeat(account.username)
+        return await handler(request, account)
+
+    return wrapped
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.read())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "invalid_json", "message": "Ongeldige JSON."}),
+            content_type="application/json",
+        ) from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "invalid_json", "message": "Verwacht een JSON-object."}),
+            content_type="application/json",
+        )
+    return body
+
+
+def _text(body: dict[str, Any], field: str = "text") -> str | None:
+    value = body.get(field)
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+        return None
+    return value.strip()
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+def _file(name: str, content_type: str) -> web.Response:
+    return web.Response(
+        body=(STATIC / name).read_bytes(), content_type=content_type, headers=SECURITY_HEADERS
+    )
+
+
+@routes.get("/staff")
+async def console_page(request: web.Request) -> web.StreamResponse:
+    return _file("index.html", "text/html")
+
+
+@routes.get("/staff/static/{name}")
+async def static_file(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    types = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+    path = STATIC / name
+    if "/" in name or path.suffix not in types or not path.is_file():
+        raise web.HTTPNotFound()
+    return _file(name, types[path.suffix])
+
+
+# --- login -------------------------------------------------------------------------------
+
+
+@routes.post("/staff/api/login")
+async def login(request: web.Request) -> web.Response:
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.split("://", 1)[-1] != request.host:
+        return _error(403, "bad_origin", "Inloggen kan alleen vanaf de console zelf.")
+    body = await _body(request)
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str) or len(password) > 1024:
+        return _error(400, "invalid_request", "Vul je gebruikersnaam en wachtwoord in.")
+    account = await request.app[ACCOUNTS].verify(username.strip().lower(), password)
+    if account is None or account.role not in ("staff", "admin"):
+        return _error(401, "login_failed", "Gebruikersnaam of wachtwoord klopt niet.")
+    token, session = await request.app[SESSIONS].create(account.username)
+    response = web.json_response(_me(account, session))
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=request.app[SETTINGS].secure_cookies,
+        path="/staff",
+        max_age=request.app[SESSIONS].lifetime,
+    )
+    return response
+
+
+def _me(account: Account, session: Session) -> dict[str, Any]:
+    return {
+        "username": account.username,
+        "name": account.name,
+        "role": account.role,
+        "csrf": session.csrf,
+    }
+
+
+@routes.get("/staff/api/me")
+async def me(request: web.Request) -> web.Response:
+    found = await authenticate(request)
+    if found is None:
+        return _error(401, "not_logged_in", "Log eerst in.")
+    return web.json_response(_me(*found))
+
+
+@routes.post("/staff/api/logout")
+async def logout(request: web.Request) -> web.Response:
+    found = await authenticate(request)
+    if found is not None and request.headers.get("X-CSRF-Token") == found[1].csrf:
+        await request.app[SESSIONS].end(request.cookies.get(COOKIE))
+        await request.app[HANDOFF].presence.leave(found[0].username)
+    response = web.json_response({"ok": True})
+    response.del_cookie(COOKIE, path="/staff")
+    return response
+
+
+# --- queue and conversations -------------------------------------------------------------
+
+
+@routes.get("/staff/api/queue")
+@staff_only
+async def queue(request: web.Request, account: Account) -> web.Response:
+    service = request.app[HANDOFF]
+    waiting = [
+        {**h.public(), "position": i} for i, h in enumerate(await service.store.queue(), start=1)
+    ]
+    active = [h.public() for h in await service.store.claimed()]
+    left = [h.public() for h in await service.store.left_messages()]
+    return web.json_response({"waiting": waiting, "active": active, "messages": left})
+
+
+@routes.get("/staff/api/handoffs/{hid}")
+@staff_only
+async def handoff_detail(request: web.Request, account: Account) -> web.Response:
+    service = request.app[HANDOFF]
+    hid = request.match_info["hid"]
+    handoff = await service.store.get(hid)
+    if handoff is None:
+        return _error(404, "not_found", "Dit gesprek bestaat niet (meer).")
+    transcript = [e.public() for e in await service.transcript.read(hid)]
+    return web.json_response({**handoff.public(), "transcript": transcript})
+
+
+def _conflict() -> web.Response:
+    return _error(409, "conflict", "Dit gesprek is al door iemand anders opgepakt of gesloten.")
+
+
+@routes.post("/staff/api/handoffs/{hid}/claim")
+@staff_only
+async def claim(request: web.Request, account: Account) -> web.Response:
+    if not await request.app[HANDOFF].claim(request.match_info["hid"], account):
+        return _conflict()
+    return web.json_response({"ok": True})
+
+
+@routes.post("/staff/api/handoffs/{hid}/messages")
+@staff_only
+async def send(request: web.Request, account: Account) -> web.Response:
+    text = _text(await _body(request))
+    if text is None:
+        return _error(400, "invalid_text", f"Schrijf een bericht van 1 tot {MAX_TEXT} tekens.")
+    entry = await request.app[HANDOFF].send(request.match_info["hid"], account, text)
+    if entry is None:
+        return _conflict()
+    return web.json_response(entry.public())
+
+
+@routes.post("/staff/api/handoffs/{hid}/notes")
+@staff_only
+async def note(request: web.Request, account: Account) -> web.Response:
+    text = _text(await _body(request))
+    if text is None:
+        return _error(400, "invalid_text", f"Schrijf een notitie van 1 tot {MAX_TEXT} tekens.")
+    entry = await request.app[HANDOFF].note(request.match_info["hid"], account, text)
+    if entry is None:
+        return _error(404, "not_found", "Dit gesprek bestaat niet (meer).")
+    return web.json_response(entry.public())
+
+
+@routes.post("/staff/api/handoffs/{hid}/release")
+@staff_only
+async def release(request: web.Request, account: Account) -> web.Response:
+    if not await request.app[HANDOFF].release(request.match_info["hid"], account):
+        return _conflict()
+    return web.json_response({"ok": True})
+
+
+@routes.post("/staff/api/handoffs/{hid}/transfer")
+@staff_only
+async def transfer(request: web.Request, account: Account) -> web.Response:
+    to = (await _body(request)).get("to")
+    target = await request.app[ACCOUNTS].get(to) if isinstance(to, str) else None
+    if target is None or target.role not in ("staff", "admin") or target == account:
+        return _error(400, "invalid_colleague", "Kies een collega om aan over te dragen.")
+    if not await request.app[HANDOFF].transfer(request.match_info["hid"], account, target):
+        return _conflict()
+    return web.json_response({"ok": True})
+
+
+@routes.post("/staff/api/handoffs/{hid}/close")
+@staff_only
+async def close(request: web.Request, account: Account) -> web.Response:
+    body = await _body(request)
+    options = registration_options()
+    topic, outcome = body.get("topic"), body.get("outcome")
+    if topic not in options.topics:
+        return _error(400, "invalid_topic", "Kies een onderwerp uit de lijst.")
+    if outcome not in options.outcomes:
+        return _error(400, "invalid_outcome", "Kies een uitkomst uit de lijst.")
+    registration = {"topic": str(topic), "outcome": str(outcome)}
+    if options.outcomes[str(outcome)].needs_referral:
+        referral = body.get("referred_to")
+        if referral not in options.referrals:
+            return _error(400, "invalid_referral", "Kies naar wie je hebt doorverwezen.")
+        registration["referred_to"] = str(referral)
+    if not await request.app[HANDOFF].close(request.match_info["hid"], account, registration):
+        return _conflict()
+    return web.json_response({"ok": True})
+
+
+@routes.post("/staff/api/handoffs/{hid}/answer")
+@staff_only
+async def answer(request: web.Request, account: Account) -> web.Response:
+    text = _text(await _body(request))
+    if text is None:
+        return _error(400, "invalid_text", f"Schrijf een antwoord van 1 tot {MAX_TEXT} tekens.")
+    if not await request.app[HANDOFF].answer_message(request.match_info["hid"], account, text):
+        return _error(409, "conflict", "Dit bericht is al beantwoord.")
+    return web.json_response({"ok": True})
+
+
+@routes.get("/staff/api/history")
+@staff_only
+async def history(request: web.Request, account: Account) -> web.Response:
+    found = await request.app[HANDOFF].store.history(limit=100)
+    return web.json_response({"closed": [h.public() for h in found]})
+
+
+# --- reference data and presence ---------------------------------------------------------
+
+
+@routes.get("/staff/api/canned")
+@staff_only
+async def canned(request: web.Request, account: Account) -> web.Response:
+    return web.json_response(
+        {"replies": [{"title": r.title, "text": r.text} for r in canned_replies().replies]}
+    )
+
+
+@routes.get("/staff/api/registration")
+@staff_only
+async def registration(request: web.Request, account: Account) -> web.Response:
+    options = registration_options()
+    return web.json_response(
+        {
+            "topics": options.topics,
+            "outcomes": {
+                k: {"label": v.label, "needs_referral": v.needs_referral}
+                for k, v in options.outcomes.items()
+            },
+            "referrals": options.referrals,
+        }
+    )
+
+
+@routes.get("/staff/api/staff")
+@staff_only
+async def staff_list(request: web.Request, account: Account) -> web.Response:
+    connected = await request.app[HANDOFF].presence.connected()
+    accounts = [a for a in await request.app[ACCOUNTS].all() if a.role in ("staff", "admin")]
+    return web.json_response(
+        {
+            "staff": [
+                {"username": a.username, "name": a.name, "status": connected.get(a.username)}
+                for a in accounts
+            ]
+        }
+    )
+
+
+@routes.post("/staff/api/presence")
+@staff_only
+async def presence(request: web.Request, account: Account) -> web.Response:
+    status = (await _body(request)).get("status")
+    if status not in ("online", "away"):
+        return _error(400, "invalid_status", "Kies online of afwezig.")
+    service = request.app[HANDOFF]
+    await service.presence.set_status(account.username, status)
+    await events.publish(service.redis, "presence", staff=account.username, status=status)
+    return web.json_response({"ok": True})

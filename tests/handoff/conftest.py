@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+from redis.asyncio import Redis
+
+from common.content import service_messages
+from handoff.accounts import Account
+from handoff.hours import OpeningHours, OpeningHoursFile
+from handoff.presence import Presence
+from handoff.service import HandoffService, Timing
+from handoff.store import HandoffStore
+from tests.conftest import RedisServer
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_DB = 3  # apart from the Rasa stack's database 0; flushed before each test
+
+ANNE = Account("anne", "Anne", "staff")
+BRAM = Account("bram", "Bram", "staff")
+
+
+@pytest.fixture
+async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    client = Redis.from_url(
+        f"redis://127.0.0.1:{redis_server.port}/{TEST_DB}", decode_responses=True
+    )
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def store(redis: Redis) -> HandoffStore:
+    return HandoffStore(redis, retention_seconds=3600)
+
+
+def hours_from(weekly: dict[str, list[str]]) -> OpeningHours:
+    spec = yaml.safe_load((ROOT / "content" / "opening_hours.yml").read_text())
+    spec["weekly"] = weekly
+    return OpeningHours(OpeningHoursFile(**spec))
+
+
+DAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
+ALWAYS = {d: ["00:00", "23:59:59"] for d in DAYS}
+NEVER: dict[str, list[str]] = {}
+
+
+def make_service(
+    redis: Redis, *, open_hours: bool = True, silent_seconds: float = 600, presence_s: float = 45
+) -> HandoffService:
+    hours = hours_from(ALWAYS if open_hours else NEVER)
+    return HandoffService(
+        redis,
+        service_messages(),
+        Presence(redis, presence_s),
+        lambda: hours,
+        Timing(silent_seconds=silent_seconds, retention_seconds=3600),
+    )
+
+
+@pytest.fixture
+def service(redis: Redis) -> HandoffService:
+    return make_service(redis)
+
+
+def content_copy(directory: Path, weekly: dict[str, list[str]]) -> Path:
+    """A copy of content/ with other opening hours, for CJG_CONTENT_DIR."""
+    import shutil
+
+    target = directory / "content"
+    shutil.copytree(ROOT / "content", target)
+    path = target / "opening_hours.yml"
+    spec = yaml.safe_load(path.read_text())
+    spec["weekly"] = weekly
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True))
+    return target

@@ -1,0 +1,174 @@
+"""Handoff rules over a real redis-server: who is told what, timeouts, hours, ratings."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from redis.asyncio import Redis
+
+from common.handoff_payload import HandoffRequest
+from handoff.service import CANCEL, END, RATING, HandoffService
+from handoff.store import State
+from tests.handoff.conftest import ANNE, BRAM, make_service
+
+HISTORY: list[Any] = [("user", "mijn dochter van 9 wil niet naar school"), ("bot", "Wat lastig.")]
+REQUEST = HandoffRequest(
+    "ask_human", context={"child_age": "9", "municipality": "haarlem", "topic": "schoolweigering"}
+)
+
+
+async def online(service: HandoffService, *names: str) -> None:
+    for name in names:
+        await service.presence.heartbeat(name)
+
+
+async def texts(service: HandoffService, cid: str) -> list[str]:
+    return [m["text"] for _, m in await service.outbox.read(cid)]
+
+
+async def test_queued_with_position_summary_and_copied_transcript(service: HandoffService) -> None:
+    await online(service, "anne")
+    (reply,) = await service.begin("c1", "widget", REQUEST, HISTORY)
+    assert "nummer 1" in reply["text"]
+    assert reply["custom"]["handoff"] == {"event": "queue", "position": 1, "estimate_minutes": None}
+    assert {"title": "Stoppen met wachten", "payload": CANCEL} in reply["buttons"]
+
+    (waiting,) = await service.store.queue()
+    summary = waiting.summary
+    assert (summary["child_age"], summary["municipality"], summary["channel"]) == (
+        "9",
+        "haarlem",
+        "widget",
+    )
+    assert summary["theme"] and summary["advised"] == ["Wat lastig."]
+    roles = [e.role for e in await service.transcript.read(waiting.hid)]
+    assert roles == ["user", "bot"]
+
+
+async def test_messages_while_waiting_go_to_the_transcript(service: HandoffService) -> None:
+    await online(service, "anne")
+    await service.begin("c1", "api", REQUEST, [])
+    conv = await service.conversation("c1")
+    (ack,) = await service.user_message("c1", conv, "ben je er al?")
+    assert "nummer 1" in ack["text"]
+    assert conv.hid is not None
+    assert [e.text for e in await service.transcript.read(conv.hid)] == ["ben je er al?"]
+
+
+async def test_claim_send_close_and_rating(service: HandoffService) -> None:
+    await online(service, "anne")
+    await service.begin("c1", "api", REQUEST, [])
+    conv = await service.conversation("c1")
+    assert conv.hid and await service.claim(conv.hid, ANNE)
+    assert not await service.claim(conv.hid, BRAM)
+    assert await service.send(conv.hid, ANNE, "Hoi, ik ben Anne.") is not None
+    assert await service.send(conv.hid, BRAM, "Ik ook!") is None  # not Bram's conversation
+
+    assert await service.close(conv.hid, ANNE, {"topic": "school_leren", "outcome": "advies"})
+    said = await texts(service, "c1")
+    assert said[0].startswith("Anne van het CJG is er nu")
+    assert said[1] == "Hoi, ik ben Anne."
+    assert "afgesloten" in said[2] and "tevreden" in said[3]
+
+    (thanks,) = await service.control("c1", await service.conversation("c1"), f"{RATING}4")
+    assert "Dank" in thanks["text"]
+    record = await service.store.get(conv.hid)
+    assert (
+        record is not None
+        and record.rating == 4
+        and record.registration
+        == {
+            "topic": "school_leren",
+            "outcome": "advies",
+        }
+    )
+    # a second rating for the same chat is not counted twice
+    (again,) = await service.control("c1", await service.conversation("c1"), f"{RATING}1")
+    assert "knop" in again["text"]
+
+
+async def test_cancel_while_waiting_and_others_move_up(service: HandoffService) -> None:
+    await online(service, "anne")
+    await service.begin("first", "api", REQUEST, [])
+    await service.begin("second", "api", REQUEST, [])
+    (bye,) = await service.control("first", await service.conversation("first"), CANCEL)
+    assert bye["custom"]["handoff"]["event"] == "cancelled"
+    assert (await service.conversation("first")).state == State.BOT
+    assert any("nu nummer 1" in t for t in await texts(service, "second"))
+
+
+async def test_the_user_can_end_the_chat_with_staff(service: HandoffService) -> None:
+    await online(service, "anne")
+    await service.begin("c1", "api", REQUEST, [])
+    conv = await service.conversation("c1")
+    assert conv.hid and await service.claim(conv.hid, ANNE)
+    (ended,) = await service.control("c1", await service.conversation("c1"), END)
+    assert "beëindigd" in ended["text"]
+    assert (await service.conversation("c1")).state == State.BOT
+
+
+async def test_a_silent_claim_goes_back_to_the_front_with_a_note(redis: Redis) -> None:
+    service = make_service(redis, silent_seconds=0.2)
+    await online(service, "anne")
+    await service.begin("c1", "api", REQUEST, [])
+    await service.begin("c2", "api", REQUEST, [])
+    conv = await service.conversation("c1")
+    assert conv.hid and await service.claim(conv.hid, ANNE)
+    assert await service.sweep() == 0
+    await asyncio.sleep(0.3)
+    await online(service, "anne")  # Anne is connected, but said nothing
+    assert await service.sweep() == 1
+    assert (await service.store.queue())[0].hid == conv.hid
+    assert "verbroken" in (await texts(service, "c1"))[-1]
+
+
+async def test_a_disconnected_staff_member_loses_the_claim(redis: Redis) -> None:
+    service = make_service(redis, presence_s=0.2)
+    await online(service, "anne")
+    await service.begin("c1", "api", REQUEST, [])
+    conv = await service.conversation("c1")
+    assert conv.hid and await service.claim(conv.hid, ANNE)
+    await asyncio.sleep(0.3)  # no heartbeat from Anne's console
+    assert await service.sweep() == 1
+    assert (await service.conversation("c1")).state == State.WAITING
+
+
+async def test_outside_hours_a_message_is_left_and_answered(redis: Redis) -> None:
+    service = make_service(redis, open_hours=False)
+    await online(service, "anne")
+    (offer,) = await service.begin("c1", "telegram", REQUEST, HISTORY)
+    assert "gesloten" in offer["text"] and "vanaf" in offer["text"]
+    conv = await service.conversation("c1")
+    assert conv.state == State.LEAVING_MESSAGE
+    (kept,) = await service.leave_message("c1", "telegram", "Kunnen jullie me terugbellen?")
+    assert "bewaard" in kept["text"]
+    assert (await service.conversation("c1")).state == State.BOT
+
+    (left,) = await service.store.left_messages()
+    assert left.summary["child_age"] == "9"  # the summary survives the wait
+    assert await service.answer_message(left.hid, ANNE, "Ja hoor, morgen om 10 uur.")
+    assert not await service.answer_message(left.hid, BRAM, "Ik ook")
+    assert (await texts(service, "c1"))[-1] == (
+        "Antwoord van Anne (CJG) op je bericht: Ja hoor, morgen om 10 uur."
+    )
+
+
+async def test_with_nobody_online_a_message_can_be_left(service: HandoffService) -> None:
+    (offer,) = await service.begin("c1", "api", REQUEST, [])
+    assert "geen medewerker vrij" in offer["text"]
+    (back,) = await service.control("c1", await service.conversation("c1"), CANCEL)
+    assert "geen bericht" in back["text"]
+    assert (await service.conversation("c1")).state == State.BOT
+
+
+async def test_wait_estimate_follows_handling_time(service: HandoffService) -> None:
+    await online(service, "anne")
+    await service.begin("done", "api", REQUEST, [])
+    conv = await service.conversation("done")
+    assert conv.hid and await service.claim(conv.hid, ANNE)
+    await service.store.set_fields(conv.hid, {"claimed_at": "0"})  # handled for a long time
+    await service.close(conv.hid, ANNE, {"topic": "anders", "outcome": "advies"})
+    (reply,) = await service.begin("next", "api", REQUEST, [])
+    assert reply["custom"]["handoff"]["estimate_minutes"] > 0
+    assert "ongeveer" in reply["text"]

@@ -1,0 +1,119 @@
+"""The state machine against a real redis-server: atomic transitions, fair order, races."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from handoff.store import HandoffStore, State, now_ms
+
+
+async def queued(store: HandoffStore, cid: str, urgent: bool = False) -> str:
+    hid, created = await store.enqueue(cid, "api", reason="ask_human", urgent=urgent, summary={})
+    assert created
+    return hid
+
+
+async def test_bot_waiting_with_staff_and_back_to_bot(store: HandoffStore) -> None:
+    assert (await store.conversation("c1")).state == State.BOT
+    hid = await queued(store, "c1")
+    assert (await store.conversation("c1")).state == State.WAITING
+    assert await store.position(hid) == 1
+
+    assert await store.claim(hid, "anne")
+    conv = await store.conversation("c1")
+    assert (conv.state, conv.hid) == (State.WITH_STAFF, hid)
+    assert await store.position(hid) is None
+
+    assert await store.close(hid, "anne", {"registration": "{}"})
+    assert (await store.conversation("c1")).state == State.BOT
+    assert [h.hid for h in await store.history()] == [hid]
+
+
+async def test_asking_twice_keeps_one_place_in_the_queue(store: HandoffStore) -> None:
+    hid = await queued(store, "c1")
+    again, created = await store.enqueue("c1", "api", reason="fallback", urgent=False, summary={})
+    assert (again, created) == (hid, False)
+    assert len(await store.queue()) == 1
+
+
+async def test_urgent_first_then_first_come_first_served(store: HandoffStore) -> None:
+    first = await queued(store, "a")
+    second = await queued(store, "b")
+    urgent = await queued(store, "c", urgent=True)
+    assert [h.hid for h in await store.queue()] == [urgent, first, second]
+
+
+async def test_twenty_staff_claiming_at_once_give_exactly_one_winner(store: HandoffStore) -> None:
+    hid = await queued(store, "c1")
+    results = await asyncio.gather(*(store.claim(hid, f"staff{i}") for i in range(20)))
+    assert sum(results) == 1
+    winner = f"staff{results.index(True)}"
+    handoff = await store.get(hid)
+    assert handoff is not None and handoff.staff == winner
+
+
+async def test_cancel_racing_a_claim_has_exactly_one_outcome(store: HandoffStore) -> None:
+    for round_ in range(30):
+        cid = f"race{round_}"
+        hid = await queued(store, cid)
+        claimed, cancelled = await asyncio.gather(store.claim(hid, "anne"), store.cancel(cid, hid))
+        assert claimed != cancelled
+        state = (await store.conversation(cid)).state
+        assert state == (State.WITH_STAFF if claimed else State.BOT)
+        assert await store.position(hid) is None
+
+
+async def test_release_returns_to_the_old_place(store: HandoffStore) -> None:
+    first = await queued(store, "a")
+    second = await queued(store, "b")
+    assert await store.claim(first, "anne")
+    third = await queued(store, "c")
+    assert not await store.release(first, "bram")  # not Bram's to release
+    assert await store.release(first, "anne")
+    assert [h.hid for h in await store.queue()] == [first, second, third]
+    handoff = await store.get(first)
+    assert handoff is not None and handoff.staff is None and handoff.state == "waiting"
+
+
+async def test_a_fresh_staff_reply_beats_the_silence_timeout(store: HandoffStore) -> None:
+    hid = await queued(store, "c1")
+    assert await store.claim(hid, "anne")
+    stale_before = now_ms() - 1
+    await asyncio.sleep(0.01)
+    await store.touch(hid)  # Anne just typed
+    assert not await store.release(hid, "anne", stale_before=stale_before)
+    assert await store.release(hid, "anne", stale_before=now_ms() + 1)
+
+
+async def test_transfer_needs_the_current_owner(store: HandoffStore) -> None:
+    hid = await queued(store, "c1")
+    assert await store.claim(hid, "anne")
+    assert not await store.transfer(hid, "bram", "carla")
+    assert await store.transfer(hid, "anne", "bram")
+    assert not await store.close(hid, "anne")
+    assert await store.close(hid, "bram")
+
+
+async def test_the_user_can_end_a_chat_with_staff(store: HandoffStore) -> None:
+    hid = await queued(store, "c1")
+    assert await store.claim(hid, "anne")
+    assert await store.close(hid, None, {"closed_by": "user"})
+    assert (await store.conversation("c1")).state == State.BOT
+
+
+async def test_a_left_message_is_answered_once(store: HandoffStore) -> None:
+    hid = await store.leave_message("c1", "telegram", {"reason": "left_message"})
+    assert [h.hid for h in await store.left_messages()] == [hid]
+    results = await asyncio.gather(
+        store.answer_message(hid, "anne"), store.answer_message(hid, "bram")
+    )
+    assert sorted(results) == [False, True]
+    assert await store.left_messages() == []
+
+
+async def test_everything_has_a_retention_time(store: HandoffStore, redis: Redis) -> None:
+    hid = await queued(store, "c1")
+    assert 0 < await redis.ttl(f"cjg:handoff:{hid}") <= 3600
+    assert 0 < await redis.ttl("cjg:conv:c1") <= 3600

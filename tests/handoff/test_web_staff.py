@@ -1,0 +1,240 @@
+"""The staff API and websocket, and the user's update feed, through aiohttp's test client.
+
+No Rasa is needed: handoffs are started through the service, as the conversation core does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient
+from aiohttp.web import Application, Request
+
+from bot import Settings, create_app
+from bot.app_keys import CORE
+from common.handoff_payload import HandoffRequest
+from handoff.web_keys import ACCOUNTS, HANDOFF
+from tests.bot.conftest import ClientFactory
+from tests.conftest import RedisServer, free_port
+from tests.handoff.conftest import ALWAYS, TEST_DB, content_copy
+
+Client = TestClient[Request, Application]
+PASSWORD = "een-lang-wachtwoord-123"
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: ClientFactory,
+    redis_server: RedisServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Client]:
+    monkeypatch.setenv("CJG_CONTENT_DIR", str(content_copy(tmp_path, ALWAYS)))
+    settings = Settings(
+        redis_url=f"redis://127.0.0.1:{redis_server.port}/{TEST_DB}",
+        rasa_url=f"http://127.0.0.1:{free_port()}",  # not needed here
+        rasa_token="t" * 32,
+        pseudonym_secret="s" * 32,
+    )
+    client = await aiohttp_client(create_app(settings))
+    redis = client.app[HANDOFF].redis
+    await redis.flushdb()
+    for username, name in (("anne", "Anne"), ("bram", "Bram")):
+        await client.app[ACCOUNTS].add(username, name, PASSWORD)
+    yield client
+
+
+async def login(client: Client, username: str = "anne") -> str:
+    response = await client.post(
+        "/staff/api/login", json={"username": username, "password": PASSWORD}
+    )
+    assert response.status == 200
+    return str((await response.json())["csrf"])
+
+
+async def start_handoff(client: Client, sender: str, urgent: bool = False) -> str:
+    """What the conversation core does when Rasa's reply carries a handoff request."""
+    service = client.app[HANDOFF]
+    cid = client.app[CORE].conversation_id("api", sender)
+    await service.presence.heartbeat("anne")
+    await service.begin(cid, "api", HandoffRequest("ask_human", urgent=urgent), [])
+    conv = await service.conversation(cid)
+    assert conv.hid is not None
+    return conv.hid
+
+
+async def test_login_sets_a_strict_http_only_cookie(client: Client) -> None:
+    bad = await client.post("/staff/api/login", json={"username": "anne", "password": "fout"})
+    assert bad.status == 401 and (await bad.json())["error"] == "login_failed"
+    unknown = await client.post("/staff/api/login", json={"username": "admin", "password": "admin"})
+    assert unknown.status == 401  # there is no default account
+
+    response = await client.post(
+        "/staff/api/login", json={"username": "anne", "password": PASSWORD}
+    )
+    assert response.status == 200
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/staff" in cookie
+    me = await (await client.get("/staff/api/me")).json()
+    assert me["name"] == "Anne" and me["role"] == "staff"
+
+
+async def test_changes_need_the_csrf_token(client: Client) -> None:
+    csrf = await login(client)
+    hid = await start_handoff(client, "p1")
+    without = await client.post(f"/staff/api/handoffs/{hid}/claim")
+    assert without.status == 403 and (await without.json())["error"] == "csrf"
+    with_token = await client.post(
+        f"/staff/api/handoffs/{hid}/claim", headers={"X-CSRF-Token": csrf}
+    )
+    assert with_token.status == 200
+
+
+async def test_not_logged_in_gets_401_json(client: Client) -> None:
+    response = await client.get("/staff/api/queue")
+    assert response.status == 401
+    assert (await response.json())["error"] == "not_logged_in"
+
+
+async def test_the_console_page_has_a_strict_content_security_policy(client: Client) -> None:
+    response = await client.get("/staff")
+    assert response.status == 200
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert (await client.get("/staff/static/../../bot/config.py")).status == 404
+
+
+async def test_full_handoff_through_the_api(client: Client) -> None:
+    csrf = await login(client)
+    headers = {"X-CSRF-Token": csrf}
+    hid = await start_handoff(client, "p1")
+
+    queue = await (await client.get("/staff/api/queue")).json()
+    assert [w["hid"] for w in queue["waiting"]] == [hid]
+    assert queue["waiting"][0]["position"] == 1
+
+    start = await (await client.get("/api/chat/updates", params={"sender": "p1"})).json()
+    assert start["handoff"]["state"] == "waiting" and start["handoff"]["position"] == 1
+
+    assert (await client.post(f"/staff/api/handoffs/{hid}/claim", headers=headers)).status == 200
+    sent = await client.post(
+        f"/staff/api/handoffs/{hid}/messages", json={"text": "<b>Hoi</b>"}, headers=headers
+    )
+    assert sent.status == 200
+    note = await client.post(
+        f"/staff/api/handoffs/{hid}/notes", json={"text": "intern"}, headers=headers
+    )
+    assert note.status == 200
+
+    feed = await (
+        await client.get("/api/chat/updates", params={"sender": "p1", "after": start["next"]})
+    ).json()
+    texts = [m["text"] for m in feed["messages"]]
+    assert texts[-1] == "<b>Hoi</b>"  # plain text: the client renders it as text
+    assert "intern" not in texts  # internal notes never reach the user
+    assert feed["handoff"]["state"] == "with_staff"
+    again = await (
+        await client.get("/api/chat/updates", params={"sender": "p1", "after": feed["next"]})
+    ).json()
+    assert again["messages"] == []  # nothing repeated
+
+    detail = await (await client.get(f"/staff/api/handoffs/{hid}")).json()
+    assert [e["role"] for e in detail["transcript"]][-2:] == ["staff", "note"]
+
+    bad_close = await client.post(
+        f"/staff/api/handoffs/{hid}/close",
+        json={"topic": "bestaat-niet", "outcome": "advies"},
+        headers=headers,
+    )
+    assert bad_close.status == 400
+    referral_missing = await client.post(
+        f"/staff/api/handoffs/{hid}/close",
+        json={"topic": "school_leren", "outcome": "doorverwezen"},
+        headers=headers,
+    )
+    assert (await referral_missing.json())["error"] == "invalid_referral"
+    closed = await client.post(
+        f"/staff/api/handoffs/{hid}/close",
+        json={"topic": "school_leren", "outcome": "doorverwezen", "referred_to": "poh_jeugd"},
+        headers=headers,
+    )
+    assert closed.status == 200
+    history = await (await client.get("/staff/api/history")).json()
+    assert history["closed"][0]["registration"]["referred_to"] == "poh_jeugd"
+
+
+async def test_two_staff_members_claim_at_once(client: Client) -> None:
+    csrf_anne = await login(client, "anne")
+    hid = await start_handoff(client, "p1")
+    # a second browser: its own cookie jar, the same server
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as bram:
+        url = str(client.make_url("/staff/api/login"))
+        login_bram = await bram.post(url, json={"username": "bram", "password": PASSWORD})
+        csrf_bram = (await login_bram.json())["csrf"]
+        claim = f"/staff/api/handoffs/{hid}/claim"
+        results = await asyncio.gather(
+            client.post(claim, headers={"X-CSRF-Token": csrf_anne}),
+            bram.post(str(client.make_url(claim)), headers={"X-CSRF-Token": csrf_bram}),
+        )
+        assert sorted(r.status for r in results) == [200, 409]
+
+
+async def test_the_websocket_brings_queue_news_and_user_typing(client: Client) -> None:
+    await login(client)
+    async with client.ws_connect("/staff/api/ws") as ws:
+        hid = await start_handoff(client, "p1")
+        kinds: list[dict[str, Any]] = []
+        while not any(k["type"] == "queue" for k in kinds):
+            kinds.append(json.loads((await ws.receive(timeout=5)).data))
+        typing = await client.post("/api/chat/typing", json={"sender": "p1"})
+        assert typing.status == 200
+        while True:
+            event = json.loads((await ws.receive(timeout=5)).data)
+            if event["type"] == "typing":
+                assert event == {"type": "typing", "hid": hid, "who": "user"}
+                break
+
+
+async def test_the_websocket_refuses_strangers(client: Client) -> None:
+    response = await client.get("/staff/api/ws")
+    assert response.status == 401
+
+
+async def test_update_feed_rejects_bad_input(client: Client) -> None:
+    assert (await client.get("/api/chat/updates")).status == 400
+    bad = await client.get("/api/chat/updates", params={"sender": "p1", "after": "x; DROP"})
+    assert (await bad.json())["error"] == "invalid_after"
+    assert (await client.post("/api/chat/typing", data=b"\xff\xfe")).status == 400
+
+
+async def test_a_long_poll_wakes_up_as_soon_as_staff_write(client: Client) -> None:
+    csrf = await login(client)
+    hid = await start_handoff(client, "p1")
+    await client.post(f"/staff/api/handoffs/{hid}/claim", headers={"X-CSRF-Token": csrf})
+    start = await (await client.get("/api/chat/updates", params={"sender": "p1"})).json()
+
+    async def staff_writes_later() -> None:
+        await asyncio.sleep(0.3)
+        await client.post(
+            f"/staff/api/handoffs/{hid}/messages",
+            json={"text": "Hallo!"},
+            headers={"X-CSRF-Token": csrf},
+        )
+
+    writer = asyncio.create_task(staff_writes_later())
+    began = asyncio.get_running_loop().time()
+    feed = await (
+        await client.get(
+            "/api/chat/updates", params={"sender": "p1", "after": start["next"], "wait": "10"}
+        )
+    ).json()
+    waited = asyncio.get_running_loop().time() - began
+    await writer
+    assert [m["text"] for m in feed["messages"]] == ["Hallo!"]
+    assert waited < 3  # woken by the message, not by the 10 s timeout

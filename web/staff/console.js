@@ -1,0 +1,944 @@
+// Staff console for the CJG Kennemerland chat service.
+// Plain browser JavaScript (ES2020), no build step. All server text goes through textContent.
+'use strict';
+
+(() => {
+  const API = '/staff/api';
+  const BACKOFF_MS = [1000, 2000, 5000, 10000];
+  const PING_MS = 15000;
+  const TYPING_SEND_MS = 2000;
+  const TYPING_SHOW_MS = 4000;
+  const WAIT_REFRESH_MS = 30000;
+  const DEBOUNCE_MS = 150;
+  const RECONNECT_TEXT = 'Verbinding verbroken, opnieuw verbinden…';
+  const QUEUE_EVENTS = ['queue', 'claimed', 'released', 'transferred', 'closed', 'message_left', 'presence'];
+  const ROLES = ['user', 'bot', 'staff', 'note', 'system'];
+  const CHANNELS = { api: 'Webchat', web: 'Webchat', webchat: 'Webchat', rest: 'Webchat', whatsapp: 'WhatsApp' };
+  const PRESENCE_LABELS = { online: 'Beschikbaar', away: 'Afwezig' };
+  // Fallback when a summary carries no reason_label (e.g. a message left outside opening hours).
+  const REASON_LABELS = {
+    ask_human: 'Vroeg zelf om een medewerker',
+    fallback: 'De chatbot begreep de vraag niet',
+    no_offer_match: 'Geen passend groepsaanbod gevonden',
+    conflict_divorce: 'Signalen van een vechtscheiding',
+    safety: 'Zorg over veiligheid',
+    left_message: 'Bericht buiten openingstijden',
+  };
+
+  const state = {
+    me: null,
+    csrf: '',
+    queue: { waiting: [], active: [], messages: [] },
+    seenWaiting: null, // Set of waiting hids seen so far; null before the first load
+    staff: [],
+    canned: [],
+    registration: { topics: {}, outcomes: {}, referrals: {} },
+    open: null, // the handoff shown in the conversation panel
+    wantHid: null, // the handoff last asked for (may still be loading)
+    openSeq: 0,
+    entryIds: new Set(),
+    ws: null,
+    wsAttempt: 0,
+    pingTimer: null,
+    reconnectTimer: null,
+    queueTimer: null,
+    staffTimer: null,
+    typingTimer: null,
+    lastTypingSent: 0,
+    statusTimer: null,
+    audio: null,
+    baseTitle: document.title,
+  };
+
+  // --- small helpers ---------------------------------------------------------------------
+
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function show(node, visible) {
+    node.hidden = !visible;
+  }
+
+  function pad(n) {
+    return String(n).padStart(2, '0');
+  }
+
+  function formatTime(ms) {
+    if (!ms) return '';
+    const d = new Date(ms);
+    return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
+
+  function formatDate(ms) {
+    if (!ms) return '';
+    const d = new Date(ms);
+    return `${pad(d.getDate())}-${pad(d.getMonth() + 1)}-${d.getFullYear()} ${formatTime(ms)}`;
+  }
+
+  function minutesSince(ms) {
+    return ms ? Math.max(0, Math.floor((Date.now() - ms) / 60000)) : 0;
+  }
+
+  function channelLabel(channel) {
+    return CHANNELS[channel] || channel || '';
+  }
+
+  function staffName(username) {
+    const found = state.staff.find((s) => s.username === username);
+    return found && found.name ? `${found.name} (${username})` : username || '';
+  }
+
+  function summaryOf(h) {
+    return h && h.summary && typeof h.summary === 'object' ? h.summary : {};
+  }
+
+  function reasonLabel(h) {
+    const s = summaryOf(h);
+    const reason = s.reason || h.reason;
+    return s.reason_label || REASON_LABELS[reason] || reason || 'Gesprek';
+  }
+
+  function setOptions(select, pairs, placeholder) {
+    const keep = select.value;
+    select.replaceChildren();
+    if (placeholder) select.append(new Option(placeholder, ''));
+    for (const [value, label] of pairs) select.append(new Option(label, value));
+    if (pairs.some(([value]) => value === keep)) select.value = keep;
+  }
+
+  // --- status line -----------------------------------------------------------------------
+
+  function setStatus(text, kind = 'error', sticky = false) {
+    const line = $('status-line');
+    clearTimeout(state.statusTimer);
+    line.textContent = text || '';
+    line.classList.toggle('is-error', kind === 'error' && Boolean(text));
+    line.classList.toggle('is-info', kind === 'info' && Boolean(text));
+    if (text && !sticky) {
+      state.statusTimer = setTimeout(() => setStatus(''), kind === 'error' ? 15000 : 6000);
+    }
+  }
+
+  // --- API -------------------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  async function api(method, path, body) {
+    const options = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+    if (method !== 'GET') {
+      options.headers['Content-Type'] = 'application/json';
+      if (state.csrf) options.headers['X-CSRF-Token'] = state.csrf;
+      options.body = JSON.stringify(body || {});
+    }
+    let response;
+    try {
+      response = await fetch(API + path, options);
+    } catch (err) {
+      throw new ApiError(0, 'network', 'Geen verbinding met de server. Probeer het opnieuw.');
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (err) {
+      data = null;
+    }
+    if (!response.ok) {
+      const message = (data && data.message) || `Er ging iets mis (fout ${response.status}).`;
+      throw new ApiError(response.status, data && data.error, message);
+    }
+    nudgeSocket();
+    return data || {};
+  }
+
+  // Shows an API error; a lost session sends the user back to the login form.
+  function handleError(err) {
+    if (err instanceof ApiError && err.status === 401 && state.me) {
+      endSession();
+      setStatus(err.message);
+      return;
+    }
+    setStatus(err && err.message ? err.message : 'Er ging iets mis.');
+  }
+
+  const hidPath = (hid, action = '') => `/handoffs/${encodeURIComponent(hid)}${action ? `/${action}` : ''}`;
+
+  // --- login and session -----------------------------------------------------------------
+
+  function showLogin() {
+    show($('console'), false);
+    show($('session-controls'), false);
+    show($('login-form'), true);
+    $('username').focus();
+  }
+
+  function startSession(me) {
+    state.me = me;
+    state.csrf = me.csrf || '';
+    state.wsAttempt = 0;
+    $('user-name').textContent = `Ingelogd als ${me.name || me.username}`;
+    $('presence').value = 'online';
+    show($('login-form'), false);
+    show($('login-error'), false);
+    show($('session-controls'), true);
+    show($('console'), true);
+    loadAll();
+    connectSocket();
+  }
+
+  function endSession() {
+    state.me = null;
+    state.csrf = '';
+    state.seenWaiting = null;
+    closeConversation();
+    clearTimeout(state.reconnectTimer);
+    clearInterval(state.pingTimer);
+    if (state.ws) {
+      const ws = state.ws;
+      state.ws = null;
+      ws.close();
+    }
+    document.title = state.baseTitle;
+    showLogin();
+  }
+
+  async function onLogin(event) {
+    event.preventDefault();
+    const errorBox = $('login-error');
+    show(errorBox, false);
+    const username = $('username').value.trim();
+    const password = $('password').value;
+    if (!username || !password) {
+      errorBox.textContent = 'Vul je gebruikersnaam en wachtwoord in.';
+      show(errorBox, true);
+      return;
+    }
+    $('login-submit').disabled = true;
+    try {
+      const me = await api('POST', '/login', { username, password });
+      $('password').value = '';
+      startSession(me);
+    } catch (err) {
+      errorBox.textContent = err.message;
+      show(errorBox, true);
+    } finally {
+      $('login-submit').disabled = false;
+    }
+  }
+
+  async function onLogout() {
+    try {
+      await api('POST', '/logout');
+    } catch (err) {
+      // Logging out locally is what matters; the session expires on its own.
+    }
+    endSession();
+    setStatus('Je bent uitgelogd.', 'info');
+  }
+
+  async function onPresenceChange() {
+    try {
+      await api('POST', '/presence', { status: $('presence').value });
+    } catch (err) {
+      handleError(err);
+    }
+  }
+
+  function loadAll() {
+    refreshQueue();
+    loadStaff();
+    loadCanned();
+    loadRegistration();
+  }
+
+  // --- reference data --------------------------------------------------------------------
+
+  async function loadCanned() {
+    try {
+      const data = await api('GET', '/canned');
+      state.canned = Array.isArray(data.replies) ? data.replies : [];
+      setOptions($('canned'), state.canned.map((r, i) => [String(i), r.title]), '— Kies een standaardantwoord —');
+    } catch (err) {
+      handleError(err);
+    }
+  }
+
+  async function loadRegistration() {
+    try {
+      const data = await api('GET', '/registration');
+      state.registration = { topics: data.topics || {}, outcomes: data.outcomes || {}, referrals: data.referrals || {} };
+      const reg = state.registration;
+      setOptions($('close-topic'), Object.entries(reg.topics), '— Kies een onderwerp —');
+      setOptions($('close-outcome'), Object.entries(reg.outcomes).map(([k, v]) => [k, v.label]), '— Kies een uitkomst —');
+      setOptions($('close-referral'), Object.entries(reg.referrals), '— Kies naar wie —');
+      updateReferralVisibility();
+    } catch (err) {
+      handleError(err);
+    }
+  }
+
+  async function loadStaff() {
+    try {
+      const data = await api('GET', '/staff');
+      state.staff = Array.isArray(data.staff) ? data.staff : [];
+      renderStaff();
+      renderActive(); // colleague names may have changed
+    } catch (err) {
+      handleError(err);
+    }
+  }
+
+  function renderStaff() {
+    const me = state.me ? state.me.username : '';
+    const colleagues = state.staff.filter((s) => s.username !== me);
+    const label = (s) => `${s.name || s.username} (${PRESENCE_LABELS[s.status] || 'offline'})`;
+    setOptions($('transfer-to'), colleagues.map((s) => [s.username, label(s)]), '— Kies een collega —');
+    const list = $('presence-list');
+    list.replaceChildren();
+    for (const s of colleagues) {
+      const li = el('li', `presence-item presence-${s.status || 'offline'}`);
+      li.append(el('span', 'presence-dot'), el('span', 'presence-name', s.name || s.username));
+      li.append(el('span', 'presence-status', PRESENCE_LABELS[s.status] || 'Offline'));
+      list.append(li);
+    }
+  }
+
+  // --- queue and lists -------------------------------------------------------------------
+
+  function scheduleQueueRefresh() {
+    clearTimeout(state.queueTimer);
+    state.queueTimer = setTimeout(refreshQueue, DEBOUNCE_MS);
+  }
+
+  function scheduleStaffRefresh() {
+    clearTimeout(state.staffTimer);
+    state.staffTimer = setTimeout(loadStaff, DEBOUNCE_MS);
+  }
+
+  async function refreshQueue() {
+    if (!state.me) return;
+    try {
+      const data = await api('GET', '/queue');
+      state.queue = {
+        waiting: data.waiting || [],
+        active: data.active || [],
+        messages: data.messages || [],
+      };
+      notifyNewWaiting();
+      renderQueue();
+      renderActive();
+      renderLeftMessages();
+    } catch (err) {
+      handleError(err);
+    }
+  }
+
+  function notifyNewWaiting() {
+    const hids = state.queue.waiting.map((h) => h.hid);
+    const fresh = state.seenWaiting ? hids.filter((hid) => !state.seenWaiting.has(hid)) : [];
+    if (!state.seenWaiting) state.seenWaiting = new Set();
+    hids.forEach((hid) => state.seenWaiting.add(hid));
+    if (fresh.length) beep();
+    const n = hids.length;
+    const badge = $('queue-badge');
+    badge.textContent = String(n);
+    show(badge, n > 0);
+    document.title = n > 0 ? `(${n}) ${state.baseTitle}` : state.baseTitle;
+  }
+
+  function describe(h) {
+    const s = summaryOf(h);
+    const parts = [];
+    if (s.theme) parts.push(s.theme);
+    if (s.child_age) parts.push(`kind ${s.child_age} jaar`);
+    if (s.municipality) parts.push(s.municipality);
+    const channel = channelLabel(s.channel || h.channel);
+    if (channel) parts.push(channel);
+    return parts.join(' · ');
+  }
+
+  function waitText(queuedAt) {
+    return `wacht ${minutesSince(queuedAt)} min`;
+  }
+
+  function queueItem(h) {
+    const s = summaryOf(h);
+    const li = el('li', 'queue-item');
+    li.dataset.hid = h.hid;
+    if (h.urgent || s.urgent) li.classList.add('urgent');
+    const head = el('div', 'item-head');
+    head.append(el('span', 'position', `#${h.position || ''}`));
+    if (h.urgent || s.urgent) head.append(el('span', 'urgent-flag', 'URGENT'));
+    head.append(el('span', 'reason', reasonLabel(h)));
+    const wait = el('span', 'wait', waitText(h.queued_at));
+    wait.dataset.queuedAt = String(h.queued_at || '');
+    const claim = el('button', 'claim', 'Oppakken');
+    claim.type = 'button';
+    claim.setAttribute('aria-label', `Oppakken: ${reasonLabel(h)} (positie ${h.position || ''})`);
+    li.append(head, el('div', 'item-meta', describe(h)), wait, claim);
+    return li;
+  }
+
+  function renderList(listId, emptyId, items, build) {
+    const list = $(listId);
+    list.replaceChildren(...items.map(build));
+    show($(emptyId), items.length === 0);
+    markOpen();
+  }
+
+  function renderQueue() {
+    renderList('queue', 'queue-empty', state.queue.waiting, queueItem);
+  }
+
+  // An item opened by its own button; the whole li is clickable too (delegated handler).
+  function openableItem(className, h, title, detail) {
+    const li = el('li', className);
+    li.dataset.hid = h.hid;
+    const button = el('button', 'open-item');
+    button.type = 'button';
+    button.append(el('span', 'item-title', title), el('span', 'item-meta', detail));
+    li.append(button);
+    return li;
+  }
+
+  function renderActive() {
+    const me = state.me ? state.me.username : '';
+    const mine = state.queue.active.filter((h) => h.staff === me);
+    const others = state.queue.active.filter((h) => h.staff !== me);
+    renderList('mine', 'mine-empty', mine, (h) =>
+      openableItem('conversation-item', h, reasonLabel(h), `${describe(h)} · sinds ${formatTime(h.claimed_at)}`));
+    renderList('others', 'others-empty', others, (h) =>
+      openableItem('conversation-item', h, reasonLabel(h), `bij ${staffName(h.staff)} · ${describe(h)}`));
+  }
+
+  function renderLeftMessages() {
+    renderList('left-messages', 'left-empty', state.queue.messages, (h) =>
+      openableItem('left-item', h, `Bericht van ${formatDate(h.queued_at || h.closed_at)}`, describe(h)));
+  }
+
+  function refreshWaitTimes() {
+    for (const node of document.querySelectorAll('#queue .wait')) {
+      node.textContent = waitText(Number(node.dataset.queuedAt));
+    }
+  }
+
+  function markOpen() {
+    const hid = state.open ? state.open.hid : null;
+    for (const li of document.querySelectorAll('.item-list > li[data-hid]')) {
+      li.classList.toggle('is-open', li.dataset.hid === hid);
+    }
+  }
+
+  async function onClaim(hid, button) {
+    button.disabled = true;
+    try {
+      await api('POST', hidPath(hid, 'claim'));
+      await refreshQueue();
+      await openConversation(hid);
+      revealPanel();
+      $('reply').focus();
+    } catch (err) {
+      handleError(err);
+      if (err.status === 409) refreshQueue();
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function onListClick(event) {
+    const li = event.target.closest('li[data-hid]');
+    if (!li) return;
+    const claim = event.target.closest('button.claim');
+    if (claim) {
+      onClaim(li.dataset.hid, claim);
+    } else if (!li.classList.contains('queue-item')) {
+      openConversation(li.dataset.hid).then(revealPanel);
+    }
+  }
+
+  // --- history ---------------------------------------------------------------------------
+
+  function historyItem(h) {
+    const s = summaryOf(h);
+    const reg = h.registration || {};
+    const topic = state.registration.topics[reg.topic] || reg.topic;
+    const outcome = (state.registration.outcomes[reg.outcome] || {}).label || reg.outcome;
+    const parts = [channelLabel(s.channel || h.channel), s.theme].filter(Boolean);
+    const lines = [parts.join(' · ')];
+    if (topic || outcome) lines.push([topic, outcome].filter(Boolean).join(' – '));
+    if (h.rating) lines.push(`Beoordeling: ${h.rating}`);
+    return openableItem('history-item', h, formatDate(h.closed_at || h.queued_at), lines.join(' | '));
+  }
+
+  async function loadHistory() {
+    try {
+      const data = await api('GET', '/history');
+      renderList('history', 'history-empty', data.closed || [], historyItem);
+    } catch (err) {
+      handleError(err);
+    }
+  }
+
+  function selectTab(name) {
+    const history = name === 'history';
+    $('tab-queue').setAttribute('aria-selected', String(!history));
+    $('tab-history').setAttribute('aria-selected', String(history));
+    show($('panel-queue'), !history);
+    show($('panel-history'), history);
+    if (history) loadHistory();
+  }
+
+  // --- conversation panel ----------------------------------------------------------------
+
+  async function openConversation(hid) {
+    const seq = ++state.openSeq;
+    state.wantHid = hid;
+    try {
+      const h = await api('GET', hidPath(hid));
+      if (seq !== state.openSeq) return; // a later click won
+      const same = state.open && state.open.hid === hid;
+      state.open = h;
+      if (!same) {
+        state.entryIds.clear();
+        $('transcript').replaceChildren();
+        resetInputs();
+      }
+      renderConversation(h);
+      (h.transcript || []).forEach(addEntry);
+      show($('no-conversation'), false);
+      show($('conversation'), true);
+      markOpen();
+    } catch (err) {
+      if (seq === state.openSeq) state.wantHid = state.open ? state.open.hid : null;
+      handleError(err);
+    }
+  }
+
+  function resetInputs() {
+    for (const id of ['reply', 'note-text', 'answer-text', 'canned', 'transfer-to']) $(id).value = '';
+    $('close-form').reset();
+    updateReferralVisibility();
+    show($('user-typing'), false);
+  }
+
+  // On a narrow screen the panel sits below the lists: bring it into view.
+  function revealPanel() {
+    if (window.matchMedia('(max-width: 760px)').matches) $('conversation').scrollIntoView({ block: 'start' });
+  }
+
+  function reloadOpen() {
+    if (state.wantHid) openConversation(state.wantHid);
+  }
+
+  function closeConversation() {
+    state.openSeq++;
+    state.open = null;
+    state.wantHid = null;
+    state.entryIds.clear();
+    $('transcript').replaceChildren();
+    show($('conversation'), false);
+    show($('no-conversation'), true);
+    markOpen();
+  }
+
+  function isMine(h) {
+    return Boolean(h && state.me && h.state === 'with_staff' && h.staff === state.me.username);
+  }
+
+  function metaText(h) {
+    if (isMine(h)) return 'Dit gesprek is van jou.';
+    switch (h.state) {
+      case 'with_staff': return `Alleen lezen: in gesprek met ${staffName(h.staff)}.`;
+      case 'waiting': return 'Alleen lezen: dit gesprek staat in de wachtrij.';
+      case 'message': return 'Bericht buiten openingstijden, nog niet beantwoord.';
+      case 'answered': return 'Dit bericht is beantwoord.';
+      case 'closed': return `Afgesloten op ${formatDate(h.closed_at)}.`;
+      case 'cancelled': return 'De ouder is gestopt met wachten.';
+      default: return 'Alleen lezen.';
+    }
+  }
+
+  function renderConversation(h) {
+    $('conversation-title').textContent = reasonLabel(h);
+    $('conversation-meta').textContent = metaText(h);
+    renderSummary(h);
+    show($('composer'), isMine(h));
+    show($('answer-box'), h.state === 'message');
+  }
+
+  function summaryRow(list, term, value) {
+    if (value === undefined || value === null || value === '') return;
+    list.append(el('dt', '', term), el('dd', '', value));
+  }
+
+  function renderSummary(h) {
+    const s = summaryOf(h);
+    const box = $('summary');
+    box.replaceChildren();
+    if (s.safety) box.append(el('p', 'safety-banner', 'Let op: zorg over veiligheid'));
+    if (h.urgent || s.urgent) box.append(el('p', 'urgent-flag', 'URGENT'));
+    const list = el('dl', 'summary-list');
+    summaryRow(list, 'Reden', reasonLabel(h));
+    summaryRow(list, 'Thema', s.theme);
+    summaryRow(list, 'Leeftijd kind', s.child_age ? `kind ${s.child_age} jaar` : '');
+    summaryRow(list, 'Gemeente', s.municipality);
+    summaryRow(list, 'Kanaal', channelLabel(s.channel || h.channel));
+    box.append(list);
+    const advised = Array.isArray(s.advised) ? s.advised : [];
+    if (advised.length) {
+      box.append(el('h3', 'advised-heading', 'Wat de chatbot al zei'));
+      const ul = el('ul', 'advised');
+      advised.forEach((text) => ul.append(el('li', '', text)));
+      box.append(ul);
+    }
+  }
+
+  function whoLabel(entry) {
+    switch (entry.role) {
+      case 'user': return 'Ouder';
+      case 'bot': return 'Chatbot';
+      case 'staff': return entry.staff || 'Medewerker';
+      case 'note': return 'Notitie';
+      default: return 'Systeem';
+    }
+  }
+
+  function addEntry(entry) {
+    if (!entry || entry.id === undefined || entry.id === null) return;
+    const key = String(entry.id);
+    if (state.entryIds.has(key)) return;
+    state.entryIds.add(key);
+    const role = ROLES.includes(entry.role) ? entry.role : 'system';
+    const li = el('li', `entry role-${role}`);
+    li.dataset.id = key;
+    const head = el('div', 'entry-head');
+    head.append(el('span', 'who', whoLabel(entry)));
+    if (role === 'note') {
+      head.append(el('span', 'note-label', 'Interne notitie'));
+      if (entry.staff) head.append(el('span', 'note-author', entry.staff));
+    }
+    head.append(el('span', 'time', formatTime(entry.at)));
+    li.append(head, el('div', 'text', entry.text));
+    const list = $('transcript');
+    // Keep time order even when a live event and a fetch overlap.
+    const after = [...list.children].find((node) => Number(node.dataset.at) > Number(entry.at));
+    li.dataset.at = String(entry.at || 0);
+    list.insertBefore(li, after || null);
+    list.scrollTop = list.scrollHeight;
+    if (role === 'user') show($('user-typing'), false);
+  }
+
+  function showUserTyping() {
+    show($('user-typing'), true);
+    clearTimeout(state.typingTimer);
+    state.typingTimer = setTimeout(() => show($('user-typing'), false), TYPING_SHOW_MS);
+  }
+
+  // --- composer actions ------------------------------------------------------------------
+
+  // Runs a POST for the open conversation with its button disabled; returns the answer or null.
+  async function act(button, action, body) {
+    if (!state.open) return null;
+    button.disabled = true;
+    try {
+      return await api('POST', hidPath(state.open.hid, action), body);
+    } catch (err) {
+      handleError(err);
+      if (err.status === 409) {
+        refreshQueue();
+        reloadOpen();
+      }
+      return null;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function onSend(event) {
+    event.preventDefault();
+    const text = $('reply').value.trim();
+    if (!text) return setStatus('Schrijf eerst een bericht.');
+    const entry = await act($('send'), 'messages', { text });
+    if (entry) {
+      addEntry(entry);
+      $('reply').value = '';
+      $('canned').value = '';
+    }
+  }
+
+  function onReplyKey(event) {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      const form = $('reply-form');
+      if (form.requestSubmit) form.requestSubmit();
+      else onSend(event);
+    }
+  }
+
+  function onReplyInput() {
+    const now = Date.now();
+    if (!state.open || now - state.lastTypingSent < TYPING_SEND_MS) return;
+    if (sendSocket({ type: 'typing', hid: state.open.hid })) state.lastTypingSent = now;
+  }
+
+  function onCannedChange() {
+    const reply = state.canned[Number($('canned').value)];
+    if ($('canned').value === '' || !reply) return;
+    $('reply').value = reply.text;
+    $('reply').focus();
+  }
+
+  async function onAddNote(event) {
+    event.preventDefault();
+    const text = $('note-text').value.trim();
+    if (!text) return setStatus('Schrijf eerst een notitie.');
+    const entry = await act($('add-note'), 'notes', { text });
+    if (entry) {
+      addEntry(entry);
+      $('note-text').value = '';
+    }
+  }
+
+  function afterHandover(message) {
+    show($('composer'), false);
+    setStatus(message, 'info');
+    refreshQueue();
+    reloadOpen();
+  }
+
+  async function onRelease() {
+    if (await act($('release'), 'release')) afterHandover('Het gesprek staat weer in de wachtrij.');
+  }
+
+  async function onTransfer() {
+    const to = $('transfer-to').value;
+    if (!to) return setStatus('Kies eerst een collega om aan over te dragen.');
+    if (await act($('transfer'), 'transfer', { to })) afterHandover(`Het gesprek is overgedragen aan ${staffName(to)}.`);
+  }
+
+  function outcomeNeedsReferral() {
+    const outcome = state.registration.outcomes[$('close-outcome').value];
+    return Boolean(outcome && outcome.needs_referral);
+  }
+
+  function updateReferralVisibility() {
+    const needed = outcomeNeedsReferral();
+    show($('close-referral-row'), needed);
+    show($('close-referral'), needed);
+    $('close-referral').required = needed;
+  }
+
+  async function onClose(event) {
+    event.preventDefault();
+    const body = { topic: $('close-topic').value, outcome: $('close-outcome').value };
+    if (!body.topic) return setStatus('Kies een onderwerp voor de registratie.');
+    if (!body.outcome) return setStatus('Kies een uitkomst voor de registratie.');
+    if (outcomeNeedsReferral()) {
+      body.referred_to = $('close-referral').value;
+      if (!body.referred_to) return setStatus('Kies naar wie je hebt doorverwezen.');
+    }
+    if (await act($('close-submit'), 'close', body)) {
+      $('close-form').reset();
+      updateReferralVisibility();
+      afterHandover('Het gesprek is afgesloten en geregistreerd.');
+    }
+  }
+
+  async function onAnswer() {
+    const text = $('answer-text').value.trim();
+    if (!text) return setStatus('Schrijf eerst een antwoord.');
+    if (await act($('answer-send'), 'answer', { text })) {
+      $('answer-text').value = '';
+      show($('answer-box'), false);
+      setStatus('Je antwoord is verstuurd.', 'info');
+      refreshQueue();
+      reloadOpen();
+    }
+  }
+
+  // --- sound -----------------------------------------------------------------------------
+
+  // Browsers only allow audio after a user gesture, so the context is made on the first one.
+  function unlockAudio() {
+    if (state.audio) return;
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    try {
+      state.audio = new Context();
+    } catch (err) {
+      state.audio = null;
+    }
+  }
+
+  function beep() {
+    const ctx = state.audio;
+    if (!ctx) return;
+    if (ctx.state === 'suspended') ctx.resume();
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    const t = ctx.currentTime;
+    osc.type = 'sine';
+    osc.frequency.value = 880;
+    gain.gain.setValueAtTime(0.0001, t);
+    gain.gain.exponentialRampToValueAtTime(0.2, t + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.2);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(t);
+    osc.stop(t + 0.21);
+  }
+
+  // --- websocket -------------------------------------------------------------------------
+
+  function sendSocket(data) {
+    if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return false;
+    state.ws.send(JSON.stringify(data));
+    return true;
+  }
+
+  // The server answers again: do not wait for the backoff timer to reconnect.
+  function nudgeSocket() {
+    if (state.me && !state.ws && state.wsAttempt > 0) {
+      clearTimeout(state.reconnectTimer);
+      connectSocket();
+    }
+  }
+
+  function connectSocket() {
+    if (!state.me || state.ws) return;
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    let ws;
+    try {
+      ws = new WebSocket(`${proto}//${location.host}${API}/ws`);
+    } catch (err) {
+      scheduleReconnect();
+      return;
+    }
+    state.ws = ws;
+    ws.addEventListener('open', () => onSocketOpen(ws));
+    ws.addEventListener('message', (event) => onSocketMessage(event));
+    ws.addEventListener('close', () => onSocketClose(ws));
+  }
+
+  function onSocketOpen(ws) {
+    if (state.ws !== ws) return;
+    const wasReconnecting = state.wsAttempt > 0;
+    state.wsAttempt = 0;
+    clearInterval(state.pingTimer);
+    state.pingTimer = setInterval(() => sendSocket({ type: 'ping' }), PING_MS);
+    if (wasReconnecting) {
+      if ($('status-line').textContent === RECONNECT_TEXT) setStatus('Verbinding hersteld.', 'info');
+      // Events may have been missed while away: fetch the current picture again.
+      refreshQueue();
+      loadStaff();
+      reloadOpen();
+    }
+  }
+
+  function onSocketClose(ws) {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    clearInterval(state.pingTimer);
+    if (!state.me) return;
+    setStatus(RECONNECT_TEXT, 'error', true);
+    scheduleReconnect();
+  }
+
+  function scheduleReconnect() {
+    const delay = BACKOFF_MS[Math.min(state.wsAttempt, BACKOFF_MS.length - 1)];
+    state.wsAttempt += 1;
+    clearTimeout(state.reconnectTimer);
+    state.reconnectTimer = setTimeout(reconnect, delay);
+  }
+
+  // Before reconnecting, check the session: an expired one should show the login form.
+  async function reconnect() {
+    if (!state.me) return;
+    try {
+      await api('GET', '/me');
+    } catch (err) {
+      if (err.status === 401) {
+        handleError(err);
+        return;
+      }
+    }
+    connectSocket(); // no-op when a successful call already reconnected
+  }
+
+  function onSocketMessage(event) {
+    let data;
+    try {
+      data = JSON.parse(event.data);
+    } catch (err) {
+      return;
+    }
+    if (data && typeof data === 'object') handleEvent(data);
+  }
+
+  function handleEvent(data) {
+    const openHid = state.open ? state.open.hid : null;
+    if (QUEUE_EVENTS.includes(data.type)) {
+      scheduleQueueRefresh();
+      if (data.type === 'presence') scheduleStaffRefresh();
+      if (data.hid && data.hid === state.wantHid && data.type !== 'queue') reloadOpen();
+      if (data.type === 'closed' && !$('panel-history').hidden) loadHistory();
+    } else if (data.type === 'message' && data.hid === openHid) {
+      addEntry(data.entry);
+    } else if (data.type === 'typing' && data.who === 'user' && data.hid === openHid) {
+      showUserTyping();
+    }
+  }
+
+  // --- start -----------------------------------------------------------------------------
+
+  function bind() {
+    $('login-form').addEventListener('submit', onLogin);
+    $('logout').addEventListener('click', onLogout);
+    $('presence').addEventListener('change', onPresenceChange);
+    $('tab-queue').addEventListener('click', () => selectTab('queue'));
+    $('tab-history').addEventListener('click', () => selectTab('history'));
+    for (const id of ['queue', 'mine', 'others', 'left-messages', 'history']) {
+      $(id).addEventListener('click', onListClick);
+    }
+    $('panel-close').addEventListener('click', closeConversation);
+    $('reply-form').addEventListener('submit', onSend);
+    $('reply').addEventListener('keydown', onReplyKey);
+    $('reply').addEventListener('input', onReplyInput);
+    $('canned').addEventListener('change', onCannedChange);
+    $('note-form').addEventListener('submit', onAddNote);
+    $('release').addEventListener('click', onRelease);
+    $('transfer').addEventListener('click', onTransfer);
+    $('close-outcome').addEventListener('change', updateReferralVisibility);
+    $('close-form').addEventListener('submit', onClose);
+    $('answer-send').addEventListener('click', onAnswer);
+    document.addEventListener('pointerdown', unlockAudio, { once: true });
+    document.addEventListener('keydown', unlockAudio, { once: true });
+    setInterval(refreshWaitTimes, WAIT_REFRESH_MS);
+  }
+
+  async function init() {
+    bind();
+    try {
+      startSession(await api('GET', '/me'));
+    } catch (err) {
+      if (err.status !== 401) setStatus(err.message);
+      showLogin();
+    }
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', init);
+  } else {
+    init();
+  }
+})();

@@ -61,16 +61,17 @@ def service(redis_server: RedisServer, rasa_stack: RasaStack, tmp_path: Path) ->
         "CJG_CONTENT_DIR": str(content_copy(tmp_path, ALWAYS)),
     }
     service = Service(f"http://127.0.0.1:{port}", env, tmp_path / "service.log")
-    subprocess.run(
-        [sys.executable, "-m", "handoff.accounts_cli", "remove", "eva"], env=env, cwd=ROOT,
-        capture_output=True,
-    )  # fmt: skip
-    created = subprocess.run(
-        [sys.executable, "-m", "handoff.accounts_cli", "add", "eva", "--name", "Eva",
-         "--password-stdin"],
-        input=PASSWORD.encode(), env=env, cwd=ROOT, capture_output=True,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
+    for username in ("eva", "bram"):
+        subprocess.run(
+            [sys.executable, "-m", "handoff.accounts_cli", "remove", username], env=env,
+            cwd=ROOT, capture_output=True,
+        )  # fmt: skip
+        created = subprocess.run(
+            [sys.executable, "-m", "handoff.accounts_cli", "add", username, "--name",
+             username.capitalize(), "--password-stdin"],
+            input=PASSWORD.encode(), env=env, cwd=ROOT, capture_output=True,
+        )  # fmt: skip
+        assert created.returncode == 0, created.stderr
     service.start()
     yield service
     service.stop()
@@ -115,9 +116,9 @@ class Parent:
         raise AssertionError(f"never saw {fragment!r}; saw {self.seen}")
 
 
-async def log_in(page: Page, url: str) -> None:
+async def log_in(page: Page, url: str, username: str = "eva") -> None:
     await page.goto(url + "/staff")
-    await page.fill("#username", "eva")
+    await page.fill("#username", username)
     await page.fill("#password", PASSWORD)
     await page.click("#login-form button[type=submit]")
     await expect(page.locator("#console")).to_be_visible()
@@ -126,8 +127,10 @@ async def log_in(page: Page, url: str) -> None:
 async def test_parent_and_staff_talk_and_a_restart_loses_nothing(
     service: Service, browser: Browser
 ) -> None:
-    page = await browser.new_page()
+    page = await (await browser.new_context()).new_page()
     await log_in(page, service.url)
+    colleague = await (await browser.new_context()).new_page()  # own cookies: another person
+    await log_in(colleague, service.url, "bram")
 
     # a new connection per request, like a browser after the server restarted
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
@@ -147,7 +150,11 @@ async def test_parent_and_staff_talk_and_a_restart_loses_nothing(
         item = page.locator("#queue .queue-item")
         await expect(item).to_have_count(1, timeout=15000)
         await expect(page.locator("#queue-badge")).to_have_text("1")
+        await expect(colleague.locator("#queue .queue-item")).to_have_count(1, timeout=15000)
         await item.locator("button.claim").click()
+        # the colleague's console moves it from the queue to "Collega's" at once
+        await expect(colleague.locator("#queue .queue-item")).to_have_count(0)
+        await expect(colleague.locator("#others .conversation-item")).to_have_count(1)
         await expect(page.locator("#summary")).to_contain_text("Vroeg zelf om een medewerker")
         transcript = page.locator("#transcript .entry .text")
         await expect(transcript.filter(has_text="ik wacht nog even")).to_have_count(1)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from redis.asyncio import Redis
 
 from handoff.store import HandoffStore, State, now_ms
+from handoff.transcript import Transcript
+from tests.conftest import RedisServer
 
 
 async def queued(store: HandoffStore, cid: str, urgent: bool = False) -> str:
@@ -117,3 +120,27 @@ async def test_everything_has_a_retention_time(store: HandoffStore, redis: Redis
     hid = await queued(store, "c1")
     assert 0 < await redis.ttl(f"cjg:handoff:{hid}") <= 3600
     assert 0 < await redis.ttl("cjg:conv:c1") <= 3600
+
+
+async def test_a_redis_restart_loses_no_waiting_conversation(tmp_path: Path) -> None:
+    """AOF on: a waiting conversation and its messages survive a restart of redis-server."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        redis = Redis.from_url(server.url, decode_responses=True)
+        store = HandoffStore(redis, retention_seconds=3600)
+        hid = await queued(store, "c1", urgent=True)
+        transcript = Transcript(redis, 3600)
+        await transcript.append(hid, "user", "is er iemand?")
+        await redis.aclose()
+        server.stop()  # SIGTERM: Redis writes its append-only file and stops
+        server.start()
+        redis = Redis.from_url(server.url, decode_responses=True)
+        store = HandoffStore(redis, retention_seconds=3600)
+        assert [h.hid for h in await store.queue()] == [hid]
+        assert (await store.conversation("c1")).state == State.WAITING
+        assert [e.text for e in await Transcript(redis, 3600).read(hid)] == ["is er iemand?"]
+        assert await store.claim(hid, "anne")
+        await redis.aclose()
+    finally:
+        server.stop()

@@ -137,7 +137,9 @@ class HandoffService:
             theme = topic.title if topic else context["topic"]
         elif context.get("offer_theme"):
             theme = THEME_LABELS.get(context["offer_theme"], context["offer_theme"])
-        advised = [text[:400] for role, text in history if role == "bot"][-3:]
+        # What the bot said before the request itself (not its "Ik geef je vraag door ...").
+        last_user = max((i for i, (role, _) in enumerate(history) if role == "user"), default=0)
+        advised = [text[:400] for role, text in history[:last_user] if role == "bot"][-3:]
         return {
             "channel": channel,
             "reason": request.reason,

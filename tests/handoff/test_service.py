@@ -12,7 +12,12 @@ from handoff.service import CANCEL, END, RATING, HandoffService
 from handoff.store import State
 from tests.handoff.conftest import ANNE, BRAM, make_service
 
-HISTORY: list[Any] = [("user", "mijn dochter van 9 wil niet naar school"), ("bot", "Wat lastig.")]
+HISTORY: list[Any] = [
+    ("user", "mijn dochter van 9 wil niet naar school"),
+    ("bot", "Wat lastig."),
+    ("user", "ik wil een medewerker"),
+    ("bot", "Ik geef je vraag door aan een medewerker."),
+]
 REQUEST = HandoffRequest(
     "ask_human", context={"child_age": "9", "municipality": "haarlem", "topic": "schoolweigering"}
 )
@@ -43,7 +48,7 @@ async def test_queued_with_position_summary_and_copied_transcript(service: Hando
     )
     assert summary["theme"] and summary["advised"] == ["Wat lastig."]
     roles = [e.role for e in await service.transcript.read(waiting.hid)]
-    assert roles == ["user", "bot"]
+    assert roles == ["user", "bot", "user", "bot"]  # the whole chat, for the transcript
 
 
 async def test_messages_while_waiting_go_to_the_transcript(service: HandoffService) -> None:

@@ -41,6 +41,15 @@ PASSWORD = "bench-wachtwoord-lang"
 STAFF = 5
 
 
+async def login(url: str, n: int) -> tuple[aiohttp.ClientSession, str]:
+    """A staff console's HTTP session (own cookies) and its CSRF token."""
+    session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with session.post(
+        url + "/staff/api/login", json={"username": f"bench{n}", "password": PASSWORD}
+    ) as response:
+        return session, (await response.json())["csrf"]
+
+
 def free_port() -> int:
     import socket
 
@@ -122,14 +131,8 @@ async def relay(
         opening_hours,
         Timing(silent_seconds=3600, retention_seconds=3600),
     )
-    staff_http = []
+    staff_http = [await login(url, n) for n in range(STAFF)]
     for n in range(STAFF):
-        session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        async with session.post(
-            url + "/staff/api/login", json={"username": f"bench{n}", "password": PASSWORD}
-        ) as response:
-            csrf = (await response.json())["csrf"]
-        staff_http.append((session, csrf))
         await service.presence.heartbeat(f"bench{n}")
 
     # Put every conversation in the queue, then let the staff members claim them in turn.
@@ -249,13 +252,7 @@ async def claims(url: str, redis_url: str, count: int) -> tuple[float, float]:
     direct_rate = count / (time.perf_counter() - start)
 
     via_api = await fill("api")
-    sessions = []
-    for n in range(STAFF):
-        session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        async with session.post(
-            url + "/staff/api/login", json={"username": f"bench{n}", "password": PASSWORD}
-        ) as response:
-            sessions.append((session, (await response.json())["csrf"]))
+    sessions = [await login(url, n) for n in range(STAFF)]
     start = time.perf_counter()
 
     async def claim_api(i: int, hid: str) -> None:

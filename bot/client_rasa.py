@@ -24,20 +24,26 @@ class RasaClient:
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def send(self, conversation_id: str, text: str) -> list[Any]:
-        """Sends one user message; returns Rasa's raw reply list."""
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One call to Rasa; any failure (down, slow, HTTP error, bad JSON) is RasaUnavailable."""
         try:
-            async with self._session.post(
-                self._base_url + self.WEBHOOK,
-                json={"sender": conversation_id, "message": text},
-                headers=self._headers,
-                timeout=self._timeout,
+            async with self._session.request(
+                method, self._base_url + path, timeout=self._timeout, **kwargs
             ) as response:
                 if response.status != 200:
                     raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
-                body = await response.json(content_type=None)
+                return await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError, ValueError) as exc:
             raise RasaUnavailable(type(exc).__name__) from exc
+
+    async def send(self, conversation_id: str, text: str) -> list[Any]:
+        """Sends one user message; returns Rasa's raw reply list."""
+        body = await self._json(
+            "POST",
+            self.WEBHOOK,
+            json={"sender": conversation_id, "message": text},
+            headers=self._headers,
+        )
         if not isinstance(body, list):
             raise RasaUnavailable("Rasa's reply is not a list")
         return body
@@ -47,19 +53,14 @@ class RasaClient:
 
         Copied only when a handoff starts, so the service keeps no transcript of bot-only chats.
         """
-        try:
-            async with self._session.get(
-                f"{self._base_url}/conversations/{conversation_id}/tracker",
-                params={"include_events": "AFTER_RESTART", "token": self._token},
-                timeout=self._timeout,
-            ) as response:
-                if response.status != 200:
-                    raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
-                body = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError, ValueError) as exc:
-            raise RasaUnavailable(type(exc).__name__) from exc
+        body = await self._json(
+            "GET",
+            f"/conversations/{conversation_id}/tracker",
+            params={"include_events": "AFTER_RESTART", "token": self._token},
+        )
+        events = body.get("events") if isinstance(body, dict) else None
         lines: list[tuple[str, str]] = []
-        for event in body.get("events") or [] if isinstance(body, dict) else []:
+        for event in events if isinstance(events, list) else []:
             text = event.get("text") if isinstance(event, dict) else None
             if event.get("event") in ("user", "bot") and isinstance(text, str) and text.strip():
                 lines.append((event["event"], text))

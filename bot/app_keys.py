@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from bot.client_rasa import RasaClient
 from bot.config import Settings
 from bot.conversation import ConversationCore
+from bot.telegram import TelegramChannel
 from common.content import ServiceMessages
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -17,3 +18,4 @@ REDIS = web.AppKey("redis", Redis)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 RASA = web.AppKey("rasa", RasaClient)
 CORE = web.AppKey("core", ConversationCore)
+TELEGRAM = web.AppKey("telegram", TelegramChannel)  # only when Telegram is on

@@ -30,6 +30,11 @@ class Settings:
     sweep_interval_seconds: float = 5.0
     staff_session_seconds: int = 10 * 3600
     secure_cookies: bool = False  # true behind TLS (production)
+    telegram_token: str = ""  # empty: Telegram is off
+    telegram_mode: str = "polling"  # or "webhook"
+    telegram_webhook_url: str = ""  # public https URL that ends in /telegram/webhook
+    telegram_webhook_secret: str = ""
+    telegram_api_url: str = "https://api.telegram.org/bot"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,11 +79,27 @@ class Settings:
                 number("CJG_STAFF_SESSION_SECONDS", cls.staff_session_seconds, int)
             ),
             secure_cookies=env.get("CJG_SECURE_COOKIES", "false").lower() in ("1", "true", "yes"),
+            telegram_token=env.get("CJG_TELEGRAM_TOKEN", ""),
+            telegram_mode=env.get("CJG_TELEGRAM_MODE", cls.telegram_mode),
+            telegram_webhook_url=env.get("CJG_TELEGRAM_WEBHOOK_URL", ""),
+            telegram_webhook_secret=env.get("CJG_TELEGRAM_WEBHOOK_SECRET", ""),
+            telegram_api_url=env.get("CJG_TELEGRAM_API_URL", cls.telegram_api_url),
         )
         settings.check()
         return settings
 
     def check(self) -> None:
+        if self.telegram_token:
+            if self.telegram_mode not in ("polling", "webhook"):
+                raise ConfigError("CJG_TELEGRAM_MODE must be 'polling' or 'webhook'.")
+            if self.telegram_mode == "webhook" and (
+                not self.telegram_webhook_url.startswith("https://")
+                or len(self.telegram_webhook_secret) < 16
+            ):
+                raise ConfigError(
+                    "Webhook mode needs CJG_TELEGRAM_WEBHOOK_URL (https://.../telegram/webhook) "
+                    "and CJG_TELEGRAM_WEBHOOK_SECRET (16+ characters; make run generates one)."
+                )
         if not self.rasa_token:
             raise ConfigError("RASA_TOKEN is not set; 'make run' generates one in var/secrets.env.")
         if len(self.pseudonym_secret) < 32:

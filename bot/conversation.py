@@ -24,6 +24,8 @@ from handoff.service import HandoffService, Message
 from handoff.store import State
 
 log = logging.getLogger(__name__)
+# Rasa's Redis tracker store key: key_prefix "rasa" (endpoints.yml) + ":tracker:" + sender.
+RASA_TRACKER_KEY = "rasa:tracker:{}"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,21 @@ class ConversationCore:
 
     def conversation_id(self, channel: str, user_id: str) -> str:
         return pseudonymise(self._secret, channel, user_id)
+
+    async def stop(self, channel: str, user_id: str) -> None:
+        """Ends the conversation: a handoff is stopped and Rasa starts afresh."""
+        conversation = self.conversation_id(channel, user_id)
+        await self.handoff.stop(conversation)
+        try:
+            await self._rasa.send(conversation, "/restart")
+        except RasaUnavailable as exc:
+            log.warning("could not restart the conversation in Rasa (%s)", exc)
+
+    async def forget(self, channel: str, user_id: str) -> None:
+        """Erases the conversation now: handoff records, transcripts, outbox, Rasa's tracker."""
+        conversation = self.conversation_id(channel, user_id)
+        await self.handoff.forget(conversation)
+        await self.handoff.redis.delete(RASA_TRACKER_KEY.format(conversation))
 
     def _unavailable(self, user_id: str, key: str = "assistant_unavailable") -> BotMessage:
         return service_message(user_id, self._texts.get(key), key)

@@ -13,10 +13,11 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot import web_chat, web_health
-from bot.app_keys import CORE, HTTP, RASA, REDIS, SETTINGS, TEXTS
+from bot.app_keys import CORE, HTTP, RASA, REDIS, SETTINGS, TELEGRAM, TEXTS
 from bot.client_rasa import RasaClient
 from bot.config import Settings
 from bot.conversation import ConversationCore
+from bot.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.web_errors import json_errors
 from common.content import service_messages
 from handoff import web_staff, web_staff_ws
@@ -91,6 +92,27 @@ async def _sweeper(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _telegram(app: web.Application) -> AsyncIterator[None]:
+    """Telegram runs inside the service when a token is configured; otherwise it is off."""
+    settings = app[SETTINGS]
+    if not settings.telegram_token:
+        log.info("Telegram is off: CJG_TELEGRAM_TOKEN is not set")
+        yield
+        return
+    channel = TelegramChannel(settings, app[CORE], app[REDIS], app[TEXTS])
+    app[TELEGRAM] = channel
+    await channel.start()
+    yield
+    await channel.stop()
+
+
+async def telegram_webhook(request: web.Request) -> web.StreamResponse:
+    channel = request.app.get(TELEGRAM)
+    if channel is None:
+        raise web.HTTPNotFound()
+    return await channel.webhook(request)
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
@@ -100,6 +122,8 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(web_staff_ws.close_sockets)
     app.cleanup_ctx.append(_clients)
     app.cleanup_ctx.append(_sweeper)
+    app.cleanup_ctx.append(_telegram)
+    app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     app.add_routes(web_health.routes)
     app.add_routes(web_chat.routes)
     app.add_routes(web_staff.routes)

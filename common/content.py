@@ -126,6 +126,10 @@ SERVICE_MESSAGE_KEYS = frozenset(
         "message_cancelled",
         "message_answer",
         "unknown_button",
+        "telegram_help",
+        "telegram_not_text",
+        "conversation_stopped",
+        "conversation_erased",
     }
 )
 

@@ -28,6 +28,11 @@ def outbox(cid: str) -> str:
     return f"cjg:conv:{cid}:out"
 
 
+def handoffs_of(cid: str) -> str:
+    """Set: every hid of this conversation, so "wis mijn gesprek" can find them all."""
+    return f"cjg:conv:{cid}:handoffs"
+
+
 def staff_typing(cid: str) -> str:
     return f"cjg:conv:{cid}:staff_typing"
 

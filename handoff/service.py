@@ -219,6 +219,22 @@ class HandoffService:
         if conv.state in (State.WAITING, State.WITH_STAFF) and conv.hid:
             await events.publish(self._redis, "typing", hid=conv.hid, who="user")
 
+    async def stop(self, cid: str) -> None:
+        """Ends whatever the user is in: waiting, a chat with staff, or leaving a message."""
+        conv = await self.store.conversation(cid)
+        if conv.state == State.WAITING:
+            await self.control(cid, conv, CANCEL)
+        elif conv.state == State.WITH_STAFF:
+            await self.control(cid, conv, END)
+        elif conv.state == State.LEAVING_MESSAGE:
+            await self.store.set_state(cid, State.BOT, conv.channel or "")
+
+    async def forget(self, cid: str) -> None:
+        """Wis mijn gesprek: stop, then delete everything kept about this conversation."""
+        await self.stop(cid)
+        hids = await self.store.erase(cid)
+        await events.publish(self._redis, "queue", erased=hids)
+
     # --- the staff side --------------------------------------------------------------------
 
     async def claim(self, hid: str, staff: Account) -> bool:

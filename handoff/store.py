@@ -244,7 +244,34 @@ class HandoffStore:
             keys=[keys.conversation(cid), keys.QUEUE, keys.record(hid), keys.SEQUENCE],
             args=[hid, band, at, channel, self.retention, *flat],
         )
+        if created:
+            await self._remember(cid, hid)
         return str(result_hid), bool(created)
+
+    async def _remember(self, cid: str, hid: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(keys.handoffs_of(cid), hid)
+            pipe.expire(keys.handoffs_of(cid), self.retention)
+            await pipe.execute()
+
+    async def erase(self, cid: str) -> int:
+        """Deletes the conversation's state and every handoff record and transcript of it."""
+        hids = _strs(await self._redis.smembers(keys.handoffs_of(cid)))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for hid in hids:
+                pipe.delete(keys.record(hid), keys.transcript(hid))
+                pipe.zrem(keys.QUEUE, hid)
+                pipe.zrem(keys.CLAIMS, hid)
+                pipe.zrem(keys.CLOSED, hid)
+                pipe.zrem(keys.LEFT, hid)
+            pipe.delete(
+                keys.handoffs_of(cid),
+                keys.conversation(cid),
+                keys.outbox(cid),
+                keys.staff_typing(cid),
+            )
+            await pipe.execute()
+        return len(hids)
 
     async def _cid(self, hid: str) -> str | None:
         cid = await self._redis.hget(keys.record(hid), "cid")
@@ -383,6 +410,7 @@ class HandoffStore:
             pipe.zadd(keys.LEFT, {hid: at})
             pipe.hset(keys.conversation(cid), mapping={"state": State.BOT, "updated": at})
             await pipe.execute()
+        await self._remember(cid, hid)
         return hid
 
     async def left_messages(self) -> list[Handoff]:

@@ -23,6 +23,7 @@ from tests.handoff.conftest import ALWAYS, ROOT, content_copy
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "console-test-wachtwoord"
+BROWSER_DB = 5
 pytestmark = pytest.mark.rasa
 
 
@@ -53,13 +54,18 @@ def service(redis_server: RedisServer, rasa_stack: RasaStack, tmp_path: Path) ->
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "CJG_PORT": str(port),
-        "CJG_REDIS_URL": redis_server.url,
+        # a database of its own: other tests' handoffs must not stand in this queue
+        "CJG_REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/{BROWSER_DB}",
         "CJG_RASA_URL": rasa_stack.url,
         "RASA_TOKEN": rasa_stack.token,
         "CJG_ACTION_SERVER_URL": rasa_stack.action_url,
         "CJG_PSEUDONYM_SECRET": "browser-test-secret-of-32-characters",
         "CJG_CONTENT_DIR": str(content_copy(tmp_path, ALWAYS)),
     }
+    subprocess.run(
+        ["redis-cli", "-p", str(redis_server.port), "-n", str(BROWSER_DB), "flushdb"], check=True,
+        capture_output=True,
+    )  # fmt: skip
     service = Service(f"http://127.0.0.1:{port}", env, tmp_path / "service.log")
     for username in ("eva", "bram"):
         subprocess.run(

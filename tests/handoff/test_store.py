@@ -144,3 +144,17 @@ async def test_a_redis_restart_loses_no_waiting_conversation(tmp_path: Path) -> 
         await redis.aclose()
     finally:
         server.stop()
+
+
+async def test_erase_deletes_every_handoff_of_the_conversation(
+    store: HandoffStore, redis: Redis
+) -> None:
+    hid = await queued(store, "c1")
+    assert await store.claim(hid, "anne")
+    assert await store.close(hid, "anne")
+    left = await store.leave_message("c1", "api", {})
+    other = await queued(store, "c2")
+    assert await store.erase("c1") == 2
+    assert not await redis.exists(f"cjg:handoff:{hid}", f"cjg:handoff:{left}", "cjg:conv:c1")
+    assert [h.hid for h in await store.history()] == []
+    assert [h.hid for h in await store.queue()] == [other]  # other people's chats stay

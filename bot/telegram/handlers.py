@@ -1,0 +1,121 @@
+"""What the bot does with each Telegram update: a thin adapter around the conversation core."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.ext import ContextTypes
+
+from bot.conversation import ConversationCore, Incoming
+from bot.telegram.chat_ids import ChatIds
+from bot.telegram.render import Buttons, text_of
+from bot.text_input import InputRejected
+from common.content import ServiceMessages
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+SEND_TRIES = 3
+
+
+async def send(context_bot: Any, chat_id: int, message: dict[str, Any], buttons: Buttons) -> bool:
+    """Sends one message as plain text (never parsed as HTML), retrying network errors."""
+    text = text_of(message)
+    if text is None:
+        return True
+    markup = await buttons.keyboard(message)
+    for attempt in range(SEND_TRIES):
+        try:
+            await context_bot.send_message(chat_id=chat_id, text=text[:4096], reply_markup=markup)
+            return True
+        except RetryAfter as exc:  # the rate limiter already retried; wait as Telegram asks
+            await asyncio.sleep(float(getattr(exc, "retry_after", 1)))
+        except (TimedOut, NetworkError) as exc:
+            log.warning("Telegram send failed (%s), attempt %d", type(exc).__name__, attempt + 1)
+            await asyncio.sleep(2**attempt)
+    return False
+
+
+class Handlers:
+    def __init__(
+        self, core: ConversationCore, buttons: Buttons, chat_ids: ChatIds, texts: ServiceMessages
+    ) -> None:
+        self._core = core
+        self._buttons = buttons
+        self._chat_ids = chat_ids
+        self._texts = texts
+
+    async def _reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+        chat = update.effective_chat
+        assert chat is not None
+        await self._deliver(context, chat.id, [{"text": text}])
+
+    async def _deliver(
+        self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, messages: list[Any]
+    ) -> None:
+        for message in messages:
+            await send(context.bot, chat_id, message, self._buttons)
+
+    async def _converse(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str
+    ) -> None:
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return
+        user_id = str(user.id)  # used for the pseudonym only; never stored or logged
+        await self._chat_ids.remember(self._core.conversation_id(CHANNEL, user_id), chat.id)
+        try:
+            replies = await self._core.handle(Incoming(CHANNEL, user_id, text))
+        except InputRejected as rejected:
+            await self._reply(update, context, self._texts.get(rejected.code))
+            return
+        await self._deliver(context, chat.id, list(replies))
+
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start: the assistant's own welcome, which carries the privacy note."""
+        await self._converse(update, context, "/greet")
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._reply(update, context, self._texts.get("telegram_help"))
+
+    async def stop(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/stop: ends the conversation, a handoff included; the next message starts afresh."""
+        if update.effective_user is None:
+            return
+        await self._core.stop(CHANNEL, str(update.effective_user.id))
+        await self._reply(update, context, self._texts.get("conversation_stopped"))
+
+    async def erase(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/wissen: erases what is stored about this conversation, now."""
+        if update.effective_user is None:
+            return
+        cid = self._core.conversation_id(CHANNEL, str(update.effective_user.id))
+        await self._core.forget(CHANNEL, str(update.effective_user.id))
+        await self._chat_ids.forget(cid)
+        await self._reply(update, context, self._texts.get("conversation_erased"))
+
+    async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_message is not None and update.effective_message.text:
+            await self._converse(update, context, update.effective_message.text)
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An inline keyboard button: answer the query (stops the spinner), then the payload."""
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()
+        payload = await self._buttons.payload(query.data or "")
+        if payload is None:
+            await self._reply(update, context, self._texts.get("unknown_button"))
+            return
+        await self._converse(update, context, payload)
+
+    async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._reply(update, context, self._texts.get("telegram_not_text"))
+
+    async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Logs the kind of error only: never the update, which holds the user's text."""
+        log.error("Telegram handler failed: %s", type(context.error).__name__)

@@ -1,0 +1,148 @@
+"""A local stand-in for the Telegram Bot API (which cannot be reached from here).
+
+python-telegram-bot talks to it through ``base_url``. It answers the methods the channel uses,
+records what the bot sent, and hands out the updates a test queues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from typing import Any
+
+from aiohttp import web
+
+BOT = {"id": 4242, "is_bot": True, "first_name": "CJG", "username": "cjg_test_bot",
+       "can_join_groups": False, "can_read_all_group_messages": False,
+       "supports_inline_queries": False}  # fmt: skip
+
+
+class FakeBotApi:
+    def __init__(self) -> None:
+        # a new parent per test, so tests do not share a conversation
+        self.user_id = 900_000_000 + secrets.randbelow(99_999_999)
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.changed = asyncio.Condition()
+        self._next_update = 1
+        self._next_message = 1
+        self.app = web.Application()
+        self.app.router.add_post("/bot{token}/{method}", self._handle)
+
+    # what a test does
+
+    def message(self, text: str, user_id: int | None = None) -> None:
+        entities = (
+            [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+            if text.startswith("/")
+            else []
+        )
+        self._queue(
+            {"message": {**self._base_message(user_id), "text": text, "entities": entities}}
+        )
+
+    def sticker(self, user_id: int | None = None) -> None:
+        sticker = {"file_id": "x", "file_unique_id": "y", "type": "regular", "width": 1,
+                   "height": 1, "is_animated": False, "is_video": False}  # fmt: skip
+        self._queue({"message": {**self._base_message(user_id), "sticker": sticker}})
+
+    def press(self, data: str, user_id: int | None = None) -> None:
+        self._queue(
+            {
+                "callback_query": {
+                    "id": f"cq{self._next_update}",
+                    "from": self._user(user_id or self.user_id),
+                    "chat_instance": "1",
+                    "data": data,
+                    "message": {**self._base_message(user_id), "text": "knoppen"},
+                }
+            }
+        )
+
+    def update_json(self, text: str, user_id: int | None = None) -> dict[str, Any]:
+        """An update as Telegram would POST it to a webhook."""
+        update = {"update_id": self._next_update,
+                  "message": {**self._base_message(user_id), "text": text}}  # fmt: skip
+        self._next_update += 1
+        return update
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        return [params for name, params in self.calls if name == method]
+
+    async def wait_for(self, method: str, count: int, timeout: float = 30) -> list[dict[str, Any]]:
+        async def enough() -> None:
+            async with self.changed:
+                await self.changed.wait_for(lambda: len(self.sent(method)) >= count)
+
+        await asyncio.wait_for(enough(), timeout)
+        return self.sent(method)
+
+    async def wait_for_text(self, start: str, timeout: float = 30) -> dict[str, Any]:
+        """The first sent message whose text starts with ``start``."""
+
+        def found() -> dict[str, Any] | None:
+            return next((m for m in self.sent() if str(m.get("text", "")).startswith(start)), None)
+
+        async def appears() -> None:
+            async with self.changed:
+                await self.changed.wait_for(lambda: found() is not None)
+
+        await asyncio.wait_for(appears(), timeout)
+        message = found()
+        assert message is not None
+        return message
+
+    # the API
+
+    @staticmethod
+    def _user(user_id: int) -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": "Ouder"}
+
+    def _base_message(self, user_id: int | None) -> dict[str, Any]:
+        user_id = user_id or self.user_id
+        self._next_message += 1
+        return {
+            "message_id": self._next_message,
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private"},
+            "from": self._user(user_id),
+        }
+
+    def _queue(self, update: dict[str, Any]) -> None:
+        self.updates.put_nowait({"update_id": self._next_update, **update})
+        self._next_update += 1
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.content_type == "application/json":
+            params: dict[str, Any] = await request.json()
+        else:
+            params = dict(await request.post())
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value[:1] in "[{":
+                params[key] = json.loads(value)
+        async with self.changed:
+            self.calls.append((method, params))
+            self.changed.notify_all()
+        return web.json_response({"ok": True, "result": await self._result(method, params)})
+
+    async def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT
+        if method == "getUpdates":
+            try:
+                first = await asyncio.wait_for(self.updates.get(), 0.5)
+            except TimeoutError:
+                return []
+            found = [first]
+            while not self.updates.empty():
+                found.append(self.updates.get_nowait())
+            return found
+        if method == "sendMessage":
+            self._next_message += 1
+            return {"message_id": self._next_message, "date": int(time.time()),
+                    "chat": {"id": int(params["chat_id"]), "type": "private"},
+                    "text": params.get("text", "")}  # fmt: skip
+        return True

@@ -1,0 +1,180 @@
+"""The Telegram channel against a local fake Bot API, with the real Rasa stack and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web import Application, Request
+
+from bot import Settings, create_app
+from bot.app_keys import CORE, REDIS
+from handoff.accounts import Account
+from handoff.web_keys import HANDOFF
+from tests.bot.conftest import ClientFactory
+from tests.bot.telegram.fake_bot_api import FakeBotApi
+from tests.handoff.conftest import ALWAYS, content_copy
+
+ServerFactory = Callable[[Application], Awaitable[TestServer]]
+Client = TestClient[Request, Application]
+TOKEN = "123456:TEST-token"
+
+
+@pytest.fixture
+async def client(
+    aiohttp_server: ServerFactory,  # first: the fake API must outlive the service
+    aiohttp_client: ClientFactory,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[tuple[Client, FakeBotApi]]:
+    monkeypatch.setenv("CJG_CONTENT_DIR", str(content_copy(tmp_path, ALWAYS)))
+    api = FakeBotApi()
+    server = await aiohttp_server(api.app)
+    polling = Settings(
+        **{
+            **settings.__dict__,
+            "telegram_token": TOKEN,
+            "telegram_api_url": str(server.make_url("/bot")),
+        }
+    )
+    yield await aiohttp_client(create_app(polling)), api
+
+
+async def last_texts(api: FakeBotApi, count: int) -> list[str]:
+    return [str(m["text"]) for m in await api.wait_for("sendMessage", count)]
+
+
+async def test_start_welcomes_with_privacy_and_an_inline_keyboard(
+    client: tuple[Client, FakeBotApi],
+) -> None:
+    _, api = client
+    api.message("/start")
+    (welcome,) = await api.wait_for("sendMessage", 1)
+    assert "Privacy" in welcome["text"] and int(welcome["chat_id"]) == api.user_id
+    keyboard = welcome["reply_markup"]["inline_keyboard"]
+    assert ["/ask_human"] in [[b.get("callback_data") for b in row] for row in keyboard]
+    assert "parse_mode" not in welcome  # plain text: nothing a user typed becomes markup
+
+
+async def test_a_question_is_answered_and_stickers_get_a_friendly_reply(
+    client: tuple[Client, FakeBotApi],
+) -> None:
+    _, api = client
+    api.sticker()
+    (reply,) = await api.wait_for("sendMessage", 1)
+    assert reply["text"] == "Ik kan alleen tekst lezen. Wil je je vraag typen?"
+    api.message("mijn peuter van 3 wil niet slapen")
+    texts = await last_texts(api, 2)
+    assert len(texts[1]) > 40
+
+
+async def test_buttons_are_answered_and_staff_replies_are_pushed(
+    client: tuple[Client, FakeBotApi],
+) -> None:
+    app_client, api = client
+    service = app_client.app[HANDOFF]
+    await service.presence.heartbeat("anne")
+    api.press("/ask_human")
+    sent = await api.wait_for("sendMessage", 2)
+    assert api.sent("answerCallbackQuery")  # the button's spinner stops
+    assert any("wachtrij" in m["text"] for m in sent)
+
+    cid = app_client.app[CORE].conversation_id("telegram", str(api.user_id))
+    hid = (await service.conversation(cid)).hid
+    assert hid and await service.claim(hid, Account("anne", "Anne", "staff"))
+    assert await service.send(hid, Account("anne", "Anne", "staff"), "Hoi, ik ben Anne.")
+    texts = await last_texts(api, len(sent) + 2)
+    assert texts[-2].startswith("Anne van het CJG is er nu")
+    assert texts[-1] == "Hoi, ik ben Anne."  # pushed exactly once, in order
+    await asyncio.sleep(0.5)
+    assert len(api.sent()) == len(sent) + 2
+    assert await service.close(hid, Account("anne", "Anne", "staff"), {"topic": "anders"})
+
+
+async def test_the_raw_telegram_id_is_never_stored_and_wissen_erases(
+    client: tuple[Client, FakeBotApi],
+) -> None:
+    app_client, api = client
+    api.message("hallo")
+    api.message("mijn zoon van 8 wil niet naar school")
+    await api.wait_for("sendMessage", 2)
+    redis = app_client.app[REDIS]
+    keys = [str(k) for k in await redis.keys("*")]
+    assert not any(str(api.user_id) in k for k in keys)
+    for key in keys:
+        if await redis.type(key) == "string":
+            assert str(api.user_id) not in str(await redis.get(key))
+
+    cid = app_client.app[CORE].conversation_id("telegram", str(api.user_id))
+    assert await redis.exists(f"rasa:tracker:{cid}", f"cjg:tg:chat:{cid}") == 2
+    api.message("/wissen")
+    await api.wait_for_text("Je gesprek is gewist")
+    assert await redis.exists(f"rasa:tracker:{cid}", f"cjg:tg:chat:{cid}") == 0
+
+
+async def test_an_expired_long_button_gets_a_friendly_reply(
+    client: tuple[Client, FakeBotApi],
+) -> None:
+    _, api = client
+    api.press("t:bestaat-niet")
+    (reply,) = await api.wait_for("sendMessage", 1)
+    assert "knop" in reply["text"]
+
+
+async def test_webhook_mode_registers_the_secret_and_checks_it(
+    aiohttp_server: ServerFactory,
+    aiohttp_client: ClientFactory,
+    settings: Settings,
+) -> None:
+    api = FakeBotApi()
+    server = await aiohttp_server(api.app)
+    secret = "webhook-secret-0123456789"
+    webhook = Settings(
+        **{
+            **settings.__dict__,
+            "telegram_token": TOKEN,
+            "telegram_api_url": str(server.make_url("/bot")),
+            "telegram_mode": "webhook",
+            "telegram_webhook_url": "https://cjg.example/telegram/webhook",
+            "telegram_webhook_secret": secret,
+        }
+    )
+    client = await aiohttp_client(create_app(webhook))
+    (registered,) = api.sent("setWebhook")
+    assert registered["secret_token"] == secret
+    assert registered["url"] == "https://cjg.example/telegram/webhook"
+
+    update = api.update_json("hallo")
+    wrong = await client.post("/telegram/webhook", json=update)
+    assert wrong.status == 403
+    right = await client.post(
+        "/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+    )
+    assert right.status == 200
+    (welcome,) = await api.wait_for("sendMessage", 1)
+    assert "CJG" in welcome["text"]
+
+
+async def test_without_a_token_telegram_is_off(
+    aiohttp_client: ClientFactory, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    client = await aiohttp_client(create_app(settings))
+    assert "Telegram is off: CJG_TELEGRAM_TOKEN is not set" in caplog.text
+    assert (await client.post("/telegram/webhook", json={})).status == 404
+
+
+async def test_stop_ends_a_waiting_handoff(client: tuple[Client, FakeBotApi]) -> None:
+    app_client, api = client
+    service = app_client.app[HANDOFF]
+    await service.presence.heartbeat("anne")
+    api.press("/ask_human")
+    await api.wait_for_text("Je staat in de wachtrij")
+    api.message("/stop")
+    await api.wait_for_text("Het gesprek is beëindigd")
+    cid = app_client.app[CORE].conversation_id("telegram", str(api.user_id))
+    assert (await service.conversation(cid)).state == "bot"

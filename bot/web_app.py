@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
+from telegram.error import TelegramError
 
 from bot import web_chat, web_health
 from bot.app_keys import CORE, HTTP, RASA, REDIS, SETTINGS, TELEGRAM, TEXTS
@@ -100,8 +101,17 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     channel = TelegramChannel(settings, app[CORE], app[REDIS], app[TEXTS])
+    try:
+        await channel.start()
+    except TelegramError as exc:  # the web chat keeps working without Telegram
+        log.error(
+            "Telegram could not start (%s): check CJG_TELEGRAM_TOKEN and the network, then "
+            "restart the service. The web chat runs without Telegram.",
+            type(exc).__name__,
+        )
+        yield
+        return
     app[TELEGRAM] = channel
-    await channel.start()
     yield
     await channel.stop()
 

@@ -178,3 +178,18 @@ async def test_stop_ends_a_waiting_handoff(client: tuple[Client, FakeBotApi]) ->
     await api.wait_for_text("Het gesprek is beëindigd")
     cid = app_client.app[CORE].conversation_id("telegram", str(api.user_id))
     assert (await service.conversation(cid)).state == "bot"
+
+
+async def test_an_unreachable_telegram_leaves_the_web_chat_running(
+    aiohttp_client: ClientFactory,
+    settings: Settings,
+    closed_port_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    unreachable = Settings(
+        **{**settings.__dict__, "telegram_token": TOKEN, "telegram_api_url": closed_port_url}
+    )
+    client = await aiohttp_client(create_app(unreachable))
+    assert "Telegram could not start (NetworkError)" in caplog.text
+    response = await client.post("/api/chat", json={"sender": "web-1", "message": "hallo"})
+    assert response.status == 200

@@ -100,7 +100,7 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
         log.info("Telegram is off: CJG_TELEGRAM_TOKEN is not set")
         yield
         return
-    channel = TelegramChannel(settings, app[CORE], app[REDIS], app[TEXTS])
+    channel = TelegramChannel(settings, app[CORE], app[REDIS], app[TEXTS], app[OUTBOX_WATCHER])
     try:
         await channel.start()
     except TelegramError as exc:  # the web chat keeps working without Telegram

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any, cast
 
@@ -180,20 +180,7 @@ class Handoff:
 
     def public(self) -> dict[str, Any]:
         """The JSON form of the staff API."""
-        return {
-            "hid": self.hid,
-            "state": self.state,
-            "channel": self.channel,
-            "reason": self.reason,
-            "urgent": self.urgent,
-            "summary": self.summary,
-            "staff": self.staff,
-            "queued_at": self.queued_at,
-            "claimed_at": self.claimed_at,
-            "closed_at": self.closed_at,
-            "registration": self.registration,
-            "rating": self.rating,
-        }
+        return asdict(self)
 
 
 class HandoffStore:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import asdict, dataclass
 from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
@@ -33,13 +33,7 @@ class Entry:
     staff: str | None = None  # the staff member's first name, for staff messages and notes
 
     def public(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "role": self.role,
-            "text": self.text,
-            "at": self.at,
-            "staff": self.staff,
-        }
+        return asdict(self)
 
 
 class Transcript:
@@ -132,11 +126,6 @@ class Outbox:
             out.append((str(entry_id), message))
         return out
 
-    async def last_id(self, cid: str) -> str:
-        """Where a new client starts reading, so it does not replay old history."""
-        info = await self._redis.xrevrange(keys.outbox(cid), count=1)
-        return str(info[0][0]) if info else "0"
-
 
 class OutboxWatcher:
     """Wakes long-polls and sockets when an outbox gets a message, on any instance.
@@ -149,7 +138,13 @@ class OutboxWatcher:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._waiters: dict[str, set[asyncio.Future[None]]] = {}
+        self._listeners: list[Callable[[str], Coroutine[Any, Any, object]]] = []
+        self._running: set[asyncio.Task[object]] = set()
         self._task: asyncio.Task[None] | None = None
+
+    def add_listener(self, listener: Callable[[str], Coroutine[Any, Any, object]]) -> None:
+        """``listener(cid)`` runs (as its own task) for every outbox news, e.g. Telegram push."""
+        self._listeners.append(listener)
 
     async def start(self) -> None:
         """Starts listening; works while Redis is still down (it keeps trying)."""
@@ -178,6 +173,10 @@ class OutboxWatcher:
                     continue
                 if message is not None and message.get("type") == "message":
                     self._wake(str(message["data"]))
+                    for listener in self._listeners:
+                        task = asyncio.create_task(listener(str(message["data"])))
+                        self._running.add(task)  # keep a reference until it is done
+                        task.add_done_callback(self._running.discard)
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -28,6 +28,7 @@ from bot.telegram.handlers import Handlers
 from bot.telegram.push import Pusher
 from bot.telegram.render import Buttons
 from common.content import ServiceMessages
+from handoff.transcript import OutboxWatcher
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -36,7 +37,12 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 class TelegramChannel:
     def __init__(
-        self, settings: Settings, core: ConversationCore, redis: Redis, texts: ServiceMessages
+        self,
+        settings: Settings,
+        core: ConversationCore,
+        redis: Redis,
+        texts: ServiceMessages,
+        watcher: OutboxWatcher,
     ) -> None:
         self._settings = settings
         self._core = core
@@ -61,7 +67,8 @@ class TelegramChannel:
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text))
         app.add_handler(MessageHandler(~filters.TEXT & ~filters.COMMAND, handlers.not_text))
         app.add_error_handler(handlers.error)
-        self.pusher = Pusher(redis, core.handoff.outbox, chat_ids, buttons, app.bot)
+        self._pusher = Pusher(redis, core.handoff.outbox, chat_ids, buttons, app.bot)
+        self._watcher = watcher
 
     async def start(self) -> None:
         await self.application.initialize()
@@ -77,11 +84,10 @@ class TelegramChannel:
             await self.application.updater.start_polling(
                 allowed_updates=["message", "callback_query"]
             )
-        await self.pusher.start()
+        self._watcher.add_listener(self._pusher.deliver)
         log.info("Telegram is on (%s mode)", self._settings.telegram_mode)
 
     async def stop(self) -> None:
-        await self.pusher.stop()
         if self.application.updater is not None and self.application.updater.running:
             await self.application.updater.stop()
         await self.application.stop()

@@ -1,27 +1,22 @@
 """Pushes what waits in a Telegram user's outbox (staff replies, queue news, answers to a left
 message) to their chat, as soon as it arrives.
 
-Every instance hears the outbox news; a short Redis lock per conversation and a "delivered up
-to" id make sure each message is sent exactly once, whichever instance sends it.
+``deliver`` listens to the instance's ``OutboxWatcher``, so every instance hears the outbox news;
+a short Redis lock per conversation and a "delivered up to" id make sure each message is sent
+exactly once, whichever instance sends it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError, RedisError
 
 from bot.telegram.chat_ids import ChatIds
 from bot.telegram.handlers import send
 from bot.telegram.render import Buttons
-from handoff import keys
 from handoff.transcript import Outbox
 
-log = logging.getLogger(__name__)
 LOCK_MS = 30_000
 
 
@@ -34,35 +29,6 @@ class Pusher:
         self._chat_ids = chat_ids
         self._buttons = buttons
         self._bot = bot
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._listen())
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _listen(self) -> None:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        subscribed = False
-        try:
-            while True:
-                try:
-                    if not subscribed:
-                        await pubsub.subscribe(keys.OUTBOX_NEWS)
-                        subscribed = True
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
-                    if message is not None and message.get("type") == "message":
-                        await self.deliver(str(message["data"]))
-                except (ConnectionError, RedisError, OSError):
-                    subscribed = False
-                    await asyncio.sleep(1)
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def deliver(self, cid: str) -> int:
         """Sends the conversation's undelivered messages; 0 if it is not a Telegram chat."""

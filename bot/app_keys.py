@@ -10,6 +10,7 @@ from bot.client_rasa import RasaClient
 from bot.config import Settings
 from bot.conversation import ConversationCore
 from bot.telegram import TelegramChannel
+from bot.widget import WidgetChannel
 from common.content import ServiceMessages
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -19,3 +20,4 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 RASA = web.AppKey("rasa", RasaClient)
 CORE = web.AppKey("core", ConversationCore)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)  # only when Telegram is on
+WIDGET = web.AppKey("widget", WidgetChannel)

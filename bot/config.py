@@ -35,6 +35,9 @@ class Settings:
     telegram_webhook_url: str = ""  # public https URL that ends in /telegram/webhook
     telegram_webhook_secret: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"
+    # Pages on other sites that may embed the widget ("https://www.cjgkennemerland.nl");
+    # empty: only pages of the service itself (the demo page).
+    widget_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +87,11 @@ class Settings:
             telegram_webhook_url=env.get("CJG_TELEGRAM_WEBHOOK_URL", ""),
             telegram_webhook_secret=env.get("CJG_TELEGRAM_WEBHOOK_SECRET", ""),
             telegram_api_url=env.get("CJG_TELEGRAM_API_URL", cls.telegram_api_url),
+            widget_origins=tuple(
+                origin.strip().rstrip("/")
+                for origin in env.get("CJG_WIDGET_ORIGINS", "").split(",")
+                if origin.strip()
+            ),
         )
         settings.check()
         return settings
@@ -99,6 +107,12 @@ class Settings:
                 raise ConfigError(
                     "Webhook mode needs CJG_TELEGRAM_WEBHOOK_URL (https://.../telegram/webhook) "
                     "and CJG_TELEGRAM_WEBHOOK_SECRET (16+ characters; make run generates one)."
+                )
+        for origin in self.widget_origins:
+            if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
+                raise ConfigError(
+                    f"CJG_WIDGET_ORIGINS: {origin!r} is not an origin like https://www.example.nl "
+                    "(scheme and host, no path); separate several with commas."
                 )
         if not self.rasa_token:
             raise ConfigError("RASA_TOKEN is not set; 'make run' generates one in var/secrets.env.")

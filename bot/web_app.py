@@ -13,13 +13,14 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 from telegram.error import TelegramError
 
-from bot import web_chat, web_health
-from bot.app_keys import CORE, HTTP, RASA, REDIS, SETTINGS, TELEGRAM, TEXTS
+from bot import web_chat, web_health, web_widget
+from bot.app_keys import CORE, HTTP, RASA, REDIS, SETTINGS, TELEGRAM, TEXTS, WIDGET
 from bot.client_rasa import RasaClient
 from bot.config import Settings
 from bot.conversation import ConversationCore
 from bot.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.web_errors import json_errors
+from bot.widget import WidgetChannel
 from common.content import service_messages
 from handoff import web_staff, web_staff_ws
 from handoff.accounts import Accounts
@@ -116,6 +117,12 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
     await channel.stop()
 
 
+async def _widget(app: web.Application) -> AsyncIterator[None]:
+    app[WIDGET].start(app[CORE], app[TEXTS], app[OUTBOX_WATCHER])
+    yield
+    await app[WIDGET].stop()
+
+
 async def telegram_webhook(request: web.Request) -> web.StreamResponse:
     channel = request.app.get(TELEGRAM)
     if channel is None:
@@ -133,6 +140,10 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_clients)
     app.cleanup_ctx.append(_sweeper)
     app.cleanup_ctx.append(_telegram)
+    app.cleanup_ctx.append(_widget)
+    app[WIDGET] = WidgetChannel(settings)
+    app[WIDGET].attach(app)
+    app.add_routes(web_widget.routes)
     app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     app.add_routes(web_health.routes)
     app.add_routes(web_chat.routes)

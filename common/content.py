@@ -130,6 +130,7 @@ SERVICE_MESSAGE_KEYS = frozenset(
         "telegram_not_text",
         "conversation_stopped",
         "conversation_erased",
+        "no_session",
     }
 )
 

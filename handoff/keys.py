@@ -13,6 +13,7 @@ CLOSED = "cjg:handoff:closed"  # zset: hid -> closed at (ms), the history
 LEFT = "cjg:handoff:left"  # zset: hid -> left at (ms), messages left outside opening hours
 STATS = "cjg:handoff:stats"  # hash: running averages for the wait estimate
 OUTBOX_NEWS = "cjg:outbox:news"  # pub/sub channel: the cid of an outbox that got a message
+USER_SIGNALS = "cjg:user:signals"  # pub/sub channel: passing news for a user (staff typing)
 EVENTS = "cjg:staff:events"  # pub/sub channel: what every staff console should know at once
 PRESENCE = "cjg:staff:presence"  # zset: username -> last heartbeat (ms)
 STATUS = "cjg:staff:status"  # hash: username -> online | away

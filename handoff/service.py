@@ -212,7 +212,17 @@ class HandoffService:
             status["estimate_minutes"] = await self._estimate(position or 1)
         if conv.state == State.WITH_STAFF:
             status["staff_typing"] = bool(await self._redis.exists(keys.staff_typing(cid)))
+            if conv.hid:
+                status["staff"] = await self._staff_name(conv.hid)
         return status
+
+    async def _staff_name(self, hid: str) -> str | None:
+        """The first name the user sees for the staff member who has the chat now."""
+        username = await self._redis.hget(keys.record(hid), "staff")
+        if not username:
+            return None
+        name = await self._redis.hget(keys.account(str(username)), "name")
+        return str(name) if name else None
 
     async def user_typing(self, cid: str) -> None:
         conv = await self.store.conversation(cid)
@@ -290,6 +300,9 @@ class HandoffService:
         cid = await self.store.cid_of(hid)
         if cid:
             await self._redis.set(keys.staff_typing(cid), "1", px=4000)  # typing is not durable
+            await self._redis.publish(
+                keys.USER_SIGNALS, _json({"cid": cid, "typing": "staff", "staff": staff.name})
+            )
             await self.store.touch(hid)
 
     async def release(self, hid: str, staff: Account | None, *, timeout: bool = False) -> bool:

@@ -20,6 +20,9 @@ from redis.exceptions import ConnectionError, RedisError
 from handoff import keys
 from handoff.store import now_ms
 
+Listener = Callable[[str], Coroutine[Any, Any, object]]
+SignalListener = Callable[[str, dict[str, Any]], Coroutine[Any, Any, object]]
+
 Role = Literal["user", "bot", "staff", "note", "system"]
 OUTBOX_MAX = 500  # per conversation; a client that is this far behind starts from the newest
 
@@ -95,6 +98,29 @@ class Outbox:
             entry_id, *_ = await pipe.execute()
         return str(entry_id)
 
+    async def push_all(self, cid: str, messages: list[dict[str, Any]]) -> list[str]:
+        """One conversation's messages (a bot reply) in order, in one round trip."""
+        if not messages:
+            return []
+        name = keys.outbox(cid)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for message in messages:
+                pipe.xadd(
+                    name,
+                    {"m": json.dumps(message, ensure_ascii=False), "at": now_ms()},
+                    maxlen=OUTBOX_MAX,
+                    approximate=True,
+                )
+            pipe.expire(name, self._retention)
+            pipe.publish(keys.OUTBOX_NEWS, cid)
+            results = await pipe.execute()
+        return [str(r) for r in results[: len(messages)]]
+
+    async def forget_through(self, cid: str, entry_id: str) -> None:
+        """Drops every message up to and including ``entry_id``: the client has it."""
+        ms, _, seq = entry_id.partition("-")
+        await self._redis.xtrim(keys.outbox(cid), minid=f"{ms}-{int(seq or 0) + 1}")
+
     async def push_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
         """Several conversations' messages in one round trip (queue news)."""
         if not messages:
@@ -138,13 +164,18 @@ class OutboxWatcher:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._waiters: dict[str, set[asyncio.Future[None]]] = {}
-        self._listeners: list[Callable[[str], Coroutine[Any, Any, object]]] = []
+        self._listeners: list[Listener] = []
+        self._signal_listeners: list[SignalListener] = []
         self._running: set[asyncio.Task[object]] = set()
         self._task: asyncio.Task[None] | None = None
 
-    def add_listener(self, listener: Callable[[str], Coroutine[Any, Any, object]]) -> None:
+    def add_listener(self, listener: Listener) -> None:
         """``listener(cid)`` runs (as its own task) for every outbox news, e.g. Telegram push."""
         self._listeners.append(listener)
+
+    def add_signal_listener(self, listener: SignalListener) -> None:
+        """``listener(cid, signal)`` runs for passing news that is not kept (staff typing)."""
+        self._signal_listeners.append(listener)
 
     async def start(self) -> None:
         """Starts listening; works while Redis is still down (it keeps trying)."""
@@ -163,7 +194,7 @@ class OutboxWatcher:
             while True:
                 try:
                     if not subscribed:
-                        await pubsub.subscribe(keys.OUTBOX_NEWS)
+                        await pubsub.subscribe(keys.OUTBOX_NEWS, keys.USER_SIGNALS)
                         subscribed = True
                         self._wake_all()  # something may have arrived while we were away
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
@@ -171,15 +202,31 @@ class OutboxWatcher:
                     subscribed = False
                     await asyncio.sleep(1)
                     continue
-                if message is not None and message.get("type") == "message":
-                    self._wake(str(message["data"]))
-                    for listener in self._listeners:
-                        task = asyncio.create_task(listener(str(message["data"])))
-                        self._running.add(task)  # keep a reference until it is done
-                        task.add_done_callback(self._running.discard)
+                if message is None or message.get("type") != "message":
+                    continue
+                if message.get("channel") == keys.USER_SIGNALS:
+                    self._signal(str(message["data"]))
+                    continue
+                self._wake(str(message["data"]))
+                for listener in self._listeners:
+                    self._run(listener(str(message["data"])))
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _run(self, job: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.create_task(job)
+        self._running.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._running.discard)
+
+    def _signal(self, raw: str) -> None:
+        try:
+            signal = json.loads(raw)
+            cid = str(signal.pop("cid"))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return
+        for listener in self._signal_listeners:
+            self._run(listener(cid, signal))
 
     def _wake(self, cid: str) -> None:
         for future in self._waiters.pop(cid, set()):

@@ -1,0 +1,277 @@
+"""The widget's Socket.IO server: Rasa's socketio events on top of the conversation core.
+
+Everything the user should see (bot replies, staff messages, queue news) goes through the
+conversation's outbox in Redis, and from there to every socket of the session. Each message
+carries its outbox id; the widget acknowledges it, and only then is it dropped. A socket that
+comes back after a network drop says the last id it has, and gets exactly what it missed.
+
+What lives in this process is only about open sockets (which session a socket belongs to and
+what it was sent); the conversation itself is in Redis, so any instance can serve a session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from bot.config import Settings
+from bot.conversation import ConversationCore, Incoming
+from bot.messages import service_message
+from bot.text_input import InputRejected
+from bot.widget.render import bot_uttered, handoff_event, stream_id
+from common.content import ServiceMessages
+from handoff.transcript import OutboxWatcher
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "widget"
+SOCKET_PATH = "socket.io"
+# Session ids are 128 random bits, as the server hands them out: a guessed or chosen id
+# ("test", "1") is replaced by a new one, so nobody can walk into someone else's session.
+SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+READ_BATCH = 100
+USER_TYPING_EVERY = 1.5  # seconds; a faster client only costs staff consoles work
+
+
+@dataclass
+class _Socket:
+    session_id: str
+    cid: str
+    after: str  # the last outbox id sent to this socket
+    acks: bool  # the client acknowledges messages (the widget); others get each message once
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # one user message at a time
+    sending: asyncio.Lock = field(default_factory=asyncio.Lock)
+    typed_at: float = 0.0
+
+
+class WidgetChannel:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp",
+            # Emits to a room reach sockets on every instance ("Gesprek wissen" in two tabs).
+            client_manager=socketio.AsyncRedisManager(settings.redis_url, channel="cjg:socketio"),
+            cors_allowed_origins=list(settings.widget_origins) or None,  # None: same origin
+            max_http_buffer_size=settings.max_body_bytes,
+            logger=False,
+            engineio_logger=False,
+        )
+        self._core: ConversationCore | None = None
+        self._texts: ServiceMessages | None = None
+        self._sockets: dict[str, _Socket] = {}
+        self._by_cid: dict[str, set[str]] = {}
+        for event, handler in (
+            ("disconnect", self._disconnect),
+            ("session_request", self._session_request),
+            ("user_uttered", self._user_uttered),
+            ("cjg_user_typing", self._user_typing),
+            ("cjg_forget", self._forget),
+        ):
+            self.sio.on(event, handler)
+
+    def attach(self, app: web.Application) -> None:
+        self.sio.attach(app, socketio_path=SOCKET_PATH)
+
+    def start(self, core: ConversationCore, texts: ServiceMessages, watcher: OutboxWatcher) -> None:
+        self._core, self._texts = core, texts
+        watcher.add_listener(self._news)
+        watcher.add_signal_listener(self._signal)
+
+    async def stop(self) -> None:
+        """Closes this instance's sockets; the widgets reconnect to another instance."""
+        for sid in list(self._sockets):
+            await self.sio.disconnect(sid, ignore_queue=True)
+        await self.sio.shutdown()
+
+    @property
+    def core(self) -> ConversationCore:
+        if self._core is None:
+            raise RuntimeError("WidgetChannel.start() was not called")
+        return self._core
+
+    # --- sockets and sessions --------------------------------------------------------------
+
+    def _bind(self, sid: str, socket: _Socket) -> None:
+        self._unbind(sid)
+        self._sockets[sid] = socket
+        self._by_cid.setdefault(socket.cid, set()).add(sid)
+
+    def _unbind(self, sid: str) -> _Socket | None:
+        socket = self._sockets.pop(sid, None)
+        if socket is not None:
+            sids = self._by_cid.get(socket.cid)
+            if sids is not None:
+                sids.discard(sid)
+                if not sids:
+                    del self._by_cid[socket.cid]
+        return socket
+
+    async def _disconnect(self, sid: str, *_: Any) -> None:
+        self._unbind(sid)
+
+    async def _session_request(self, sid: str, data: Any = None, *_: Any) -> None:
+        """Rasa's handshake. ``last_id`` (our extension) is the last message the client has."""
+        data = data if isinstance(data, dict) else {}
+        requested = data.get("session_id")
+        session_id = (
+            requested
+            if isinstance(requested, str) and SESSION_ID.match(requested)
+            else uuid.uuid4().hex
+        )
+        acks = "last_id" in data
+        last = stream_id(data.get("last_id")) if requested == session_id else None
+        old = self._sockets.get(sid)
+        if old is not None and old.session_id != session_id:
+            await self.sio.leave_room(sid, old.session_id)
+        cid = self.core.conversation_id(CHANNEL, session_id)
+        self._bind(sid, _Socket(session_id, cid, last or "0-0", acks=acks))
+        await self.sio.enter_room(sid, session_id)
+        await self.sio.emit("session_confirm", session_id, to=sid)
+        try:
+            await self._status(sid)
+            await self._deliver(sid)
+        except RedisError as exc:  # the widget asks again when it reconnects
+            log.error("widget session could not be restored (%s)", type(exc).__name__)
+
+    # --- from the user ---------------------------------------------------------------------
+
+    async def _user_uttered(self, sid: str, data: Any = None, *_: Any) -> None:
+        data = data if isinstance(data, dict) else {}
+        socket = self._sockets.get(sid)
+        requested = data.get("session_id")
+        if socket is None and isinstance(requested, str) and SESSION_ID.match(requested):
+            # A Rasa client that skipped session_request: join the session it names.
+            await self._session_request(sid, {"session_id": requested})
+            socket = self._sockets.get(sid)
+        if socket is None:
+            await self._say_directly(sid, "no_session")
+            return
+        async with socket.turn:
+            replies = await self._answer(sid, socket, data.get("message"))
+            try:
+                await self.core.handoff.outbox.push_all(socket.cid, replies)
+            except RedisError as exc:
+                log.error("widget reply could not be stored (%s)", type(exc).__name__)
+                await self._say_directly(sid, "assistant_unavailable")
+                return
+        await self._deliver(sid)
+
+    async def _answer(self, sid: str, socket: _Socket, message: object) -> list[dict[str, Any]]:
+        """The replies to one message, without recipient (the outbox is the session's own)."""
+        if not isinstance(message, str):
+            code = "invalid_request"  # binary data, numbers, objects
+        elif len(message) > self._settings.max_message_chars * 2:
+            code = "message_too_long"  # don't even clean a huge text
+        else:
+            await self._typing(sid, "bot", True)
+            try:
+                replies = await self.core.handle(Incoming(CHANNEL, socket.session_id, message))
+            except InputRejected as rejected:
+                code = rejected.code
+            else:
+                return [{k: v for k, v in r.items() if k != "recipient_id"} for r in replies]
+            finally:
+                await self._typing(sid, "bot", False)
+        return [self._service(code)]
+
+    async def _user_typing(self, sid: str, *_: Any) -> None:
+        socket = self._sockets.get(sid)
+        if socket is None or time.monotonic() - socket.typed_at < USER_TYPING_EVERY:
+            return
+        socket.typed_at = time.monotonic()
+        with contextlib.suppress(RedisError):  # typing is a nicety, never worth an error
+            await self.core.handoff.user_typing(socket.cid)
+
+    async def _forget(self, sid: str, *_: Any) -> bool:
+        """Gesprek wissen: erase the conversation now; every tab of the session starts afresh."""
+        socket = self._sockets.get(sid)
+        if socket is None:
+            return False
+        await self.core.forget(CHANNEL, socket.session_id)
+        await self.sio.emit("cjg_forgotten", {}, room=socket.session_id, skip_sid=sid)
+        for other in list(self._by_cid.get(socket.cid, ())):
+            self._unbind(other)
+        await self.sio.leave_room(sid, socket.session_id)
+        log.info("widget conversation erased at the user's request")
+        return True
+
+    # --- to the user -----------------------------------------------------------------------
+
+    async def _news(self, cid: str) -> None:
+        """Outbox news from any instance: send it to this instance's sockets of the session."""
+        for sid in list(self._by_cid.get(cid, ())):
+            try:
+                await self._deliver(sid)
+            except RedisError as exc:  # the socket gets it at its next news or reconnect
+                log.warning("widget delivery failed (%s)", type(exc).__name__)
+
+    async def _deliver(self, sid: str) -> None:
+        socket = self._sockets.get(sid)
+        if socket is None:
+            return
+        outbox = self.core.handoff.outbox
+        async with socket.sending:
+            while self._sockets.get(sid) is socket:
+                found = await outbox.read(socket.cid, socket.after, count=READ_BATCH)
+                handoff_news = False
+                for entry_id, message in found:
+                    payload = bot_uttered(entry_id, message)
+                    if socket.acks:
+                        acked = functools.partial(self._acked, socket.cid, entry_id)
+                        await self.sio.emit(
+                            "bot_uttered", payload, to=sid, callback=acked, ignore_queue=True
+                        )
+                    else:  # a client without acks: at most once, as Rasa's own channel
+                        await self.sio.emit("bot_uttered", payload, to=sid, ignore_queue=True)
+                        await outbox.forget_through(socket.cid, entry_id)
+                    socket.after = entry_id
+                    handoff_news = handoff_news or handoff_event(message) is not None
+                if handoff_news:
+                    await self._status(sid)
+                if len(found) < READ_BATCH:
+                    break
+
+    async def _acked(self, cid: str, entry_id: str, *_: Any) -> None:
+        """The client has the message (whatever it answers): it need not be kept any longer."""
+        with contextlib.suppress(RedisError):  # then it is dropped at the next acknowledgement
+            await self.core.handoff.outbox.forget_through(cid, entry_id)
+
+    async def _status(self, sid: str) -> None:
+        """Where the handoff stands (queue place, who is there): the widget's status bar."""
+        socket = self._sockets.get(sid)
+        if socket is not None:
+            status = await self.core.handoff.status(socket.cid)
+            await self.sio.emit("cjg_status", status, to=sid, ignore_queue=True)
+
+    async def _signal(self, cid: str, signal: dict[str, Any]) -> None:
+        if signal.get("typing") != "staff":
+            return
+        for sid in list(self._by_cid.get(cid, ())):
+            await self._typing(sid, "staff", True, signal.get("staff"))
+
+    async def _typing(self, sid: str, who: str, typing: bool, name: object = None) -> None:
+        event: dict[str, Any] = {"who": who, "typing": typing}
+        if isinstance(name, str):
+            event["name"] = name
+        await self.sio.emit("cjg_typing", event, to=sid, ignore_queue=True)
+
+    def _service(self, code: str) -> dict[str, Any]:
+        assert self._texts is not None
+        message = dict(service_message("", self._texts.get(code), code))
+        del message["recipient_id"]
+        return message
+
+    async def _say_directly(self, sid: str, code: str) -> None:
+        """For when there is no outbox to put it in (no session, Redis away)."""
+        await self.sio.emit("bot_uttered", self._service(code), to=sid, ignore_queue=True)

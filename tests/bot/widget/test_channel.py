@@ -1,0 +1,202 @@
+"""The widget's Socket.IO channel with a standard python-socketio client, the real Rasa stack
+and Redis: Rasa's socketio events, acknowledgements, reconnects, handoff news and erasing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+from aiohttp.web import Application
+
+from bot import Settings, create_app
+from bot.app_keys import CORE, REDIS
+from bot.widget.channel import CHANNEL
+from handoff import keys
+from handoff.accounts import Account, AccountError, Accounts
+from handoff.web_keys import HANDOFF
+from tests.bot.widget.socket_client import RasaSocketClient
+from tests.handoff.conftest import ALWAYS, content_copy
+
+ServerFactory = Callable[[Application], Awaitable[TestServer]]
+ANNE = Account("anne", "Anne", "staff")
+
+
+@pytest.fixture
+async def servers(
+    aiohttp_server: ServerFactory,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[TestServer]:
+    """Two service instances on one Redis, as behind a load balancer."""
+    monkeypatch.setenv("CJG_CONTENT_DIR", str(content_copy(tmp_path, ALWAYS)))
+    return [await aiohttp_server(create_app(settings)) for _ in range(2)]
+
+
+@pytest.fixture
+async def clients(servers: list[TestServer]) -> AsyncIterator[Callable[[int], RasaSocketClient]]:
+    made: list[RasaSocketClient] = []
+
+    def make(instance: int = 0) -> RasaSocketClient:
+        made.append(RasaSocketClient(str(servers[instance].make_url("/"))))
+        return made[-1]
+
+    yield make
+    for client in made:
+        if client.sio.connected:
+            await client.close()
+
+
+async def answer(client: RasaSocketClient, text: object) -> list[dict[str, Any]]:
+    """Everything the bot says to one message (it may send several)."""
+    await client.say(text)
+    replies = [await client.next("bot_uttered")]
+    while not await client.quiet(seconds=0.8):
+        replies.extend(client.drain("bot_uttered"))
+    return replies
+
+
+async def test_rasa_socketio_events_with_buttons(
+    clients: Callable[[int], RasaSocketClient],
+) -> None:
+    client = clients(0)
+    session = await client.connect(session_id=None, last_id=None)  # a plain Rasa client
+    assert len(session) == 32 and int(session, 16) >= 0
+    assert (await client.next("cjg_status"))["state"] == "bot"
+
+    welcome = await answer(client, "/greet")
+    assert "CJG" in " ".join(m.get("text", "") for m in welcome)
+    buttons = [q for m in welcome for q in m.get("quick_replies", [])]
+    assert buttons and all(q["content_type"] == "text" for q in buttons)
+    assert all(m["id"] and m["at"] > 0 for m in welcome)
+
+    pressed = next(q for q in buttons if not q["payload"].startswith("http"))
+    after_button = await answer(client, pressed["payload"])
+    assert after_button and all("text" in m for m in after_button)
+
+    question = await answer(client, "mijn peuter van 3 wil niet slapen")
+    assert len(question[0]["text"]) > 40
+
+
+async def test_guessable_session_ids_are_replaced(
+    clients: Callable[[int], RasaSocketClient],
+) -> None:
+    client = clients(0)
+    assert await client.connect(session_id="1234") != "1234"
+    other = clients(0)
+    chosen = "a" * 32
+    assert await other.connect(session_id=chosen) == chosen  # the server's own format is kept
+
+
+async def test_bad_input_gets_friendly_dutch_and_the_socket_lives_on(
+    clients: Callable[[int], RasaSocketClient], settings: Settings
+) -> None:
+    client = clients(0)
+    await client.connect()
+    for bad, code in (
+        (b"\x00\xff binary", "invalid_request"),
+        (None, "invalid_request"),
+        ({"html": "<b>"}, "invalid_request"),
+        ("   ", "empty_message"),
+        ("x" * (settings.max_message_chars + 1), "message_too_long"),
+        ("y" * (settings.max_message_chars * 3), "message_too_long"),
+    ):
+        (reply,) = await answer(client, bad)
+        assert reply["custom"]["service"] == code
+        assert reply["text"] and "error" not in reply["text"].lower()
+    await client.sio.emit("user_uttered", "not even an object")
+    assert (await client.next("bot_uttered"))["custom"]["service"] == "invalid_request"
+    assert (await answer(client, "hallo"))[0]["text"]  # still connected and answering
+
+
+async def test_a_reconnect_loses_nothing_and_repeats_nothing(
+    servers: list[TestServer], clients: Callable[[int], RasaSocketClient]
+) -> None:
+    app = servers[0].app
+    first = clients(0)
+    session = await first.connect()
+    seen = await answer(first, "/greet")
+    last_id = seen[-1]["id"]
+    cid = app[CORE].conversation_id(CHANNEL, session)
+    await asyncio.sleep(0.3)
+    assert await app[REDIS].xlen(keys.outbox(cid)) == 0  # acknowledged messages are dropped
+    await first.close()
+
+    outbox = app[HANDOFF].outbox
+    missed = [await outbox.push(cid, {"text": f"gemist {n}"}) for n in range(3)]
+    again = clients(1)  # back on the other instance, as after a load balancer switch
+    assert await again.connect(session_id=session, last_id=last_id) == session
+    replayed = await again.replies(3)
+    assert [m["text"] for m in replayed] == ["gemist 0", "gemist 1", "gemist 2"]
+    assert [m["id"] for m in replayed] == missed
+    assert await again.quiet()
+
+    # A client that reconnects with an older id gets the unacknowledged rest only once.
+    live = await outbox.push(cid, {"text": "live"})
+    assert (await again.next("bot_uttered"))["id"] == live
+    assert await again.quiet()
+
+
+async def test_handoff_news_reaches_the_socket_on_another_instance(
+    servers: list[TestServer], clients: Callable[[int], RasaSocketClient]
+) -> None:
+    app_a, app_b = servers[0].app, servers[1].app
+    client = clients(0)
+    session = await client.connect()
+    await client.next("cjg_status")
+    with contextlib.suppress(AccountError):  # the account may be there from another test
+        await Accounts(app_b[REDIS]).add("anne", "Anne", "een lang wachtwoord 123")
+    await app_b[HANDOFF].presence.heartbeat("anne")
+    queued = await answer(client, "/ask_human")
+    assert any((m.get("custom") or {}).get("handoff", {}).get("event") == "queue" for m in queued)
+    waiting = await client.next("cjg_status")
+    assert waiting["state"] == "waiting" and waiting["position"] >= 1
+
+    cid = app_a[CORE].conversation_id(CHANNEL, session)
+    staff_side = app_b[HANDOFF]  # the staff member's console talks to instance B
+    hid = (await staff_side.conversation(cid)).hid
+    assert hid and await staff_side.claim(hid, ANNE)
+    joined = await client.next("bot_uttered")
+    assert joined["custom"]["handoff"] == {"event": "staff_joined", "staff": "Anne"}
+    status = await client.next("cjg_status")
+    assert status["state"] == "with_staff" and status["staff"] == "Anne"
+
+    client.drain("cjg_typing")  # the bot's own typing while it answered
+    await staff_side.staff_typing(hid, ANNE)
+    assert await client.next("cjg_typing") == {"who": "staff", "typing": True, "name": "Anne"}
+    await staff_side.send(hid, ANNE, "Hoi, ik ben Anne. <b>vet</b>")
+    message = await client.next("bot_uttered")
+    assert message["text"] == "Hoi, ik ben Anne. <b>vet</b>"  # text as text; the widget shows it so
+    assert message["custom"]["handoff"]["staff"] == "Anne"
+
+    await client.say("Dank je, mijn vraag gaat over slapen")
+    await asyncio.sleep(0.5)
+    transcript = [e.text for e in await staff_side.transcript.read(hid)]
+    assert "Dank je, mijn vraag gaat over slapen" in transcript  # to staff, not to Rasa
+    assert await staff_side.close(hid, ANNE, {"topic": "anders"})
+    closing = await client.replies(2)
+    assert closing[-1]["quick_replies"]  # the 1-5 rating question
+
+
+async def test_gesprek_wissen_erases_and_tells_every_tab(
+    servers: list[TestServer], clients: Callable[[int], RasaSocketClient]
+) -> None:
+    app = servers[0].app
+    tab = clients(0)
+    session = await tab.connect()
+    await answer(tab, "mijn dochter van 6 plast weer in bed")
+    other_tab = clients(1)
+    await other_tab.connect(session_id=session)
+    cid = app[CORE].conversation_id(CHANNEL, session)
+    assert await app[REDIS].exists(f"rasa:tracker:{cid}")
+
+    assert await tab.sio.call("cjg_forget", {"session_id": session}, timeout=20) is True
+    assert await other_tab.next("cjg_forgotten") == {}
+    assert not await app[REDIS].exists(f"rasa:tracker:{cid}", keys.outbox(cid))
+    await tab.sio.emit("session_request", {"session_id": None, "last_id": "0"})
+    assert await tab.next("session_confirm") != session  # a fresh start

@@ -16,6 +16,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     redis_url: str = "redis://127.0.0.1:6390/0"
+    # Where Rasa keeps its trackers (endpoints.yml: db 0), so "Gesprek wissen" erases them too.
+    rasa_tracker_redis_url: str = ""  # empty: the server of redis_url, database 0
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = ""
     action_server_url: str = "http://127.0.0.1:5055"
@@ -59,6 +61,7 @@ class Settings:
             host=env.get("CJG_HOST", cls.host),
             port=int(number("CJG_PORT", cls.port, int)),
             redis_url=env.get("CJG_REDIS_URL", cls.redis_url),
+            rasa_tracker_redis_url=env.get("CJG_RASA_TRACKER_REDIS_URL", ""),
             rasa_url=env.get("CJG_RASA_URL", cls.rasa_url).rstrip("/"),
             rasa_token=env.get("RASA_TOKEN", ""),
             action_server_url=env.get("CJG_ACTION_SERVER_URL", cls.action_server_url).rstrip("/"),
@@ -95,6 +98,15 @@ class Settings:
         )
         settings.check()
         return settings
+
+    @property
+    def tracker_redis_url(self) -> str:
+        if self.rasa_tracker_redis_url:
+            return self.rasa_tracker_redis_url
+        base, _, tail = self.redis_url.partition("?")
+        scheme, _, rest = base.partition("://")
+        server = rest.split("/", 1)[0]
+        return f"{scheme}://{server}/0" + (f"?{tail}" if tail else "")
 
     def check(self) -> None:
         if self.telegram_token:

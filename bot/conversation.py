@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import cast
 
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.client_rasa import RasaClient, RasaUnavailable
@@ -44,6 +45,7 @@ class ConversationCore:
         texts: ServiceMessages,
         pseudonym_secret: str,
         max_message_chars: int,
+        trackers: Redis,
     ) -> None:
         self._rasa = rasa
         self._handoffs = handoffs
@@ -51,6 +53,7 @@ class ConversationCore:
         self._texts = texts
         self._secret = pseudonym_secret
         self._max_chars = max_message_chars
+        self._trackers = trackers  # Rasa's tracker store, for erasing
 
     def conversation_id(self, channel: str, user_id: str) -> str:
         return pseudonymise(self._secret, channel, user_id)
@@ -68,7 +71,7 @@ class ConversationCore:
         """Erases the conversation now: handoff records, transcripts, outbox, Rasa's tracker."""
         conversation = self.conversation_id(channel, user_id)
         await self.handoff.forget(conversation)
-        await self.handoff.redis.delete(RASA_TRACKER_KEY.format(conversation))
+        await self._trackers.delete(RASA_TRACKER_KEY.format(conversation))
 
     def _unavailable(self, user_id: str, key: str = "assistant_unavailable") -> BotMessage:
         return service_message(user_id, self._texts.get(key), key)

@@ -48,6 +48,8 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         decode_responses=True,
     )
     redis = Redis(connection_pool=pool)
+    tracker_url = settings.tracker_redis_url
+    trackers = redis if tracker_url == settings.redis_url else Redis.from_url(tracker_url)
     rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout)
     handoff = HandoffService(
         redis,
@@ -68,10 +70,13 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         texts=app[TEXTS],
         pseudonym_secret=settings.pseudonym_secret,
         max_message_chars=settings.max_message_chars,
+        trackers=trackers,
     )
     yield
     await app[OUTBOX_WATCHER].stop()
     await http.close()
+    if trackers is not redis:
+        await trackers.aclose()
     await redis.aclose()
     await pool.aclose()
 

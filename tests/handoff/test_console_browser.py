@@ -6,78 +6,24 @@ its own process (restarted in the middle), and the browser.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, expect
 
-from tests.conftest import RasaStack, RedisServer, _http_ok, free_port, wait_until
-from tests.handoff.conftest import ALWAYS, ROOT, content_copy
+from tests.browser import Service, chromium, log_in, make_service
+from tests.conftest import RasaStack, RedisServer
 
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "console-test-wachtwoord"
 BROWSER_DB = 5
 pytestmark = pytest.mark.rasa
 
 
-@dataclass
-class Service:
-    url: str
-    env: dict[str, str]
-    log: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot"], cwd=ROOT, env=self.env, stdout=log, stderr=log
-            )
-        wait_until(lambda: _http_ok(self.url + "/health"), 60, "messaging service", self.process)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(20)
-
-
 @pytest.fixture
 def service(redis_server: RedisServer, rasa_stack: RasaStack, tmp_path: Path) -> Iterator[Service]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "CJG_PORT": str(port),
-        # a database of its own: other tests' handoffs must not stand in this queue
-        "CJG_REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/{BROWSER_DB}",
-        "CJG_RASA_URL": rasa_stack.url,
-        "RASA_TOKEN": rasa_stack.token,
-        "CJG_ACTION_SERVER_URL": rasa_stack.action_url,
-        "CJG_PSEUDONYM_SECRET": "browser-test-secret-of-32-characters",
-        "CJG_CONTENT_DIR": str(content_copy(tmp_path, ALWAYS)),
-    }
-    subprocess.run(
-        ["redis-cli", "-p", str(redis_server.port), "-n", str(BROWSER_DB), "flushdb"], check=True,
-        capture_output=True,
-    )  # fmt: skip
-    service = Service(f"http://127.0.0.1:{port}", env, tmp_path / "service.log")
-    for username in ("eva", "bram"):
-        subprocess.run(
-            [sys.executable, "-m", "handoff.accounts_cli", "remove", username], env=env,
-            cwd=ROOT, capture_output=True,
-        )  # fmt: skip
-        created = subprocess.run(
-            [sys.executable, "-m", "handoff.accounts_cli", "add", username, "--name",
-             username.capitalize(), "--password-stdin"],
-            input=PASSWORD.encode(), env=env, cwd=ROOT, capture_output=True,
-        )  # fmt: skip
-        assert created.returncode == 0, created.stderr
+    service = make_service(redis_server, rasa_stack, tmp_path, BROWSER_DB)
     service.start()
     yield service
     service.stop()
@@ -85,12 +31,8 @@ def service(redis_server: RedisServer, rasa_stack: RasaStack, tmp_path: Path) ->
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
+    async for browser in chromium():
         yield browser
-        await browser.close()
 
 
 class Parent:
@@ -120,14 +62,6 @@ class Parent:
             if any(fragment in t for t in self.seen):
                 return dict(body["handoff"])
         raise AssertionError(f"never saw {fragment!r}; saw {self.seen}")
-
-
-async def log_in(page: Page, url: str, username: str = "eva") -> None:
-    await page.goto(url + "/staff")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-form button[type=submit]")
-    await expect(page.locator("#console")).to_be_visible()
 
 
 async def test_parent_and_staff_talk_and_a_restart_loses_nothing(

@@ -138,8 +138,12 @@
     return store;
   }
 
+  // sessionStorage can be edited by anyone with devtools: keep only well-formed entries.
   function validEntry(entry) {
-    return entry && typeof entry === "object" && ["user", "bot", "staff"].includes(entry.from);
+    if (!entry || typeof entry !== "object" || !["user", "bot", "staff"].includes(entry.from)) return false;
+    if (typeof entry.text !== "string") entry.text = "";
+    if (entry.buttons !== undefined) entry.buttons = cleanButtons(entry.buttons);
+    return true;
   }
 
   let exiting = false; // after "Snel weg" nothing may write the entry back
@@ -218,7 +222,9 @@
   const root = el("div", { class: "cjg-root", hidden: true });
   const styles = el("link", { rel: "stylesheet", href: new URL("widget.css", scriptUrl).href });
   const reveal = () => {
+    if (!root.hidden) return;
     root.hidden = false;
+    scrollToBottom(); // a log rendered while hidden had no height to scroll in
   };
   styles.addEventListener("load", reveal);
   styles.addEventListener("error", reveal);
@@ -485,6 +491,7 @@
     isOpen = open;
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", String(open));
+    root.classList.toggle("cjg-is-open", open); // on small screens the panel covers the launcher
     store.open = open;
     if (open) {
       store.unread = 0;
@@ -505,8 +512,8 @@
     else input.focus();
   }
 
-  function closePanel() {
-    if (isOpen) setOpen(false, true);
+  function closePanel(moveFocus = true) {
+    if (isOpen) setOpen(false, moveFocus);
   }
 
   // --- sending ---------------------------------------------------------------------------------------
@@ -533,12 +540,12 @@
   }
 
   // Asks the bot for its welcome message once, for a brand-new conversation that someone looks at.
-  let greetedFor = null;
+  // A resumed session is never greeted again: the server replays what it already said.
+  let freshSession = false;
 
   function maybeGreet() {
-    if (!ready || !isOpen || store.history.length || store.lastId !== "0") return;
-    if (greetedFor === store.sessionId) return;
-    greetedFor = store.sessionId;
+    if (!ready || !isOpen || !freshSession || store.history.length) return;
+    freshSession = false;
     socket.emit("user_uttered", { message: "/greet", session_id: store.sessionId });
   }
 
@@ -590,7 +597,7 @@
     updateConnectionUI();
     const sessionId = store.sessionId;
     socket.emit("cjg_forget", { session_id: sessionId }, () => {
-      if (forgetPending && store.sessionId === sessionId) resetConversation();
+      if (store.sessionId === sessionId) resetConversation(); // even when the ack came late
     });
     forgetTimer = setTimeout(() => {
       forgetPending = false;
@@ -621,7 +628,7 @@
     // Focus was on the confirm panel, which disappears now: give it to the input instead.
     const hadFocus = !confirmBox.hidden || confirmBox.contains(shadow.activeElement);
     hideConfirm(false);
-    greetedFor = null;
+    freshSession = false;
     ready = false;
     if (socket && socket.connected) requestSession(); // a fresh session; it greets when confirmed
     updateConnectionUI();
@@ -721,6 +728,7 @@
   function onSessionConfirm(info) {
     const id = typeof info === "string" ? info : info && typeof info.session_id === "string" ? info.session_id : "";
     if (!id) return;
+    if (id !== store.sessionId) freshSession = true; // kept until the panel is open to greet
     if (store.sessionId && id !== store.sessionId) {
       // The server started a new conversation: what we show belongs to one that is gone.
       store.history = [];
@@ -790,7 +798,7 @@
   // --- events ----------------------------------------------------------------------------------------
 
   launcher.addEventListener("click", () => (isOpen ? closePanel() : openPanel()));
-  closeBtn.addEventListener("click", closePanel);
+  closeBtn.addEventListener("click", () => closePanel());
   exitBtn.addEventListener("click", quickExit);
   clearBtn.addEventListener("click", () => (confirmBox.hidden ? showConfirm() : hideConfirm(true)));
   clearNo.addEventListener("click", () => hideConfirm(true));
@@ -828,7 +836,8 @@
       escapeAt = 0;
       if (!isOpen) return;
       escapeAt = now;
-      closePanel();
+      // Focus goes back to the launcher only if it was in the widget; never steal it from the page.
+      closePanel(document.activeElement === host);
     },
     true,
   );

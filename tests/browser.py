@@ -1,0 +1,91 @@
+"""Shared by the browser tests: the messaging service as its own process, Debian's Chromium
+driven by Playwright, and staff accounts made with the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.conftest import RasaStack, RedisServer, _http_ok, free_port, wait_until
+from tests.handoff.conftest import ALWAYS, ROOT, content_copy
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; nothing downloads a browser
+PASSWORD = "console-test-wachtwoord"
+
+
+@dataclass
+class Service:
+    url: str
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot"], cwd=ROOT, env=self.env, stdout=log, stderr=log
+            )
+        wait_until(lambda: _http_ok(self.url + "/health"), 60, "messaging service", self.process)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(20)
+
+
+def make_service(
+    redis_server: RedisServer,
+    rasa_stack: RasaStack,
+    tmp_path: Path,
+    db: int,
+    staff: tuple[str, ...] = ("eva", "bram"),
+) -> Service:
+    """A service on a Redis database of its own (other tests' handoffs must not stand in this
+    queue), open all week, with the given staff accounts. Not started yet."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CJG_PORT": str(port),
+        "CJG_REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/{db}",
+        "CJG_RASA_URL": rasa_stack.url,
+        "RASA_TOKEN": rasa_stack.token,
+        "CJG_ACTION_SERVER_URL": rasa_stack.action_url,
+        "CJG_PSEUDONYM_SECRET": "browser-test-secret-of-32-characters",
+        "CJG_CONTENT_DIR": str(content_copy(tmp_path, ALWAYS)),
+    }
+    subprocess.run(
+        ["redis-cli", "-p", str(redis_server.port), "-n", str(db), "flushdb"], check=True,
+        capture_output=True,
+    )  # fmt: skip
+    for username in staff:
+        created = subprocess.run(
+            [sys.executable, "-m", "handoff.accounts_cli", "add", username, "--name",
+             username.capitalize(), "--password-stdin"],
+            input=PASSWORD.encode(), env=env, cwd=ROOT, capture_output=True,
+        )  # fmt: skip
+        assert created.returncode == 0, created.stderr
+    return Service(f"http://127.0.0.1:{port}", env, tmp_path / "service.log")
+
+
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield browser
+        await browser.close()
+
+
+async def log_in(page: Page, url: str, username: str = "eva") -> None:
+    await page.goto(url + "/staff")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-form button[type=submit]")
+    await expect(page.locator("#console")).to_be_visible()

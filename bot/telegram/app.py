@@ -6,12 +6,16 @@ In webhook mode Telegram posts updates to the service's own aiohttp app
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import logging
 
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -69,6 +73,7 @@ class TelegramChannel:
         app.add_error_handler(handlers.error)
         self._pusher = Pusher(redis, core.handoff.outbox, chat_ids, buttons, app.bot)
         self._watcher = watcher
+        self._catch_up: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.application.initialize()
@@ -85,9 +90,23 @@ class TelegramChannel:
                 allowed_updates=["message", "callback_query"]
             )
         self._watcher.add_listener(self._pusher.deliver)
+        self._catch_up = asyncio.create_task(self._deliver_missed())
         log.info("Telegram is on (%s mode)", self._settings.telegram_mode)
 
+    async def _deliver_missed(self) -> None:
+        try:
+            sent = await self._pusher.catch_up()
+        except (RedisError, TelegramError) as exc:  # the next outbox news sends them
+            log.warning("Telegram catch-up failed (%s)", type(exc).__name__)
+            return
+        if sent:
+            log.info("Telegram: %d message(s) from while the service was down sent", sent)
+
     async def stop(self) -> None:
+        if self._catch_up is not None:
+            self._catch_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._catch_up
         if self.application.updater is not None and self.application.updater.running:
             await self.application.updater.stop()
         await self.application.stop()

@@ -12,9 +12,11 @@ import hashlib
 from cryptography.fernet import Fernet, InvalidToken
 from redis.asyncio import Redis
 
+CHAT_KEY_PREFIX = "cjg:tg:chat:"
+
 
 def _key(cid: str) -> str:
-    return f"cjg:tg:chat:{cid}"
+    return CHAT_KEY_PREFIX + cid
 
 
 class ChatIds:

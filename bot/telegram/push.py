@@ -12,7 +12,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.telegram.chat_ids import ChatIds
+from bot.telegram.chat_ids import CHAT_KEY_PREFIX, ChatIds
 from bot.telegram.handlers import send
 from bot.telegram.render import Buttons
 from handoff.transcript import Outbox
@@ -29,6 +29,14 @@ class Pusher:
         self._chat_ids = chat_ids
         self._buttons = buttons
         self._bot = bot
+
+    async def catch_up(self) -> int:
+        """Sends what came in while no instance was running (a staff reply during a restart):
+        outbox news is not kept, so at start every Telegram conversation is checked once."""
+        sent = 0
+        async for key in self._redis.scan_iter(match=f"{CHAT_KEY_PREFIX}*", count=500):
+            sent += await self.deliver(str(key).removeprefix(CHAT_KEY_PREFIX))
+        return sent
 
     async def deliver(self, cid: str) -> int:
         """Sends the conversation's undelivered messages; 0 if it is not a Telegram chat."""

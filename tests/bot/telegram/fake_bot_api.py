@@ -26,6 +26,8 @@ class FakeBotApi:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.changed = asyncio.Condition()
+        self._floods: dict[str, tuple[int, int]] = {}  # method -> (times left, retry_after)
+        self.rejected = 0
         self._next_update = 1
         self._next_message = 1
         self.app = web.Application()
@@ -33,15 +35,20 @@ class FakeBotApi:
 
     # what a test does
 
+    def flood(self, method: str, times: int, retry_after: int) -> None:
+        """The next ``times`` calls of ``method`` get Telegram's 429 "retry after"."""
+        self._floods[method] = (times, retry_after)
+
     def message(self, text: str, user_id: int | None = None) -> None:
+        self._queue({"message": self._text_message(text, user_id)})
+
+    def _text_message(self, text: str, user_id: int | None) -> dict[str, Any]:
         entities = (
             [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
             if text.startswith("/")
             else []
         )
-        self._queue(
-            {"message": {**self._base_message(user_id), "text": text, "entities": entities}}
-        )
+        return {**self._base_message(user_id), "text": text, "entities": entities}
 
     def sticker(self, user_id: int | None = None) -> None:
         sticker = {"file_id": "x", "file_unique_id": "y", "type": "regular", "width": 1,
@@ -49,22 +56,26 @@ class FakeBotApi:
         self._queue({"message": {**self._base_message(user_id), "sticker": sticker}})
 
     def press(self, data: str, user_id: int | None = None) -> None:
-        self._queue(
-            {
-                "callback_query": {
-                    "id": f"cq{self._next_update}",
-                    "from": self._user(user_id or self.user_id),
-                    "chat_instance": "1",
-                    "data": data,
-                    "message": {**self._base_message(user_id), "text": "knoppen"},
-                }
-            }
-        )
+        self._queue({"callback_query": self._callback(data, user_id)})
+
+    def _callback(self, data: str, user_id: int | None) -> dict[str, Any]:
+        return {
+            "id": f"cq{self._next_update}",
+            "from": self._user(user_id or self.user_id),
+            "chat_instance": "1",
+            "data": data,
+            "message": {**self._base_message(user_id), "text": "knoppen"},
+        }
 
     def update_json(self, text: str, user_id: int | None = None) -> dict[str, Any]:
-        """An update as Telegram would POST it to a webhook."""
-        update = {"update_id": self._next_update,
-                  "message": {**self._base_message(user_id), "text": text}}  # fmt: skip
+        """A message update as Telegram would POST it to a webhook."""
+        update = {"update_id": self._next_update, "message": self._text_message(text, user_id)}
+        self._next_update += 1
+        return update
+
+    def press_json(self, data: str, user_id: int | None = None) -> dict[str, Any]:
+        """A button press as Telegram would POST it to a webhook."""
+        update = {"update_id": self._next_update, "callback_query": self._callback(data, user_id)}
         self._next_update += 1
         return update
 
@@ -123,6 +134,16 @@ class FakeBotApi:
         for key, value in list(params.items()):
             if isinstance(value, str) and value[:1] in "[{":
                 params[key] = json.loads(value)
+        times, retry_after = self._floods.get(method, (0, 0))
+        if times > 0:
+            self._floods[method] = (times - 1, retry_after)
+            self.rejected += 1
+            return web.json_response(
+                {"ok": False, "error_code": 429,
+                 "description": f"Too Many Requests: retry after {retry_after}",
+                 "parameters": {"retry_after": retry_after}},
+                status=429,
+            )  # fmt: skip
         async with self.changed:
             self.calls.append((method, params))
             self.changed.notify_all()

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web import Application, Request
+from redis.asyncio import Redis
 
 from bot import Settings, create_app
 from bot.app_keys import CORE, REDIS
+from bot.pseudonym import pseudonymise
+from bot.telegram.chat_ids import ChatIds
 from handoff.accounts import Account
+from handoff.transcript import Outbox
 from handoff.web_keys import HANDOFF
 from tests.bot.conftest import ClientFactory
 from tests.bot.telegram.fake_bot_api import FakeBotApi
@@ -125,6 +131,19 @@ async def test_an_expired_long_button_gets_a_friendly_reply(
     assert "knop" in reply["text"]
 
 
+async def test_flood_limits_are_waited_out_and_nothing_is_lost(
+    client: tuple[Client, FakeBotApi],
+) -> None:
+    _, api = client
+    api.flood("sendMessage", times=2, retry_after=1)
+    started = time.monotonic()
+    api.message("/start")
+    (welcome,) = await api.wait_for("sendMessage", 1)
+    assert api.rejected == 2  # Telegram said "too many requests" twice ...
+    assert time.monotonic() - started >= 2  # ... and the bot waited as told each time
+    assert "Privacy" in welcome["text"]
+
+
 async def test_webhook_mode_registers_the_secret_and_checks_it(
     aiohttp_server: ServerFactory,
     aiohttp_client: ClientFactory,
@@ -157,6 +176,75 @@ async def test_webhook_mode_registers_the_secret_and_checks_it(
     assert right.status == 200
     (welcome,) = await api.wait_for("sendMessage", 1)
     assert "CJG" in welcome["text"]
+
+
+async def test_webhook_mode_answers_buttons_and_pushes_staff_replies(
+    aiohttp_server: ServerFactory,
+    aiohttp_client: ClientFactory,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CJG_CONTENT_DIR", str(content_copy(tmp_path, ALWAYS)))
+    api = FakeBotApi()
+    server = await aiohttp_server(api.app)
+    secret = "webhook-secret-0123456789"
+    webhook = Settings(
+        **{
+            **settings.__dict__,
+            "telegram_token": TOKEN,
+            "telegram_api_url": str(server.make_url("/bot")),
+            "telegram_mode": "webhook",
+            "telegram_webhook_url": "https://cjg.example/telegram/webhook",
+            "telegram_webhook_secret": secret,
+        }
+    )
+    client = await aiohttp_client(create_app(webhook))
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+
+    async def post(update: dict[str, Any]) -> None:
+        response = await client.post("/telegram/webhook", json=update, headers=headers)
+        assert response.status == 200
+
+    await post(api.update_json("/start"))
+    assert "Privacy" in (await api.wait_for("sendMessage", 1))[0]["text"]
+    await post(api.update_json("mijn peuter van 3 wil niet slapen"))
+    assert len((await api.wait_for("sendMessage", 2))[1]["text"]) > 40
+
+    service = client.app[HANDOFF]
+    await service.presence.heartbeat("anne")
+    await post(api.press_json("/ask_human"))
+    await api.wait_for_text("Je staat in de wachtrij")
+    assert api.sent("answerCallbackQuery")
+    cid = client.app[CORE].conversation_id("telegram", str(api.user_id))
+    hid = (await service.conversation(cid)).hid
+    assert hid and await service.claim(hid, Account("anne", "Anne", "staff"))
+    assert await service.send(hid, Account("anne", "Anne", "staff"), "Hoi, ik ben Anne.")
+    pushed = await api.wait_for_text("Hoi, ik ben Anne.")
+    assert int(pushed["chat_id"]) == api.user_id
+    assert await service.close(hid, Account("anne", "Anne", "staff"), {"topic": "anders"})
+
+
+async def test_a_staff_reply_sent_while_the_service_was_down_arrives_at_start(
+    aiohttp_server: ServerFactory,
+    aiohttp_client: ClientFactory,
+    settings: Settings,
+) -> None:
+    api = FakeBotApi()
+    server = await aiohttp_server(api.app)
+    api_url = str(server.make_url("/bot"))
+    polling = Settings(
+        **{**settings.__dict__, "telegram_token": TOKEN, "telegram_api_url": api_url}
+    )
+    app = create_app(polling)
+    async with Redis.from_url(settings.redis_url, decode_responses=True) as redis:
+        cid = pseudonymise(settings.pseudonym_secret, "telegram", str(api.user_id))
+        await ChatIds(redis, settings.pseudonym_secret, 3600).remember(cid, api.user_id)
+        outbox = Outbox(redis, 3600)
+        await outbox.push(cid, {"text": "Antwoord op je bericht van gisteren."})
+        await aiohttp_client(app)  # the service starts; nobody announces the message again
+        pushed = await api.wait_for_text("Antwoord op je bericht van gisteren.")
+        assert int(pushed["chat_id"]) == api.user_id
 
 
 async def test_without_a_token_telegram_is_off(

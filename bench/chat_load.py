@@ -1,4 +1,4 @@
-"""Load benchmark: the messaging service's /api/chat against Rasa's own REST webhook.
+"""Load benchmark: the service's /api/chat and widget socket against Rasa's REST webhook.
 
 Both targets get the same load in the same run: N simulated users, each sending the next message
 as soon as the previous answer arrived. Rounds alternate between the targets so that machine
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import socketio
 
 ROOT = Path(__file__).resolve().parents[1]
 MESSAGES = [
@@ -83,6 +84,58 @@ async def user(
         i += 1
 
 
+async def widget_user(url: str, stop: float, out: Result) -> None:
+    """One widget user over Socket.IO: a message's latency runs until the bot's typing-off,
+    which the service sends after the last reply to that message."""
+    client = socketio.AsyncClient(reconnection=False)
+    turn_done: asyncio.Queue[None] = asyncio.Queue()
+    confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    @client.on("session_confirm")  # type: ignore[untyped-decorator]
+    async def session_confirm(session_id: str) -> None:
+        if not confirmed.done():
+            confirmed.set_result(session_id)
+
+    @client.on("bot_uttered")  # type: ignore[untyped-decorator]
+    async def bot_uttered(message: dict[str, object]) -> bool:
+        return True  # the acknowledgement
+
+    @client.on("cjg_typing")  # type: ignore[untyped-decorator]
+    async def typing(event: dict[str, object]) -> None:
+        if event.get("who") == "bot" and event.get("typing") is False:
+            turn_done.put_nowait(None)
+
+    try:
+        await client.connect(url, socketio_path="socket.io", transports=["websocket"])
+        await client.emit("session_request", {"session_id": None, "last_id": "0"})
+        session_id = await asyncio.wait_for(confirmed, 30)
+    except (socketio.exceptions.ConnectionError, TimeoutError):
+        out.errors += 1
+        return
+    i = 0
+    try:
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            message = MESSAGES[i % len(MESSAGES)]
+            await client.emit("user_uttered", {"message": message, "session_id": session_id})
+            try:
+                await asyncio.wait_for(turn_done.get(), 30)
+                out.latencies.append(time.perf_counter() - started)
+            except TimeoutError:
+                out.errors += 1
+            i += 1
+    finally:
+        await client.disconnect()
+
+
+async def widget_round(url: str, users: int, seconds: float) -> Result:
+    result = Result()
+    started = time.monotonic()
+    await asyncio.gather(*(widget_user(url, started + seconds, result) for _ in range(users)))
+    result.seconds = time.monotonic() - started
+    return result
+
+
 async def round_(url: str, headers: dict[str, str], users: int, seconds: float) -> Result:
     result = Result()
     timeout = aiohttp.ClientTimeout(total=30)
@@ -108,13 +161,17 @@ async def main() -> None:
             {"Authorization": f"Bearer {env['RASA_TOKEN']}"},
         ),
         "service": (f"http://{env['CJG_HOST']}:{env['CJG_PORT']}/api/chat", {}),
+        "widget": (f"http://{env['CJG_HOST']}:{env['CJG_PORT']}", {}),
     }
     totals = {name: Result() for name in targets}
     per_round = args.seconds / args.rounds
     await round_(*targets["service"], users=2, seconds=3)  # warm-up, not counted
     for r in range(args.rounds):
         for name, (url, headers) in targets.items():
-            result = await round_(url, headers, args.users, per_round)
+            if name == "widget":
+                result = await widget_round(url, args.users, per_round)
+            else:
+                result = await round_(url, headers, args.users, per_round)
             totals[name].add(result)
             print(f"round {r + 1}/{args.rounds} {name:8s} {len(result.latencies):5d} msgs "
                   f"p50 {result.pct(0.5):7.1f} ms", flush=True)  # fmt: skip
@@ -123,10 +180,13 @@ async def main() -> None:
     for name, t in totals.items():
         print(f"{name:8s} {len(t.latencies):6d} {t.errors:6d} {t.rate:7.1f} "
               f"{t.pct(0.5):8.1f} {t.pct(0.99):8.1f}")  # fmt: skip
-    rasa, service = totals["rasa"], totals["service"]
-    print(f"\nratio service/rasa: p50 {service.pct(0.5) / rasa.pct(0.5):.3f}  "
-          f"p99 {service.pct(0.99) / rasa.pct(0.99):.3f}  "
-          f"throughput {service.rate / rasa.rate:.3f}")  # fmt: skip
+    rasa = totals["rasa"]
+    for name in ("service", "widget"):
+        t = totals[name]
+        print(f"\nratio {name}/rasa: p50 {t.pct(0.5) / rasa.pct(0.5):.3f}  "
+              f"p99 {t.pct(0.99) / rasa.pct(0.99):.3f}  "
+              f"throughput {t.rate / rasa.rate:.3f}", end="")  # fmt: skip
+    print()
     print(f"median of per-message latency: rasa {statistics.median(rasa.latencies) * 1000:.1f} ms")
 
 

@@ -158,14 +158,15 @@ class WidgetChannel:
             await self._say_directly(sid, "no_session")
             return
         async with socket.turn:
-            replies = await self._answer(sid, socket, data.get("message"))
             try:
+                replies = await self._answer(sid, socket, data.get("message"))
                 await self.core.handoff.outbox.push_all(socket.cid, replies)
+                await self._deliver(sid)
             except RedisError as exc:
                 log.error("widget reply could not be stored (%s)", type(exc).__name__)
                 await self._say_directly(sid, "assistant_unavailable")
-                return
-        await self._deliver(sid)
+            finally:  # after the replies: clients may take it as "the answer is complete"
+                await self._typing(sid, "bot", False)
 
     async def _answer(self, sid: str, socket: _Socket, message: object) -> list[dict[str, Any]]:
         """The replies to one message, without recipient (the outbox is the session's own)."""
@@ -181,8 +182,6 @@ class WidgetChannel:
                 code = rejected.code
             else:
                 return [{k: v for k, v in r.items() if k != "recipient_id"} for r in replies]
-            finally:
-                await self._typing(sid, "bot", False)
         return [self._service(code)]
 
     async def _user_typing(self, sid: str, *_: Any) -> None:

@@ -209,12 +209,24 @@ async def test_handoff_with_staff_and_a_forced_reconnect(
     cid = pseudonymise(service.env["CJG_PSEUDONYM_SECRET"], CHANNEL, await widget.session_id())
     hid = (await other_instance.conversation(cid)).hid
     assert hid and await other_instance.send(hid, EVA, "Ben je er nog? Ik lees mee.")
+    link = {"text": "Hier lees je meer.", "buttons": [{"title": "Samen opgroeien",
+            "payload": "https://samenopgroeien.nu"}]}  # fmt: skip
+    await other_instance.outbox.push(cid, link)
     service.start()
-    await expect(widget("#cjg-unread")).to_have_text("1", timeout=30000)
+    await expect(widget("#cjg-unread")).to_have_text("2", timeout=30000)
     await widget("#cjg-launcher").click()
     await expect(widget.said("Ben je er nog? Ik lees mee.")).to_have_count(1)
     after = await widget("#cjg-log .cjg-text").all_inner_texts()
-    assert after == [*before, "Ben je er nog? Ik lees mee."]  # nothing lost, nothing twice
+    new = ["Ben je er nog? Ik lees mee.", "Hier lees je meer."]
+    assert after == [*before, *new]  # nothing lost, nothing twice
+    anchor = widget("a.cjg-link")  # a link only where the content made one
+    await expect(anchor).to_have_attribute("href", "https://samenopgroeien.nu")
+    await expect(anchor).to_have_attribute("target", "_blank")
+    await expect(anchor).to_have_attribute("rel", "noopener noreferrer")
+    await expect(widget("#cjg-log")).to_have_attribute("aria-live", "polite")
+    box = await widget("#cjg-panel").bounding_box()
+    assert box and box["width"] <= 320  # fits a 320 px screen ...
+    assert await widget.page.evaluate("document.documentElement.scrollWidth") <= 320  # no sideways
 
     await other_instance.close(hid, EVA, {"topic": "anders"})
     rating = service_messages().get("rating_question")

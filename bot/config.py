@@ -25,11 +25,14 @@ class Settings:
     pseudonym_secret: str = ""
     max_message_chars: int = 2000
     max_body_bytes: int = 256 * 1024
+    rate_per_sender: int = 30  # messages per minute per conversation
+    rate_per_address: int = 120  # messages per minute per client address (all its chats)
     redis_max_connections: int = 100  # per instance; each open staff console holds one
     retention_seconds: int = 30 * 24 * 3600  # transcripts, handoff records, outboxes
     handoff_silent_seconds: float = 600.0  # a claimed chat without staff activity goes back
     presence_timeout_seconds: float = 45.0  # a console without heartbeat counts as gone
     sweep_interval_seconds: float = 5.0
+    purge_interval_seconds: float = 3600.0  # the retention purge (see handoff/service.py)
     staff_session_seconds: int = 10 * 3600
     secure_cookies: bool = False  # true behind TLS (production)
     telegram_token: str = ""  # empty: Telegram is off
@@ -68,6 +71,8 @@ class Settings:
             rasa_timeout=number("CJG_RASA_TIMEOUT", cls.rasa_timeout, float),
             pseudonym_secret=env.get("CJG_PSEUDONYM_SECRET", ""),
             max_message_chars=int(number("CJG_MAX_MESSAGE_CHARS", cls.max_message_chars, int)),
+            rate_per_sender=int(number("CJG_RATE_PER_SENDER", cls.rate_per_sender, int)),
+            rate_per_address=int(number("CJG_RATE_PER_ADDRESS", cls.rate_per_address, int)),
             redis_max_connections=int(
                 number("CJG_REDIS_MAX_CONNECTIONS", cls.redis_max_connections, int)
             ),
@@ -80,6 +85,9 @@ class Settings:
             ),
             sweep_interval_seconds=number(
                 "CJG_SWEEP_INTERVAL_SECONDS", cls.sweep_interval_seconds, float
+            ),
+            purge_interval_seconds=number(
+                "CJG_PURGE_INTERVAL_SECONDS", cls.purge_interval_seconds, float
             ),
             staff_session_seconds=int(
                 number("CJG_STAFF_SESSION_SECONDS", cls.staff_session_seconds, int)

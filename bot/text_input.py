@@ -17,6 +17,13 @@ class InputRejected(ValueError):
         self.code = code
 
 
+class RateLimited(InputRejected):
+    """Too many messages in a short time; the user is asked to wait a moment."""
+
+    def __init__(self) -> None:
+        super().__init__("rate_limited")
+
+
 def clean_text(text: str, max_chars: int) -> str:
     """Normalises a message; raises InputRejected for empty or over-long ones."""
     text = unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator
 
@@ -13,24 +14,36 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 from telegram.error import TelegramError
 
-from bot import web_chat, web_health, web_widget
+from bot import web_chat, web_health, web_privacy, web_security, web_widget
 from bot.app_keys import CORE, HTTP, RASA, REDIS, SETTINGS, TELEGRAM, TEXTS, WIDGET
 from bot.client_rasa import RasaClient
 from bot.config import Settings
 from bot.conversation import ConversationCore
+from bot.rate_limit import RateLimits
 from bot.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.web_errors import json_errors
 from bot.widget import WidgetChannel
 from common.content import service_messages
-from handoff import web_staff, web_staff_ws
+from common.safety import check_references
+from handoff import redact, web_staff, web_staff_ws
 from handoff.accounts import Accounts
+from handoff.audit import AuditLog
 from handoff.hours import opening_hours
+from handoff.login_guard import LoginGuard
 from handoff.presence import Presence
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
 from handoff.sessions import Sessions
 from handoff.transcript import OutboxWatcher
-from handoff.web_keys import ACCOUNTS, HANDOFF, OUTBOX_WATCHER, SESSIONS, SOCKETS
+from handoff.web_keys import (
+    ACCOUNTS,
+    AUDIT,
+    HANDOFF,
+    LOGIN_GUARD,
+    OUTBOX_WATCHER,
+    SESSIONS,
+    SOCKETS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +74,11 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
     app[ACCOUNTS] = Accounts(redis)
     app[SESSIONS] = Sessions(redis, settings.staff_session_seconds)
+    app[LOGIN_GUARD] = LoginGuard(redis)
+    app[AUDIT] = AuditLog(redis, settings.retention_seconds)
     app[OUTBOX_WATCHER] = OutboxWatcher(redis)
     await app[OUTBOX_WATCHER].start()
+    preloading = asyncio.create_task(redact.preload())  # deduce's model, in a thread
     app[CORE] = ConversationCore(
         rasa=rasa,
         handoffs=HandoffLog(redis),
@@ -71,8 +87,11 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         pseudonym_secret=settings.pseudonym_secret,
         max_message_chars=settings.max_message_chars,
         trackers=trackers,
+        limits=RateLimits(redis, settings.rate_per_sender, settings.rate_per_address),
     )
     yield
+    with contextlib.suppress(Exception):
+        await preloading
     await app[OUTBOX_WATCHER].stop()
     await http.close()
     if trackers is not redis:
@@ -82,15 +101,20 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _sweeper(app: web.Application) -> AsyncIterator[None]:
-    """Returns abandoned claims to the queue; every instance runs one (the work is atomic)."""
+    """Returns abandoned claims to the queue, and runs the retention purge (at start, then
+    every ``purge_interval_seconds``); every instance runs one (the work is idempotent)."""
 
     async def loop() -> None:
+        next_purge = 0.0
         while True:
-            await asyncio.sleep(app[SETTINGS].sweep_interval_seconds)
             try:
+                if time.monotonic() >= next_purge:
+                    next_purge = time.monotonic() + app[SETTINGS].purge_interval_seconds
+                    await app[HANDOFF].purge()
                 await app[HANDOFF].sweep()
             except Exception as exc:  # Redis away for a moment: try again next round
                 log.warning("handoff sweep failed (%s)", type(exc).__name__)
+            await asyncio.sleep(app[SETTINGS].sweep_interval_seconds)
 
     task = asyncio.create_task(loop())
     yield
@@ -140,8 +164,11 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[TEXTS] = service_messages()
     opening_hours()  # fail at start, not at the first handoff, when the file is wrong
+    web_privacy.statement()
+    check_references()  # the safety phrases and crisis contacts, and how they refer
     app[SOCKETS] = weakref.WeakSet()
     app.on_shutdown.append(web_staff_ws.close_sockets)
+    app.on_response_prepare.append(web_security.add_headers)
     app.cleanup_ctx.append(_clients)
     app.cleanup_ctx.append(_sweeper)
     app.cleanup_ctx.append(_telegram)
@@ -149,6 +176,7 @@ def create_app(settings: Settings) -> web.Application:
     app[WIDGET] = WidgetChannel(settings)
     app[WIDGET].attach(app)
     app.add_routes(web_widget.routes)
+    app.add_routes(web_privacy.routes)
     app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     app.add_routes(web_health.routes)
     app.add_routes(web_chat.routes)

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.app_keys import CORE, SETTINGS, TEXTS
 from bot.conversation import Incoming
-from bot.text_input import InputRejected
+from bot.text_input import InputRejected, RateLimited
 from bot.web_errors import json_error
 from handoff.web_keys import OUTBOX_WATCHER
 
@@ -47,7 +47,11 @@ async def chat(request: web.Request) -> web.Response:
     if len(message) > request.app[SETTINGS].max_message_chars * 2:
         return _bad_request(request, "message_too_long")  # don't even clean a huge text
     try:
-        replies = await request.app[CORE].handle(Incoming("api", sender, message))
+        replies = await request.app[CORE].handle(
+            Incoming("api", sender, message, address=request.remote)
+        )
+    except RateLimited:
+        return json_error(429, "rate_limited", request.app[TEXTS].get("rate_limited"))
     except InputRejected as rejected:
         return _bad_request(request, rejected.code)
     return web.json_response(replies)

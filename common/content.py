@@ -131,6 +131,7 @@ SERVICE_MESSAGE_KEYS = frozenset(
         "conversation_stopped",
         "conversation_erased",
         "no_session",
+        "rate_limited",
     }
 )
 

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from handoff.accounts import ROLES, AccountError, Accounts
+from handoff.login_guard import LoginGuard
 
 
 def _password(from_stdin: bool) -> str:
@@ -38,6 +39,10 @@ async def _run(args: argparse.Namespace) -> str:
             if not await accounts.remove(args.username):
                 raise AccountError(f"no account '{args.username}'")
             return f"Account '{args.username}' removed."
+        if args.command == "unlock":
+            if not await LoginGuard(redis).unlock(args.username):
+                return f"'{args.username}' was not locked."
+            return f"'{args.username}' can log in again."
         rows = [f"{a.username}\t{a.role}\t{a.name}" for a in await accounts.all()]
         return "\n".join(rows) or "No accounts yet. Add one with: scripts/staff-account add ..."
     finally:
@@ -57,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     passwd.add_argument("--password-stdin", action="store_true")
     remove = sub.add_parser("remove", help="delete an account")
     remove.add_argument("username")
+    unlock = sub.add_parser("unlock", help="lift a lock after too many failed logins")
+    unlock.add_argument("username")
     sub.add_parser("list", help="list the accounts")
     args = parser.parse_args(argv)
     try:

@@ -23,6 +23,7 @@ from handoff import events, keys
 from handoff.accounts import Account
 from handoff.hours import OpeningHours
 from handoff.presence import Presence
+from handoff.requests import STREAM as REQUESTS
 from handoff.store import Conversation, Handoff, HandoffStore, State, now_ms
 from handoff.transcript import Entry, Outbox, Role, Transcript
 
@@ -153,6 +154,12 @@ class HandoffService:
             "recent_intents": request.recent_intents,
         }
 
+    async def escalate(self, conv: Conversation, safety: str) -> None:
+        """A safety signal during a handoff or a left message: staff see it as urgent at once."""
+        if conv.hid and await self.store.escalate(conv.hid, safety):
+            await events.publish(self._redis, "queue", hid=conv.hid, urgent=True)
+            await events.publish(self._redis, "safety", hid=conv.hid, label=safety)
+
     async def user_message(self, cid: str, conv: Conversation, text: str) -> list[Message]:
         """While waiting or with staff, the user's words go to staff, never to Rasa."""
         assert conv.hid is not None
@@ -181,6 +188,7 @@ class HandoffService:
                 return [{"text": self._say("message_cancelled"), "custom": _event("cancelled")}]
             if conv.state == State.WAITING and conv.hid:
                 if await self.store.cancel(cid, conv.hid):
+                    await self._archive(conv.hid)
                     await events.publish(self._redis, "queue", hid=conv.hid)
                     await self.notify_positions()
                     return [{"text": self._say("handoff_cancelled"), "custom": _event("cancelled")}]
@@ -192,6 +200,7 @@ class HandoffService:
                 await self.transcript.append(
                     conv.hid, "system", "De gebruiker heeft het gesprek beëindigd."
                 )
+                await self._archive(conv.hid)
                 await events.publish(self._redis, "closed", hid=conv.hid, by="user")
                 return [{"text": self._say("user_ended"), "custom": _event("closed")}]
         elif payload.startswith(RATING) and payload[len(RATING) :] in {"1", "2", "3", "4", "5"}:
@@ -201,6 +210,13 @@ class HandoffService:
                 await self.store.set_fields(str(hid), {"rating": payload[len(RATING) :]})
                 return [{"text": self._say("rating_thanks"), "custom": _event("rated")}]
         return [{"text": self._say("unknown_button")}]
+
+    async def _archive(self, hid: str) -> None:
+        """The handoff is over: what is kept from now on is redacted."""
+        try:
+            await self.transcript.redact(hid)
+        except Exception as exc:  # never let redaction break the user's or staff's action
+            log.error("transcript redaction failed (%s); it expires unredacted", type(exc).__name__)
 
     async def status(self, cid: str) -> dict[str, Any]:
         """The handoff part of a poll: state, queue position and whether staff is typing."""
@@ -354,6 +370,7 @@ class HandoffService:
         cid = await self.store.cid_of(hid)
         assert cid is not None
         await self.transcript.append(hid, "system", f"{staff.name} heeft het gesprek afgesloten.")
+        await self._archive(hid)
         await self._redis.hset(keys.conversation(cid), "rating_hid", hid)
         await self.outbox.push(
             cid, {"text": self._say("handoff_closed", name=staff.name), "custom": _event("closed")}
@@ -388,6 +405,7 @@ class HandoffService:
                 "custom": _event("message_answer", staff=staff.name),
             },
         )
+        await self._archive(hid)
         await events.publish(self._redis, "closed", hid=hid, by="staff")
         return True
 
@@ -450,6 +468,16 @@ class HandoffService:
         await self._redis.hset(keys.STATS, "avg_handle_ms", str(int(new)))
 
     # --- timeouts ----------------------------------------------------------------------------
+
+    async def purge(self) -> int:
+        """The retention job: everything about a handoff older than the retention time goes,
+        and so do old handoff requests. Every instance may run it; it is idempotent."""
+        before = now_ms() - self.timing.retention_seconds * 1000
+        purged = await self.store.purge(before)
+        await self._redis.xtrim(REQUESTS, minid=before)
+        if purged:
+            log.info("retention: %d old handoff(s) deleted", purged)
+        return purged
 
     async def sweep(self) -> int:
         """Puts claimed chats back in the queue when their staff member left or went silent.

@@ -59,6 +59,18 @@ redis.call('ZADD', KEYS[2], score, ARGV[1])
 return {1, ARGV[1]}
 """
 
+# KEYS: record, queue   ARGV: hid, normal band, safety label
+# A waiting item moves to the urgent band, keeping its arrival order among the urgent ones.
+_ESCALATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'urgent', '1', 'safety', ARGV[3])
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if score and tonumber(score) >= tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[2], tonumber(score) - tonumber(ARGV[2]), ARGV[1])
+end
+return 1
+"""
+
 # KEYS: conversation, queue, claims, record   ARGV: hid, staff, now
 _CLAIM = """
 if redis.call('HGET', KEYS[1], 'state') ~= 'waiting' then return 0 end
@@ -157,6 +169,7 @@ class Handoff:
     closed_at: int | None
     registration: dict[str, str] | None
     rating: int | None
+    safety: str | None = None  # the safety signal's label, when one came during the handoff
 
     @classmethod
     def from_hash(cls, hid: str, raw: dict[str, str]) -> Handoff:
@@ -176,6 +189,7 @@ class Handoff:
             closed_at=number("closed_at"),
             registration=json.loads(raw["registration"]) if raw.get("registration") else None,
             rating=number("rating"),
+            safety=raw.get("safety") or None,
         )
 
     def public(self) -> dict[str, Any]:
@@ -191,6 +205,7 @@ class HandoffStore:
         self.retention = retention_seconds
         self._enqueue = redis.register_script(_ENQUEUE)
         self._claim = redis.register_script(_CLAIM)
+        self._escalate = redis.register_script(_ESCALATE)
         self._cancel = redis.register_script(_CANCEL)
         self._release = redis.register_script(_RELEASE)
         self._transfer = redis.register_script(_TRANSFER)
@@ -235,6 +250,14 @@ class HandoffStore:
             await self._remember(cid, hid)
         return str(result_hid), bool(created)
 
+    async def escalate(self, hid: str, safety: str) -> bool:
+        """Marks a handoff urgent (a safety signal); a waiting one jumps to the urgent band."""
+        return bool(
+            await self._escalate(
+                keys=[keys.record(hid), keys.QUEUE], args=[hid, NORMAL_BAND, safety]
+            )
+        )
+
     async def _remember(self, cid: str, hid: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.sadd(keys.handoffs_of(cid), hid)
@@ -259,6 +282,24 @@ class HandoffStore:
             )
             await pipe.execute()
         return len(hids)
+
+    async def purge(self, before_ms: int) -> int:
+        """Deletes handoffs closed or answered before ``before_ms`` (the retention time), with
+        their transcripts and index entries. Their keys also expire by TTL; this makes sure the
+        history lists do not keep pointing at them, and that nothing older outlives a TTL
+        change."""
+        old: set[str] = set()
+        for index in (keys.CLOSED, keys.LEFT):
+            old.update(_strs(await self._redis.zrangebyscore(index, "-inf", f"({before_ms}")))
+        if not old:
+            return 0
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for hid in old:
+                pipe.delete(keys.record(hid), keys.transcript(hid))
+                pipe.zrem(keys.CLOSED, hid)
+                pipe.zrem(keys.LEFT, hid)
+            await pipe.execute()
+        return len(old)
 
     async def _cid(self, hid: str) -> str | None:
         cid = await self._redis.hget(keys.record(hid), "cid")

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError, RedisError
 
 from handoff import keys
+from handoff.redact import redact
 from handoff.store import now_ms
 
 Listener = Callable[[str], Coroutine[Any, Any, object]]
@@ -76,6 +77,31 @@ class Transcript:
             )
             for entry_id, f in raw
         ]
+
+    async def redact(self, hid: str) -> int:
+        """Rewrites the transcript with personal data replaced (same ids, same order); the
+        number of entries that changed. Run when the handoff ends."""
+        entries = await self.read(hid)
+        personal = [e for e in entries if e.role in ("user", "staff", "note")]
+        cleaned = await redact([e.text for e in personal])
+        changed = {e.id: c for e, c in zip(personal, cleaned, strict=True) if c != e.text}
+        if not changed:
+            return 0
+        name = keys.transcript(hid)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(name)
+            for e in entries:
+                fields: dict[str, str | int] = {
+                    "role": e.role,
+                    "text": changed.get(e.id, e.text),
+                    "at": e.at,
+                }
+                if e.staff:
+                    fields["staff"] = e.staff
+                pipe.xadd(name, fields, id=e.id)  # type: ignore[arg-type]
+            pipe.expire(name, self._retention)
+            await pipe.execute()
+        return len(changed)
 
 
 class Outbox:

@@ -19,7 +19,7 @@ from handoff import events
 from handoff.accounts import Account
 from handoff.sessions import COOKIE, Session
 from handoff.staff_content import canned_replies, registration_options
-from handoff.web_keys import ACCOUNTS, HANDOFF, SESSIONS
+from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF, LOGIN_GUARD, SESSIONS
 
 STATIC = Path(__file__).resolve().parents[1] / "web" / "staff"
 MAX_TEXT = 4000
@@ -134,9 +134,22 @@ async def login(request: web.Request) -> web.Response:
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or len(password) > 1024:
         return _error(400, "invalid_request", "Vul je gebruikersnaam en wachtwoord in.")
-    account = await request.app[ACCOUNTS].verify(username.strip().lower(), password)
+    username, address = username.strip().lower()[:64], request.remote or ""
+    guard = request.app[LOGIN_GUARD]
+    if await guard.locked(username, address):
+        minutes = guard.limits.window_seconds // 60
+        return _error(
+            429,
+            "locked",
+            f"Te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw, "
+            "of vraag de beheerder je account te ontgrendelen.",
+        )
+    account = await request.app[ACCOUNTS].verify(username, password)
     if account is None or account.role not in ("staff", "admin"):
+        await guard.failed(username, address)
         return _error(401, "login_failed", "Gebruikersnaam of wachtwoord klopt niet.")
+    await guard.succeeded(username)
+    await request.app[AUDIT].record(account.username, "login")
     token, session = await request.app[SESSIONS].create(account.username)
     response = web.json_response(_me(account, session))
     response.set_cookie(
@@ -203,6 +216,7 @@ async def handoff_detail(request: web.Request, account: Account) -> web.Response
     if handoff is None:
         return _error(404, "not_found", "Dit gesprek bestaat niet (meer).")
     transcript = [e.public() for e in await service.transcript.read(hid)]
+    await request.app[AUDIT].record(account.username, "opened", hid)
     return web.json_response({**handoff.public(), "transcript": transcript})
 
 
@@ -215,6 +229,7 @@ def _conflict() -> web.Response:
 async def claim(request: web.Request, account: Account) -> web.Response:
     if not await request.app[HANDOFF].claim(request.match_info["hid"], account):
         return _conflict()
+    await request.app[AUDIT].record(account.username, "claimed", request.match_info["hid"])
     return web.json_response({"ok": True})
 
 
@@ -259,6 +274,7 @@ async def transfer(request: web.Request, account: Account) -> web.Response:
         return _error(400, "invalid_colleague", "Kies een collega om aan over te dragen.")
     if not await request.app[HANDOFF].transfer(request.match_info["hid"], account, target):
         return _conflict()
+    await request.app[AUDIT].record(account.username, "transferred", request.match_info["hid"])
     return web.json_response({"ok": True})
 
 
@@ -280,6 +296,7 @@ async def close(request: web.Request, account: Account) -> web.Response:
         registration["referred_to"] = str(referral)
     if not await request.app[HANDOFF].close(request.match_info["hid"], account, registration):
         return _conflict()
+    await request.app[AUDIT].record(account.username, "closed", request.match_info["hid"])
     return web.json_response({"ok": True})
 
 
@@ -291,7 +308,17 @@ async def answer(request: web.Request, account: Account) -> web.Response:
         return _error(400, "invalid_text", f"Schrijf een antwoord van 1 tot {MAX_TEXT} tekens.")
     if not await request.app[HANDOFF].answer_message(request.match_info["hid"], account, text):
         return _error(409, "conflict", "Dit bericht is al beantwoord.")
+    await request.app[AUDIT].record(account.username, "answered", request.match_info["hid"])
     return web.json_response({"ok": True})
+
+
+@routes.get("/staff/api/audit")
+@staff_only
+async def audit(request: web.Request, account: Account) -> web.Response:
+    """Who opened which conversation and when; for admins only."""
+    if account.role != "admin":
+        return _error(403, "forbidden", "Alleen een beheerder kan het logboek inzien.")
+    return web.json_response({"entries": await request.app[AUDIT].read()})
 
 
 @routes.get("/staff/api/history")

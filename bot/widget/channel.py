@@ -53,6 +53,7 @@ class _Socket:
     turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # one user message at a time
     sending: asyncio.Lock = field(default_factory=asyncio.Lock)
     typed_at: float = 0.0
+    address: str | None = None  # only to count messages (rate limits)
 
 
 class WidgetChannel:
@@ -117,6 +118,11 @@ class WidgetChannel:
                     del self._by_cid[socket.cid]
         return socket
 
+    def _address(self, sid: str) -> str | None:
+        request = (self.sio.get_environ(sid) or {}).get("aiohttp.request")
+        remote = getattr(request, "remote", None)
+        return remote if isinstance(remote, str) else None
+
     async def _disconnect(self, sid: str, *_: Any) -> None:
         self._unbind(sid)
 
@@ -135,7 +141,7 @@ class WidgetChannel:
         if old is not None and old.session_id != session_id:
             await self.sio.leave_room(sid, old.session_id)
         cid = self.core.conversation_id(CHANNEL, session_id)
-        self._bind(sid, _Socket(session_id, cid, last or "0-0", acks=acks))
+        self._bind(sid, _Socket(session_id, cid, last or "0-0", acks, address=self._address(sid)))
         await self.sio.enter_room(sid, session_id)
         await self.sio.emit("session_confirm", session_id, to=sid)
         try:
@@ -177,7 +183,9 @@ class WidgetChannel:
         else:
             await self._typing(sid, "bot", True)
             try:
-                replies = await self.core.handle(Incoming(CHANNEL, socket.session_id, message))
+                replies = await self.core.handle(
+                    Incoming(CHANNEL, socket.session_id, message, address=socket.address)
+                )
             except InputRejected as rejected:
                 code = rejected.code
             else:

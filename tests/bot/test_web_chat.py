@@ -153,3 +153,25 @@ async def test_rasa_webhook_and_api_refuse_callers_without_the_token(
         assert r.status == 401
     async with session.get(f"{rasa_stack.url}/status") as response:
         assert response.status == 401
+
+
+async def test_a_flood_gets_a_friendly_429_but_a_cry_for_help_still_gets_the_card(
+    aiohttp_client: ClientFactory, settings: Settings
+) -> None:
+    own_db = settings.redis_url.rsplit("/", 1)[0] + "/7"  # its urgent handoff queues apart
+    strict = Settings(
+        **{**settings.__dict__, "redis_url": own_db, "rate_per_sender": 3, "rate_per_address": 6}
+    )
+    client = await aiohttp_client(create_app(strict))
+    for _ in range(3):
+        await chat(client, "flood-1", "/greet")
+    flooded = await client.post("/api/chat", json={"sender": "flood-1", "message": "hallo"})
+    assert flooded.status == 429
+    body = await flooded.json()
+    assert body["error"] == "rate_limited" and "Wacht even" in body["message"]
+    crisis = await chat(client, "flood-1", "ik denk aan zelfmoord")
+    assert "crisis" in dict(crisis[0]["custom"])  # type: ignore[call-overload]
+    await chat(client, "flood-2", "/greet")  # another sender from the same address ...
+    await chat(client, "flood-3", "/greet")
+    too_many = await client.post("/api/chat", json={"sender": "flood-4", "message": "hallo"})
+    assert too_many.status == 429  # ... until the address itself is over its limit

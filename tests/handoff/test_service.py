@@ -8,8 +8,9 @@ from typing import Any
 from redis.asyncio import Redis
 
 from common.handoff_payload import HandoffRequest
+from handoff import keys
 from handoff.service import CANCEL, END, RATING, HandoffService
-from handoff.store import State
+from handoff.store import State, now_ms
 from tests.handoff.conftest import ANNE, BRAM, make_service
 
 HISTORY: list[Any] = [
@@ -177,3 +178,25 @@ async def test_wait_estimate_follows_handling_time(service: HandoffService) -> N
     (reply,) = await service.begin("next", "api", REQUEST, [])
     assert reply["custom"]["handoff"]["estimate_minutes"] > 0
     assert "ongeveer" in reply["text"]
+
+
+async def test_the_retention_purge_deletes_what_is_older_than_the_retention_time(
+    redis: Redis,
+) -> None:
+    service = make_service(redis)  # retention: one hour
+    await service.presence.heartbeat("anne")
+    hids = []
+    for cid in ("purge-old", "purge-new"):
+        await service.begin(cid, "api", HandoffRequest("ask_human"), [("user", "hallo")])
+        hid = (await service.conversation(cid)).hid
+        assert hid and await service.claim(hid, ANNE)
+        assert await service.close(hid, ANNE, {"topic": "anders"})
+        hids.append(hid)
+    old, new = hids
+    two_hours_ago = now_ms() - 2 * 3600 * 1000
+    await redis.zadd(keys.CLOSED, {old: two_hours_ago})  # as if it closed long ago
+
+    assert await service.purge() == 1
+    assert await service.store.get(old) is None and not await service.transcript.read(old)
+    assert [h.hid for h in await service.store.history()] == [new]
+    assert await service.store.get(new) is not None

@@ -48,6 +48,21 @@ async def test_urgent_first_then_first_come_first_served(store: HandoffStore) ->
     assert [h.hid for h in await store.queue()] == [urgent, first, second]
 
 
+async def test_a_safety_signal_moves_a_waiting_chat_among_the_urgent_ones(
+    store: HandoffStore,
+) -> None:
+    urgent = await queued(store, "a", urgent=True)
+    first = await queued(store, "b")
+    second = await queued(store, "c")
+    assert await store.escalate(second, "Gedachten aan zelfdoding")
+    assert [h.hid for h in await store.queue()] == [urgent, second, first]
+    escalated = await store.get(second)
+    assert escalated is not None and escalated.urgent
+    assert await store.escalate(second, "Gedachten aan zelfdoding")  # twice changes nothing
+    assert [h.hid for h in await store.queue()] == [urgent, second, first]
+    assert not await store.escalate("no-such-hid", "x")
+
+
 async def test_twenty_staff_claiming_at_once_give_exactly_one_winner(store: HandoffStore) -> None:
     hid = await queued(store, "c1")
     results = await asyncio.gather(*(store.claim(hid, f"staff{i}") for i in range(20)))

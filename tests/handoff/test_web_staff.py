@@ -19,7 +19,7 @@ from aiohttp.web import Application, Request
 from bot import Settings, create_app
 from bot.app_keys import CORE
 from common.handoff_payload import HandoffRequest
-from handoff.web_keys import ACCOUNTS, HANDOFF
+from handoff.web_keys import ACCOUNTS, HANDOFF, LOGIN_GUARD
 from tests.bot.conftest import ClientFactory
 from tests.conftest import RedisServer, free_port
 from tests.handoff.conftest import ALWAYS, TEST_DB, content_copy
@@ -238,3 +238,58 @@ async def test_a_long_poll_wakes_up_as_soon_as_staff_write(client: Client) -> No
     await writer
     assert [m["text"] for m in feed["messages"]] == ["Hallo!"]
     assert waited < 3  # woken by the message, not by the 10 s timeout
+
+
+async def test_repeated_failures_lock_the_login_until_unlocked(client: Client) -> None:
+    guard = client.app[LOGIN_GUARD]
+    for _ in range(guard.limits.user_failures):
+        wrong = await client.post("/staff/api/login", json={"username": "anne", "password": "x"})
+        assert wrong.status == 401
+    right = await client.post("/staff/api/login", json={"username": "anne", "password": PASSWORD})
+    assert right.status == 429 and (await right.json())["error"] == "locked"
+    assert "Te veel mislukte pogingen" in (await right.json())["message"]
+    assert (await client.get("/staff/api/me")).status == 401  # no session was made
+    await login(client, "bram")  # a colleague is not affected
+
+    assert await guard.unlock("anne")  # what `scripts/staff-account unlock anne` does
+    await login(client, "anne")
+
+
+async def test_many_failures_from_one_address_lock_every_username(client: Client) -> None:
+    guard = client.app[LOGIN_GUARD]
+    for n in range(guard.limits.address_failures):
+        await client.post("/staff/api/login", json={"username": f"guess{n}", "password": "x"})
+    response = await client.post(
+        "/staff/api/login", json={"username": "bram", "password": PASSWORD}
+    )
+    assert response.status == 429
+
+
+async def test_the_audit_log_shows_who_opened_what_to_admins_only(client: Client) -> None:
+    await client.app[ACCOUNTS].add("ines", "Ines", PASSWORD, "admin")
+    hid = await start_handoff(client, "audit-parent")
+    csrf = await login(client)
+    assert (await client.get(f"/staff/api/handoffs/{hid}")).status == 200
+    claimed = await client.post(f"/staff/api/handoffs/{hid}/claim", headers={"X-CSRF-Token": csrf})
+    assert claimed.status == 200
+    denied = await client.get("/staff/api/audit")
+    assert denied.status == 403  # a staff member cannot read the log
+
+    await login(client, "ines")
+    entries = (await (await client.get("/staff/api/audit")).json())["entries"]
+    mine = [(e["staff"], e["action"], e["hid"]) for e in entries if e["staff"] == "anne"]
+    assert ("anne", "opened", hid) in mine and ("anne", "claimed", hid) in mine
+    assert all(set(e) == {"at", "staff", "action", "hid"} for e in entries)  # never any text
+
+
+async def test_staff_data_is_out_of_reach_for_everyone_else(client: Client) -> None:
+    hid = await start_handoff(client, "reach-parent")
+    paths = ("/staff/api/queue", f"/staff/api/handoffs/{hid}", "/staff/api/history")
+    for path in paths:  # anonymous, e.g. a parent of the chat
+        assert (await client.get(path)).status == 401
+    client.session.cookie_jar.update_cookies({"cjg_staff": "forged-or-old-token"})
+    for path in paths:
+        assert (await client.get(path)).status == 401
+    await client.app[ACCOUNTS].add("ida", "Ida", PASSWORD, "insight")
+    insight = await client.post("/staff/api/login", json={"username": "ida", "password": PASSWORD})
+    assert insight.status == 401  # the insight role has no console login

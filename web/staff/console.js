@@ -586,7 +586,10 @@
     const s = summaryOf(h);
     const box = $('summary');
     box.replaceChildren();
-    if (s.safety) box.append(el('p', 'safety-banner', 'Let op: zorg over veiligheid'));
+    if (s.safety || h.safety) {
+      const what = h.safety || (s.context && s.context.safety) || 'zorg over veiligheid';
+      box.append(el('p', 'safety-banner', 'Let op: ' + what));
+    }
     if (h.urgent || s.urgent) box.append(el('p', 'urgent-flag', 'URGENT'));
     const list = el('dl', 'summary-list');
     summaryRow(list, 'Reden', reasonLabel(h));

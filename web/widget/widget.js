@@ -347,6 +347,7 @@
     const item = el("div", { class: "cjg-msg", "data-from": entry.from });
     if (entry.id) item.dataset.id = entry.id;
     if (entry.used) item.dataset.used = "true";
+    if (entry.crisis === true) item.classList.add("cjg-crisis"); // the crisis card stands out
     const meta = el("div", { class: "cjg-meta" });
     meta.append(el("span", { class: "cjg-sender" }, senderName(entry)), " ", timeEl(entry.at));
     item.append(meta);
@@ -786,6 +787,7 @@
     }
     const entry = { id, from: staff ? "staff" : "bot", text, at: Number.isFinite(msg.at) ? msg.at : Date.now() };
     if (staff) entry.name = staff;
+    if (msg.custom && msg.custom.crisis && Array.isArray(msg.custom.crisis.contacts)) entry.crisis = true;
     if (buttons.length) entry.buttons = buttons;
     addEntry(entry);
     if (!isOpen) {

@@ -1,0 +1,187 @@
+"""The safety check: does a message signal danger (suicide, self-harm, abuse, acute danger ...)?
+
+It runs on every user message before anything else, so it is plain, fast and explainable: a
+phrase list that I&A staff edit in ``content/safety.yml``, and the crisis contacts in
+``content/crisis_contacts.yml``. The phrase language is small on purpose:
+
+- words are matched after normalising (lower case, no accents, punctuation as spaces);
+- ``zelfmoord*`` matches any word that starts with ``zelfmoord``;
+- ``slaat|schopt`` matches either word;
+- ``...`` allows up to four other words in between ("vader ... slaat");
+- exceptions ("dood van het lachen") take away the words they match before the check runs.
+
+Standard library and PyYAML only: the messaging service and the Rasa side both use it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from common.content import ContentError, content_dir, load_current
+
+GAP = 4  # words that "..." may skip
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def normalise(text: str) -> list[str]:
+    """Lower case, accents removed, words only: "Ik wíl er niet méér zijn!" -> ik wil er ..."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _WORD.findall(plain)
+
+
+@dataclass(frozen=True)
+class _Slot:
+    options: tuple[str, ...]  # a trailing "*" means "starts with"
+    gap_before: int  # how many other words may come before this one (0: directly after)
+
+    def matches(self, word: str) -> bool:
+        return any(word.startswith(o[:-1]) if o.endswith("*") else word == o for o in self.options)
+
+
+@lru_cache(maxsize=4096)
+def compile_phrase(phrase: str) -> tuple[_Slot, ...]:
+    slots: list[_Slot] = []
+    gap = 0
+    for token in phrase.lower().split():
+        if token == "...":
+            if not slots or gap:
+                raise ContentError(f"safety phrase {phrase!r}: '...' must stand between words")
+            gap = GAP
+            continue
+        options = tuple(normalise_option(o) for o in token.split("|"))
+        if not options or any(not o or o == "*" for o in options):
+            raise ContentError(f"safety phrase {phrase!r}: {token!r} is not a word")
+        slots.append(_Slot(options, gap))
+        gap = 0
+    if not slots or gap:
+        raise ContentError(f"safety phrase {phrase!r} must start and end with a word")
+    return tuple(slots)
+
+
+def normalise_option(option: str) -> str:
+    star = option.endswith("*")
+    words = normalise(option.rstrip("*"))
+    if len(words) != 1:
+        return ""
+    return words[0] + ("*" if star else "")
+
+
+def find(slots: tuple[_Slot, ...], words: list[str | None]) -> list[int] | None:
+    """The positions of the first match of a compiled phrase, or None."""
+
+    def extend(at: int, index: int) -> list[int] | None:
+        if index == len(slots):
+            return []
+        slot = slots[index]
+        last = at + slot.gap_before if index else len(words) - 1
+        for position in range(at, min(last, len(words) - 1) + 1):
+            word = words[position]
+            if word is not None and slot.matches(word):
+                rest = extend(position + 1, index + 1)
+                if rest is not None:
+                    return [position, *rest]
+            if index and word is None:
+                break  # a taken-away exception ends the phrase
+        return None
+
+    return extend(0, 0)
+
+
+@dataclass(frozen=True)
+class Category:
+    label: str  # Dutch, for staff: shown on the urgent handoff
+    contacts: list[str]  # keys in crisis_contacts.yml, the most fitting first
+    patterns: list[str]
+
+
+@dataclass(frozen=True)
+class SafetyPhrases:
+    version: int
+    categories: dict[str, Category]
+    exceptions: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    phone: str
+    when: str  # Dutch: "Bij direct gevaar", "Voor kinderen en jongeren"
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class CrisisContacts:
+    version: int
+    intro: str
+    cjg_can: str  # what the CJG can do now (during opening hours)
+    cjg_closed: str  # what it cannot do now (outside opening hours)
+    contacts: dict[str, Contact]
+
+
+@dataclass(frozen=True)
+class Signal:
+    category: str
+    label: str
+    phrase: str  # the pattern that matched: explainable to staff, never the user's text
+
+
+def check_text(text: str, phrases: SafetyPhrases) -> Signal | None:
+    """The first category whose phrases match ``text``, after the exceptions are taken out."""
+    words: list[str | None] = list(normalise(text))
+    for exception in phrases.exceptions:
+        while (found := find(compile_phrase(exception), words)) is not None:
+            start, end = found[0], found[-1]
+            for position in range(start, end + 1):
+                words[position] = None
+    for key, category in phrases.categories.items():
+        for pattern in category.patterns:
+            if find(compile_phrase(pattern), words) is not None:
+                return Signal(key, category.label, pattern)
+    return None
+
+
+def _check_phrases(loaded: SafetyPhrases, path: Path) -> None:
+    for key, category in loaded.categories.items():
+        if not category.patterns:
+            raise ContentError(f"{path}: categories.{key}.patterns is empty")
+        for pattern in category.patterns:
+            compile_phrase(pattern)  # raises ContentError with the phrase
+    for exception in loaded.exceptions:
+        compile_phrase(exception)
+
+
+def safety_phrases(directory: Path | None = None) -> SafetyPhrases:
+    return load_current(SafetyPhrases, (directory or content_dir()) / "safety.yml", _check_phrases)
+
+
+def crisis_contacts(directory: Path | None = None) -> CrisisContacts:
+    return load_current(CrisisContacts, (directory or content_dir()) / "crisis_contacts.yml")
+
+
+def check_references(directory: Path | None = None) -> None:
+    """Every contact a category names exists; run by the content tests and at start."""
+    contacts = crisis_contacts(directory).contacts
+    for key, category in safety_phrases(directory).categories.items():
+        for name in category.contacts:
+            if name not in contacts:
+                raise ContentError(f"safety.yml: categories.{key}.contacts: unknown {name!r}")
+
+
+def main(argv: list[str]) -> int:
+    """``python -m common.safety "tekst"``: which category and phrase match (for content work)."""
+    phrases = safety_phrases()
+    for text in argv or [line.rstrip("\n") for line in sys.stdin]:
+        signal = check_text(text, phrases)
+        print(f"{signal.category:24s} {signal.phrase!r}" if signal else f"{'-':24s}", "|", text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

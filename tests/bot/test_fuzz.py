@@ -1,0 +1,96 @@
+"""Property-based fuzzing of the public entry points: whatever a client sends, /api/chat
+answers with JSON and never a 500, and a widget socket never crashes or goes silent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from aiohttp.web import Application, Request
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from bot import Settings, create_app
+from tests.bot.conftest import ClientFactory
+from tests.bot.widget.socket_client import RasaSocketClient
+from tests.bot.widget.test_channel import ServerFactory
+
+Client = TestClient[Request, Application]
+EXAMPLES = hypothesis_settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+scalars = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50)
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+messages = st.text(max_size=300) | st.sampled_from(
+    ["", " ", "<script>alert(1)</script>", "/cjg_rating_9", "/cjg_end", '/inform{"x": 1}', "\x00"]
+)
+
+
+@pytest.fixture
+def roomy(settings: Settings) -> Settings:
+    """No rate limits in the way: the fuzzer sends hundreds of messages from one address."""
+    return Settings(**{**settings.__dict__, "rate_per_sender": 10**6, "rate_per_address": 10**6})
+
+
+@pytest.fixture
+async def api(aiohttp_client: ClientFactory, roomy: Settings) -> Client:
+    return await aiohttp_client(create_app(roomy))
+
+
+@EXAMPLES
+@given(body=json_values, message=messages, raw=st.binary(max_size=200))
+async def test_api_chat_never_fails_whatever_the_body(
+    api: Client, body: Any, message: str, raw: bytes
+) -> None:
+    for payload in (
+        json.dumps(body),
+        json.dumps({"sender": "fuzz-1", "message": message}),
+        json.dumps({"sender": "fuzz-1", "message": body}),
+        raw,
+    ):
+        response = await api.post("/api/chat", data=payload)
+        assert response.status in (200, 400, 413), await response.text()
+        answer = await response.json()
+        if response.status == 400:
+            assert answer["message"]  # a Dutch text a user can read
+
+
+@pytest.fixture
+async def socket(aiohttp_server: ServerFactory, roomy: Settings) -> AsyncIterator[RasaSocketClient]:
+    server = await aiohttp_server(create_app(roomy))
+    client = RasaSocketClient(str(server.make_url("/")))
+    await client.connect()
+    yield client
+    await client.close()
+
+
+@EXAMPLES
+@given(request=json_values, data=json_values, message=messages)
+async def test_the_socket_survives_anything_and_always_answers(
+    socket: RasaSocketClient, request: Any, data: Any, message: str
+) -> None:
+    await socket.sio.emit("session_request", request)
+    await socket.next("session_confirm")
+    socket.drain("cjg_status")
+    await socket.sio.emit("cjg_user_typing", data)
+    for uttered in (data, {"message": message, "session_id": socket.session_id}):
+        await socket.sio.emit("user_uttered", uttered)
+        reply = await socket.next("bot_uttered")
+        assert isinstance(reply, dict)
+        while await socket.quiet(seconds=0.05) is False:
+            socket.drain("bot_uttered")
+    assert socket.sio.connected

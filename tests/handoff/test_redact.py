@@ -1,0 +1,59 @@
+"""Redaction: staff see the live text; what is kept after the handoff has no personal data."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from common.handoff_payload import HandoffRequest
+from handoff.accounts import Account
+from handoff.redact import redact
+from handoff.service import HandoffService
+from tests.handoff.conftest import make_service
+
+ANNE = Account("anne", "Anne", "staff")
+PERSONAL = (
+    "Ik ben Pieter de Vries, mijn zoon Daan zit op De Regenboog in Haarlem. "
+    "Bel me op 06-12345678 of mail pieter.devries@gmail.com, bsn 123456782."
+)
+
+
+async def test_names_places_numbers_and_addresses_are_replaced() -> None:
+    (clean,) = await redact([PERSONAL])
+    for personal in ("Pieter", "Vries", "06-12345678", "pieter.devries@gmail.com", "123456782"):
+        assert personal not in clean, personal
+    assert "[PERSOON-1]" in clean and "[TELEFOONNUMMER-1]" in clean
+    (ordinary,) = await redact(["mijn peuter wil niet slapen"])
+    assert ordinary == "mijn peuter wil niet slapen"
+
+
+async def waiting(service: HandoffService, cid: str) -> str:
+    await service.presence.heartbeat("anne")
+    await service.begin(cid, "api", HandoffRequest("ask_human"), [("user", "hallo")])
+    hid = (await service.conversation(cid)).hid
+    assert hid
+    return hid
+
+
+async def test_the_transcript_is_redacted_when_staff_close(redis: Redis) -> None:
+    service = make_service(redis)
+    hid = await waiting(service, "redact-1")
+    assert await service.claim(hid, ANNE)
+    conv = await service.conversation("redact-1")
+    await service.user_message("redact-1", conv, PERSONAL)
+    live = [e.text for e in await service.transcript.read(hid)]
+    assert PERSONAL in live  # staff read the real words while they help
+
+    assert await service.close(hid, ANNE, {"topic": "anders"})
+    kept = await service.transcript.read(hid)
+    texts = " ".join(e.text for e in kept)
+    assert "06-12345678" not in texts and "Pieter" not in texts
+    assert len(kept) == len(live) + 1  # the same entries, plus "Anne heeft ... afgesloten."
+
+
+async def test_a_cancelled_wait_is_redacted_too(redis: Redis) -> None:
+    service = make_service(redis)
+    hid = await waiting(service, "redact-2")
+    conv = await service.conversation("redact-2")
+    await service.user_message("redact-2", conv, "mijn naam is Sanne Jansen")
+    await service.control("redact-2", await service.conversation("redact-2"), "/cjg_cancel")
+    assert "Sanne" not in " ".join(e.text for e in await service.transcript.read(hid))

@@ -11,7 +11,7 @@
   const WAIT_REFRESH_MS = 30000;
   const DEBOUNCE_MS = 150;
   const RECONNECT_TEXT = 'Verbinding verbroken, opnieuw verbinden…';
-  const QUEUE_EVENTS = ['queue', 'claimed', 'released', 'transferred', 'closed', 'message_left', 'presence'];
+  const QUEUE_EVENTS = ['queue', 'claimed', 'released', 'transferred', 'closed', 'message_left', 'presence', 'safety'];
   const ROLES = ['user', 'bot', 'staff', 'note', 'system'];
   const CHANNELS = { api: 'Webchat', web: 'Webchat', webchat: 'Webchat', rest: 'Webchat', whatsapp: 'WhatsApp' };
   const PRESENCE_LABELS = { online: 'Beschikbaar', away: 'Afwezig' };

@@ -73,25 +73,31 @@ def normalise_option(option: str) -> str:
     return words[0] + ("*" if star else "")
 
 
-def find(slots: tuple[_Slot, ...], words: list[str | None]) -> list[int] | None:
-    """The positions of the first match of a compiled phrase, or None."""
+_GAP = f"(?: [a-z0-9]+){{0,{GAP}}}"  # up to GAP other words; never across a removed "#"
 
-    def extend(at: int, index: int) -> list[int] | None:
-        if index == len(slots):
-            return []
-        slot = slots[index]
-        last = at + slot.gap_before if index else len(words) - 1
-        for position in range(at, min(last, len(words) - 1) + 1):
-            word = words[position]
-            if word is not None and slot.matches(word):
-                rest = extend(position + 1, index + 1)
-                if rest is not None:
-                    return [position, *rest]
-            if index and word is None:
-                break  # a taken-away exception ends the phrase
-        return None
 
-    return extend(0, 0)
+def _slot_regex(slot: _Slot) -> str:
+    options = [
+        re.escape(o[:-1]) + "[a-z0-9]*" if o.endswith("*") else re.escape(o) for o in slot.options
+    ]
+    return "(?:" + "|".join(options) + ")"
+
+
+@lru_cache(maxsize=4096)
+def phrase_regex(phrase: str) -> str:
+    """A phrase as a regular expression over the normalised words joined by single spaces."""
+    parts = []
+    for index, slot in enumerate(compile_phrase(phrase)):
+        if index:
+            parts.append(_GAP + " " if slot.gap_before else " ")
+        parts.append(_slot_regex(slot))
+    return "(?<![a-z0-9#])" + "".join(parts) + "(?![a-z0-9])"
+
+
+@lru_cache(maxsize=64)
+def _any_of(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """All phrases in one compiled expression: one pass over the text per category."""
+    return re.compile("|".join(f"(?:{phrase_regex(p)})" for p in phrases))
 
 
 @dataclass(frozen=True)
@@ -134,16 +140,13 @@ class Signal:
 
 def check_text(text: str, phrases: SafetyPhrases) -> Signal | None:
     """The first category whose phrases match ``text``, after the exceptions are taken out."""
-    words: list[str | None] = list(normalise(text))
-    for exception in phrases.exceptions:
-        while (found := find(compile_phrase(exception), words)) is not None:
-            start, end = found[0], found[-1]
-            for position in range(start, end + 1):
-                words[position] = None
+    joined = " ".join(normalise(text))
+    if phrases.exceptions:  # a removed figure of speech leaves "#", which no phrase crosses
+        joined = _any_of(tuple(phrases.exceptions)).sub("#", joined)
     for key, category in phrases.categories.items():
-        for pattern in category.patterns:
-            if find(compile_phrase(pattern), words) is not None:
-                return Signal(key, category.label, pattern)
+        if _any_of(tuple(category.patterns)).search(joined):
+            pattern = next(p for p in category.patterns if re.search(phrase_regex(p), joined))
+            return Signal(key, category.label, pattern)
     return None
 
 
@@ -153,6 +156,7 @@ def _check_phrases(loaded: SafetyPhrases, path: Path) -> None:
             raise ContentError(f"{path}: categories.{key}.patterns is empty")
         for pattern in category.patterns:
             compile_phrase(pattern)  # raises ContentError with the phrase
+        _any_of(tuple(category.patterns))
     for exception in loaded.exceptions:
         compile_phrase(exception)
 

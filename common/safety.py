@@ -41,9 +41,6 @@ class _Slot:
     options: tuple[str, ...]  # a trailing "*" means "starts with"
     gap_before: int  # how many other words may come before this one (0: directly after)
 
-    def matches(self, word: str) -> bool:
-        return any(word.startswith(o[:-1]) if o.endswith("*") else word == o for o in self.options)
-
 
 @lru_cache(maxsize=4096)
 def compile_phrase(phrase: str) -> tuple[_Slot, ...]:

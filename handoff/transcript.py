@@ -109,43 +109,31 @@ class Outbox:
         self._redis = redis
         self._retention = retention_seconds
 
+    @staticmethod
+    def _add(pipe: Any, cid: str, message: dict[str, Any]) -> None:
+        pipe.xadd(
+            keys.outbox(cid),
+            {"m": json.dumps(message, ensure_ascii=False), "at": now_ms()},
+            maxlen=OUTBOX_MAX,
+            approximate=True,
+        )
+
     async def push(self, cid: str, message: dict[str, Any]) -> str:
         """``message`` is a bot message without recipient (text, buttons, custom)."""
-        name = keys.outbox(cid)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(
-                name,
-                {"m": json.dumps(message, ensure_ascii=False), "at": now_ms()},
-                maxlen=OUTBOX_MAX,
-                approximate=True,
-            )
-            pipe.expire(name, self._retention)
-            pipe.publish(keys.OUTBOX_NEWS, cid)
-            entry_id, *_ = await pipe.execute()
-        return str(entry_id)
+        (entry_id,) = await self.push_all(cid, [message])
+        return entry_id
 
     async def push_all(self, cid: str, messages: list[dict[str, Any]]) -> list[str]:
         """One conversation's messages (a bot reply) in order, in one round trip."""
         if not messages:
             return []
-        name = keys.outbox(cid)
         async with self._redis.pipeline(transaction=True) as pipe:
             for message in messages:
-                pipe.xadd(
-                    name,
-                    {"m": json.dumps(message, ensure_ascii=False), "at": now_ms()},
-                    maxlen=OUTBOX_MAX,
-                    approximate=True,
-                )
-            pipe.expire(name, self._retention)
+                self._add(pipe, cid, message)
+            pipe.expire(keys.outbox(cid), self._retention)
             pipe.publish(keys.OUTBOX_NEWS, cid)
             results = await pipe.execute()
         return [str(r) for r in results[: len(messages)]]
-
-    async def forget_through(self, cid: str, entry_id: str) -> None:
-        """Drops every message up to and including ``entry_id``: the client has it."""
-        ms, _, seq = entry_id.partition("-")
-        await self._redis.xtrim(keys.outbox(cid), minid=f"{ms}-{int(seq or 0) + 1}")
 
     async def push_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
         """Several conversations' messages in one round trip (queue news)."""
@@ -153,15 +141,15 @@ class Outbox:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             for cid, message in messages:
-                pipe.xadd(
-                    keys.outbox(cid),
-                    {"m": json.dumps(message, ensure_ascii=False), "at": now_ms()},
-                    maxlen=OUTBOX_MAX,
-                    approximate=True,
-                )
+                self._add(pipe, cid, message)
                 pipe.expire(keys.outbox(cid), self._retention)
                 pipe.publish(keys.OUTBOX_NEWS, cid)
             await pipe.execute()
+
+    async def forget_through(self, cid: str, entry_id: str) -> None:
+        """Drops every message up to and including ``entry_id``: the client has it."""
+        ms, _, seq = entry_id.partition("-")
+        await self._redis.xtrim(keys.outbox(cid), minid=f"{ms}-{int(seq or 0) + 1}")
 
     async def read(
         self, cid: str, after: str = "0", count: int = 100

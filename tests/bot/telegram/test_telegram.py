@@ -50,6 +50,19 @@ async def client(
     yield await aiohttp_client(create_app(polling)), api
 
 
+def webhook_settings(settings: Settings, api_url: str, secret: str) -> Settings:
+    return Settings(
+        **{
+            **settings.__dict__,
+            "telegram_token": TOKEN,
+            "telegram_api_url": api_url,
+            "telegram_mode": "webhook",
+            "telegram_webhook_url": "https://cjg.example/telegram/webhook",
+            "telegram_webhook_secret": secret,
+        }
+    )
+
+
 async def last_texts(api: FakeBotApi, count: int) -> list[str]:
     return [str(m["text"]) for m in await api.wait_for("sendMessage", count)]
 
@@ -152,16 +165,7 @@ async def test_webhook_mode_registers_the_secret_and_checks_it(
     api = FakeBotApi()
     server = await aiohttp_server(api.app)
     secret = "webhook-secret-0123456789"
-    webhook = Settings(
-        **{
-            **settings.__dict__,
-            "telegram_token": TOKEN,
-            "telegram_api_url": str(server.make_url("/bot")),
-            "telegram_mode": "webhook",
-            "telegram_webhook_url": "https://cjg.example/telegram/webhook",
-            "telegram_webhook_secret": secret,
-        }
-    )
+    webhook = webhook_settings(settings, str(server.make_url("/bot")), secret)
     client = await aiohttp_client(create_app(webhook))
     (registered,) = api.sent("setWebhook")
     assert registered["secret_token"] == secret
@@ -189,16 +193,7 @@ async def test_webhook_mode_answers_buttons_and_pushes_staff_replies(
     api = FakeBotApi()
     server = await aiohttp_server(api.app)
     secret = "webhook-secret-0123456789"
-    webhook = Settings(
-        **{
-            **settings.__dict__,
-            "telegram_token": TOKEN,
-            "telegram_api_url": str(server.make_url("/bot")),
-            "telegram_mode": "webhook",
-            "telegram_webhook_url": "https://cjg.example/telegram/webhook",
-            "telegram_webhook_secret": secret,
-        }
-    )
+    webhook = webhook_settings(settings, str(server.make_url("/bot")), secret)
     client = await aiohttp_client(create_app(webhook))
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
 

@@ -43,6 +43,10 @@ class Settings:
     # Pages on other sites that may embed the widget ("https://www.cjgkennemerland.nl");
     # empty: only pages of the service itself (the demo page).
     widget_origins: tuple[str, ...] = ()
+    # The service's address as users' browsers reach it, for counted offer links (/go/...).
+    public_url: str = ""  # empty: http://<host>:<port>
+    registration_idle_seconds: float = 1800.0  # a conversation quiet this long is counted
+    insight_keep_days: int = 800  # the hourly counters (no personal data) are kept this long
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +102,11 @@ class Settings:
             telegram_webhook_url=env.get("CJG_TELEGRAM_WEBHOOK_URL", ""),
             telegram_webhook_secret=env.get("CJG_TELEGRAM_WEBHOOK_SECRET", ""),
             telegram_api_url=env.get("CJG_TELEGRAM_API_URL", cls.telegram_api_url),
+            public_url=env.get("CJG_PUBLIC_URL", "").rstrip("/"),
+            registration_idle_seconds=number(
+                "CJG_REGISTRATION_IDLE_SECONDS", cls.registration_idle_seconds, float
+            ),
+            insight_keep_days=int(number("CJG_INSIGHT_KEEP_DAYS", cls.insight_keep_days, int)),
             widget_origins=tuple(
                 origin.strip().rstrip("/")
                 for origin in env.get("CJG_WIDGET_ORIGINS", "").split(",")
@@ -106,6 +115,10 @@ class Settings:
         )
         settings.check()
         return settings
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def tracker_redis_url(self) -> str:

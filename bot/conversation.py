@@ -7,12 +7,14 @@ cleans the text, asks Rasa, recognises handoff requests and turns failures into 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 from dataclasses import dataclass
 from typing import cast
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 
 from bot import safety
 from bot.client_rasa import RasaClient, RasaUnavailable
@@ -20,17 +22,23 @@ from bot.messages import BotMessage, from_rasa, service_message
 from bot.pseudonym import pseudonymise
 from bot.rate_limit import RateLimits
 from bot.text_input import RateLimited, clean_text
+from common import registration
 from common.content import ServiceMessages
 from common.handoff_payload import HandoffRequest
-from common.safety import Signal
+from common.offers import catalogue
+from common.safety import Signal, nlu_signal
+from handoff.redact import redact
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Message
 from handoff.store import State
 from handoff.transcript import Role
+from insight.registrar import Fact, facts_from_tag, outcome
+from insight.unclear import Kind, UnclearQuestions
 
 log = logging.getLogger(__name__)
 # Rasa's Redis tracker store key: key_prefix "rasa" (endpoints.yml) + ":tracker:" + sender.
 RASA_TRACKER_KEY = "rasa:tracker:{}"
+CRISIS = outcome("crisis_card")
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class ConversationCore:
         max_message_chars: int,
         trackers: Redis,
         limits: RateLimits,
+        unclear: UnclearQuestions,
+        public_url: str,
     ) -> None:
         self._rasa = rasa
         self._handoffs = handoffs
@@ -61,6 +71,9 @@ class ConversationCore:
         self._max_chars = max_message_chars
         self._trackers = trackers  # Rasa's tracker store, for erasing
         self._limits = limits
+        self._unclear = unclear
+        self._public_url = public_url.rstrip("/")
+        handoff.registrar.set_quiet_hook(self.redact_tracker)
 
     def conversation_id(self, channel: str, user_id: str) -> str:
         return pseudonymise(self._secret, channel, user_id)
@@ -77,8 +90,49 @@ class ConversationCore:
     async def forget(self, channel: str, user_id: str) -> None:
         """Erases the conversation now: handoff records, transcripts, outbox, Rasa's tracker."""
         conversation = self.conversation_id(channel, user_id)
+        await self.handoff.registrar.flush(conversation)  # counted, then nothing is left
         await self.handoff.forget(conversation)
         await self._trackers.delete(RASA_TRACKER_KEY.format(conversation))
+
+    async def redact_tracker(self, conversation: str) -> bool:
+        """A quiet conversation: what the user typed in Rasa's tracker is redacted (names,
+        places, phone numbers ...), as transcripts are. True if personal data was found.
+
+        Rasa keeps the tracker until ``TRACKER_TTL_SECONDS``; this keeps what it holds
+        impersonal after the first quiet half hour. A tracker that changed meanwhile is left
+        for the next time.
+        """
+        key = RASA_TRACKER_KEY.format(conversation)
+        raw = await self._trackers.get(key)
+        if not raw:
+            return False
+        data = json.loads(raw)
+        said = [
+            e
+            for e in data.get("events") or []
+            if e.get("event") == "user" and isinstance(e.get("text"), str)
+        ]
+        cleaned = await redact([e["text"] for e in said])
+        found = False
+        for event, clean in zip(said, cleaned, strict=True):
+            if clean != event["text"] and not event["text"].startswith("/"):
+                found = True
+                event["text"] = clean
+                if isinstance(event.get("parse_data"), dict):
+                    event["parse_data"]["text"] = clean
+        if not found:
+            return False
+        try:
+            async with self._trackers.pipeline(transaction=True) as pipe:
+                await pipe.watch(key)
+                if await pipe.get(key) != raw:
+                    return True
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.set(key, json.dumps(data, ensure_ascii=False), keepttl=True)
+                await pipe.execute()
+        except WatchError:
+            log.info("tracker changed while redacting; it is redacted when it is quiet again")
+        return True
 
     def _unavailable(self, user_id: str, key: str = "assistant_unavailable") -> BotMessage:
         return service_message(user_id, self._texts.get(key), key)
@@ -102,6 +156,7 @@ class ConversationCore:
         if not allowed:
             raise RateLimited()
         try:
+            await self.handoff.registrar.note(conversation, incoming.channel)
             state = await self.handoff.conversation(conversation)
             if text.startswith("/cjg_"):
                 own = await self.handoff.control(conversation, state, text)
@@ -121,6 +176,16 @@ class ConversationCore:
             log.warning("assistant unavailable (%s) on channel %s", exc, incoming.channel)
             return [self._unavailable(incoming.user_id)]
         replies = [m for m in (from_rasa(r, incoming.user_id) for r in raw) if m is not None]
+        signal = next((s for s in (nlu_signal(m.get("custom")) for m in replies) if s), None)
+        if signal is not None:  # the crisis intent: the same path as a matching phrase
+            return await self._crisis(conversation, incoming, signal, text, said_to_rasa=True)
+        replies = await self._register(conversation, incoming, text, replies)
+        if not any(m.get("text") or m.get("buttons") or m.get("custom") for m in replies):
+            # Rasa had nothing to say (a lone "0", say): the user still gets an answer.
+            if not text.startswith("/"):
+                with contextlib.suppress(Exception):
+                    await self._unclear.add(text, "fallback", None)
+            return [self._unavailable(incoming.user_id, "no_answer")]
         for message in list(replies):
             request = HandoffRequest.from_custom(message.get("custom"))
             if request is None:
@@ -134,7 +199,12 @@ class ConversationCore:
         return replies
 
     async def _crisis(
-        self, conversation: str, incoming: Incoming, signal: Signal, text: str
+        self,
+        conversation: str,
+        incoming: Incoming,
+        signal: Signal,
+        text: str,
+        said_to_rasa: bool = False,
     ) -> list[BotMessage]:
         """Safety first: the crisis card at once, then an urgent handoff (or, during one, the
         same chat flagged urgent for staff). Never ends the conversation, and the card is shown
@@ -142,13 +212,20 @@ class ConversationCore:
         log.warning("safety signal (%s) on channel %s", signal.category, incoming.channel)
         card = _addressed(safety.card(signal), incoming.user_id)
         try:
-            return [card, *await self._escalate(conversation, incoming, signal, text)]
+            replies = [
+                card,
+                *await self._escalate(conversation, incoming, signal, text, said_to_rasa),
+            ]
         except RedisError as exc:
             log.error("urgent handoff could not be started (%s)", type(exc).__name__)
             return [card, self._unavailable(incoming.user_id, "handoff_failed")]
+        with contextlib.suppress(RedisError):  # the figures may miss one; the user never does
+            signalled = [CRISIS, Fact("signal", signal.category, many=True)]
+            await self.handoff.registrar.note(conversation, incoming.channel, signalled)
+        return replies
 
     async def _escalate(
-        self, conversation: str, incoming: Incoming, signal: Signal, text: str
+        self, conversation: str, incoming: Incoming, signal: Signal, text: str, said_to_rasa: bool
     ) -> list[BotMessage]:
         state = await self.handoff.conversation(conversation)
         own: list[Message] = []
@@ -160,13 +237,55 @@ class ConversationCore:
             await self.handoff.escalate(await self.handoff.conversation(conversation), signal.label)
         else:
             request = HandoffRequest(reason="safety", urgent=True, context={"safety": signal.label})
-            started = await self._start_handoff(conversation, incoming, request, [("user", text)])
+            unseen: list[tuple[Role, str]] = [] if said_to_rasa else [("user", text)]
+            started = await self._start_handoff(conversation, incoming, request, unseen)
             after = await self.handoff.conversation(conversation)
             queued = after.state == State.WAITING
             if queued:
                 await self.handoff.escalate(after, signal.label)  # the category, for staff
             return [_addressed(safety.next_step(open_now=queued), incoming.user_id), *started]
         return [_addressed(m, incoming.user_id) for m in own]
+
+    async def _register(
+        self, conversation: str, incoming: Incoming, text: str, replies: list[BotMessage]
+    ) -> list[BotMessage]:
+        """Takes the assistant's registration notes out of its replies and records them; keeps
+        a redacted copy of a question it did not understand; sends offer links through the
+        counting redirect. Never fails the reply."""
+        facts: list[Fact] = []
+        unclear: tuple[str, str | None] | None = None
+        shown: list[BotMessage] = []
+        for message in replies:
+            tag = registration.from_custom(message.get("custom"))
+            if tag is None:
+                shown.append(self._counted_links(message, incoming.channel))
+                continue
+            facts += facts_from_tag(tag)
+            if tag["outcome"] in ("not_understood", "unsure"):
+                unclear = (tag["outcome"], tag.get("guess"))
+        try:
+            if facts:
+                await self.handoff.registrar.note(conversation, incoming.channel, facts)
+            if unclear is not None and not text.startswith("/"):
+                kind: Kind = "fallback" if unclear[0] == "not_understood" else "unsure"
+                await self._unclear.add(text, kind, unclear[1])
+        except Exception as exc:  # the figures may miss one; the user never does
+            log.error("registration failed (%s)", type(exc).__name__)
+        return shown
+
+    def _counted_links(self, message: BotMessage, channel: str) -> BotMessage:
+        """Offer links go via /go/<offer>, which counts the click and redirects."""
+        buttons = message.get("buttons")
+        if not buttons or (channel == "telegram" and not self._public_url.startswith("https://")):
+            return message  # Telegram refuses link buttons to a local http address
+        by_link = {o.link: o.id for o in catalogue().offers}
+        counted = [
+            {**b, "payload": f"{self._public_url}/go/{by_link[b['payload']]}?via={channel}"}
+            if b["payload"] in by_link
+            else b
+            for b in buttons
+        ]
+        return cast(BotMessage, {**message, "buttons": counted})
 
     async def _start_handoff(
         self,

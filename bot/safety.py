@@ -19,7 +19,8 @@ def card(signal: Signal) -> dict[str, Any]:
     """The crisis card: who to call, the most fitting first. Plain text plus ``custom.crisis``
     so a channel may show it as a card; link buttons for the contacts' own sites."""
     contacts = crisis_contacts()
-    order = safety_phrases().categories[signal.category].contacts
+    category = safety_phrases().categories.get(signal.category)
+    order = category.contacts if category else []  # the crisis intent: every contact, in order
     keys = [*order, *(k for k in contacts.contacts if k not in order)]
     chosen = [contacts.contacts[k] for k in keys]
     lines = [contacts.intro.strip(), ""]

@@ -44,6 +44,10 @@ from handoff.web_keys import (
     SESSIONS,
     SOCKETS,
 )
+from insight import web_insight
+from insight.registrar import Registrar
+from insight.unclear import UnclearQuestions
+from insight.web_keys import UNCLEAR
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +74,14 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         Presence(redis, settings.presence_timeout_seconds),
         opening_hours,
         Timing(settings.handoff_silent_seconds, settings.retention_seconds),
+        Registrar(redis, settings.registration_idle_seconds, settings.insight_keep_days),
     )
     app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
     app[ACCOUNTS] = Accounts(redis)
     app[SESSIONS] = Sessions(redis, settings.staff_session_seconds)
     app[LOGIN_GUARD] = LoginGuard(redis)
     app[AUDIT] = AuditLog(redis, settings.retention_seconds)
+    app[UNCLEAR] = UnclearQuestions(redis, settings.retention_seconds)
     app[OUTBOX_WATCHER] = OutboxWatcher(redis)
     await app[OUTBOX_WATCHER].start()
     preloading = asyncio.create_task(redact.preload())  # deduce's model, in a thread
@@ -88,6 +94,8 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         max_message_chars=settings.max_message_chars,
         trackers=trackers,
         limits=RateLimits(redis, settings.rate_per_sender, settings.rate_per_address),
+        unclear=app[UNCLEAR],
+        public_url=settings.base_url,
     )
     yield
     with contextlib.suppress(Exception):
@@ -101,8 +109,9 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _sweeper(app: web.Application) -> AsyncIterator[None]:
-    """Returns abandoned claims to the queue, and runs the retention purge (at start, then
-    every ``purge_interval_seconds``); every instance runs one (the work is idempotent)."""
+    """Returns abandoned claims to the queue, counts quiet conversations in the figures, and
+    runs the retention purge (at start, then every ``purge_interval_seconds``); every instance
+    runs one (the work is idempotent)."""
 
     async def loop() -> None:
         next_purge = 0.0
@@ -111,7 +120,9 @@ async def _sweeper(app: web.Application) -> AsyncIterator[None]:
                 if time.monotonic() >= next_purge:
                     next_purge = time.monotonic() + app[SETTINGS].purge_interval_seconds
                     await app[HANDOFF].purge()
+                    await app[UNCLEAR].purge()
                 await app[HANDOFF].sweep()
+                await app[HANDOFF].registrar.flush_idle()
             except Exception as exc:  # Redis away for a moment: try again next round
                 log.warning("handoff sweep failed (%s)", type(exc).__name__)
             await asyncio.sleep(app[SETTINGS].sweep_interval_seconds)
@@ -182,4 +193,5 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(web_chat.routes)
     app.add_routes(web_staff.routes)
     app.add_routes(web_staff_ws.routes)
+    app.add_routes(web_insight.routes)
     return app

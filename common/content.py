@@ -67,6 +67,16 @@ class NextStep:
 
 
 @dataclass(frozen=True)
+class YouthAnswer:
+    """The same topic told to a youth: shorter, in their words (youth mode)."""
+
+    title: str
+    answer: str
+    tips: list[str]
+    see_a_person: str
+
+
+@dataclass(frozen=True)
 class Topic:
     """One everyday parenting question (opvoedvraag) and its answer; one file in content/topics/."""
 
@@ -81,6 +91,7 @@ class Topic:
     see_a_person: str
     review_date: str  # YYYY-MM-DD: when I&A staff check this answer again
     offer_theme: OfferTheme | None = None  # the group offer theme that fits, if any
+    youth: YouthAnswer | None = None  # for the youth topics: the answer in youth mode
 
 
 def check_topic(topic: Topic, path: Path) -> None:
@@ -91,6 +102,10 @@ def check_topic(topic: Topic, path: Path) -> None:
         raise ContentError(f"{path}: tips: give 2 to 4 tips, not {len(topic.tips)}")
     if not topic.age_bands:
         raise ContentError(f"{path}: age_bands: name at least one age band")
+    if topic.youth is not None and not 1 <= len(topic.youth.tips) <= 3:
+        raise ContentError(f"{path}: youth.tips: give 1 to 3 short tips")
+    if topic.youth is not None and len(topic.youth.answer.split()) > 80:
+        raise ContentError(f"{path}: youth.answer: keep it under 80 words")
     try:
         date.fromisoformat(topic.review_date)
     except ValueError:
@@ -132,6 +147,7 @@ SERVICE_MESSAGE_KEYS = frozenset(
         "conversation_erased",
         "no_session",
         "rate_limited",
+        "no_answer",
     }
 )
 
@@ -182,6 +198,10 @@ def _check(value: Any, annotation: Any, where: str) -> Any:
         if not isinstance(value, bool):
             raise ContentError(f"{where}: must be true or false")
         return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ContentError(f"{where}: must be a number, like 0.9")
+        return float(value)
     raise TypeError(f"unsupported schema type {annotation!r}")  # a bug in a schema, not in content
 
 
@@ -192,7 +212,7 @@ def _build(cls: type[T], data: Any, where: str) -> T:
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ContentError(f"{where}: unknown field(s) {', '.join(unknown)}")
+        raise ContentError(f"{where}: unknown field(s) {', '.join(map(str, unknown))}")
     values = {}
     for name, field in fields.items():
         if name not in data:

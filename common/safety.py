@@ -109,6 +109,10 @@ class SafetyPhrases:
     version: int
     categories: dict[str, Category]
     exceptions: list[str] = dataclasses.field(default_factory=list)
+    # The assistant's crisis intent raises the signal at this confidence or above; below it,
+    # it asks whether the message is about someone's safety (bench/calibrate_safety.py).
+    # 1.0: it always asks (the model is not sure enough yet to raise an alarm by itself).
+    intent_threshold: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -120,12 +124,22 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class CheckQuestion:
+    """Asked when the crisis intent is unsure: is this about someone's safety?"""
+
+    text: str
+    confirm: str  # the "yes" button
+    decline: str  # the "no" button
+
+
+@dataclass(frozen=True)
 class CrisisContacts:
     version: int
     intro: str
     cjg_can: str  # what the CJG can do now (during opening hours)
     cjg_closed: str  # what it cannot do now (outside opening hours)
     contacts: dict[str, Contact]
+    check: CheckQuestion
 
 
 @dataclass(frozen=True)
@@ -147,6 +161,12 @@ def check_text(text: str, phrases: SafetyPhrases) -> Signal | None:
     return None
 
 
+def matches_any(text: str, phrases: list[str]) -> bool:
+    """Whether any phrase (in the language above) matches ``text``; for other phrase lists
+    such as the youth markers."""
+    return bool(phrases) and bool(_any_of(tuple(phrases)).search(" ".join(normalise(text))))
+
+
 def _check_phrases(loaded: SafetyPhrases, path: Path) -> None:
     for key, category in loaded.categories.items():
         if not category.patterns:
@@ -156,6 +176,8 @@ def _check_phrases(loaded: SafetyPhrases, path: Path) -> None:
         _any_of(tuple(category.patterns))
     for exception in loaded.exceptions:
         compile_phrase(exception)
+    if not 0.5 <= loaded.intent_threshold <= 1.0:
+        raise ContentError(f"{path}: intent_threshold: a confidence between 0.5 and 1")
 
 
 def safety_phrases(directory: Path | None = None) -> SafetyPhrases:
@@ -173,6 +195,24 @@ def check_references(directory: Path | None = None) -> None:
         for name in category.contacts:
             if name not in contacts:
                 raise ContentError(f"safety.yml: categories.{key}.contacts: unknown {name!r}")
+
+
+# The assistant's crisis intent: its action puts this in a reply, and the service then acts
+# exactly as for a matching phrase (card, urgent handoff), with this category.
+NLU_SIGNAL_KEY = "cjg_safety"
+NLU_CATEGORY = "crisis_intent"
+NLU_LABEL = "Zorg over veiligheid (herkend door de chatbot)"
+
+
+def nlu_signal_payload(confidence: float) -> dict[str, object]:
+    return {NLU_SIGNAL_KEY: {"category": NLU_CATEGORY, "confidence": round(confidence, 3)}}
+
+
+def nlu_signal(custom: object) -> Signal | None:
+    """The signal in a bot message's ``custom`` payload from the crisis intent, if any."""
+    if isinstance(custom, dict) and isinstance(custom.get(NLU_SIGNAL_KEY), dict):
+        return Signal(NLU_CATEGORY, NLU_LABEL, "intent: crisis")
+    return None
 
 
 def main(argv: list[str]) -> int:

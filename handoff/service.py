@@ -26,6 +26,7 @@ from handoff.presence import Presence
 from handoff.requests import STREAM as REQUESTS
 from handoff.store import Conversation, Handoff, HandoffStore, State, now_ms
 from handoff.transcript import Entry, Outbox, Role, Transcript
+from insight.registrar import Fact, Registrar, outcome
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class HandoffService:
         presence: Presence,
         hours: Callable[[], OpeningHours],
         timing: Timing,
+        registrar: Registrar | None = None,
     ) -> None:
         self._redis = redis
         self._texts = texts
@@ -73,6 +75,12 @@ class HandoffService:
         self.store = HandoffStore(redis, timing.retention_seconds)
         self.transcript = Transcript(redis, timing.retention_seconds)
         self.outbox = Outbox(redis, timing.retention_seconds)
+        self.registrar = registrar or Registrar(redis)
+        self.registrar.set_busy_check(self._busy)
+
+    async def _busy(self, cid: str) -> bool:
+        """Still waiting for or talking with staff: not counted yet."""
+        return (await self.store.conversation(cid)).state in (State.WAITING, State.WITH_STAFF)
 
     @property
     def redis(self) -> Redis:
@@ -108,6 +116,7 @@ class HandoffService:
             cid, channel, reason=request.reason, urgent=request.urgent, summary=summary
         )
         if created:
+            await self.registrar.note(cid, channel, [outcome("handed_off")])
             await self.transcript.append_many(hid, history)
             await events.publish(self._redis, "queue", hid=hid, urgent=request.urgent)
             await self.notify_positions(skip=hid)
@@ -174,6 +183,7 @@ class HandoffService:
         raw = await self._redis.hget(keys.conversation(cid), "pending_summary")
         summary = _loads(raw) or {"channel": channel, "reason": "left_message"}
         hid = await self.store.leave_message(cid, channel, summary)
+        await self.registrar.note(cid, channel, [outcome("left_message")])
         await self.transcript.append(hid, "user", text)
         await self._redis.hdel(keys.conversation(cid), "pending_summary")
         await events.publish(self._redis, "message_left", hid=hid)
@@ -188,6 +198,7 @@ class HandoffService:
                 return [{"text": self._say("message_cancelled"), "custom": _event("cancelled")}]
             if conv.state == State.WAITING and conv.hid:
                 if await self.store.cancel(cid, conv.hid):
+                    await self.registrar.note(cid, conv.channel or "", [outcome("abandoned")])
                     await self._archive(conv.hid)
                     await events.publish(self._redis, "queue", hid=conv.hid)
                     await self.notify_positions()
@@ -197,6 +208,7 @@ class HandoffService:
                 return await self.control(cid, conv, END)
         elif payload == END and conv.state == State.WITH_STAFF and conv.hid:
             if await self.store.close(conv.hid, None, {"closed_by": "user"}):
+                await self._register_end(cid, conv.hid, {})
                 await self.transcript.append(
                     conv.hid, "system", "De gebruiker heeft het gesprek beëindigd."
                 )
@@ -208,13 +220,29 @@ class HandoffService:
             if hid:
                 await self._redis.hdel(keys.conversation(cid), "rating_hid")
                 await self.store.set_fields(str(hid), {"rating": payload[len(RATING) :]})
+                await self.registrar.note_if_open(cid, [Fact("rating", payload[len(RATING) :])])
                 return [{"text": self._say("rating_thanks"), "custom": _event("rated")}]
         return [{"text": self._say("unknown_button")}]
 
+    async def _register_end(self, cid: str, hid: str, registration: dict[str, str]) -> None:
+        """Handling time and the staff member's registration, for the figures."""
+        handoff = await self.store.get(hid)
+        facts: list[Fact] = []
+        if handoff is not None and handoff.claimed_at is not None:
+            facts.append(Fact("handle_seconds", str((now_ms() - handoff.claimed_at) // 1000)))
+        names = {"topic": "staff_theme", "outcome": "staff_outcome", "referred_to": "referral"}
+        facts += [Fact(names[k], v) for k, v in registration.items() if k in names and v]
+        if facts:
+            await self.registrar.note(cid, handoff.channel if handoff else "", facts)
+
     async def _archive(self, hid: str) -> None:
-        """The handoff is over: what is kept from now on is redacted."""
+        """The handoff is over: what is kept from now on is redacted. When the user's own
+        words held personal data, the conversation no longer counts as anonymous."""
         try:
-            await self.transcript.redact(hid)
+            changed = await self.transcript.redact(hid)
+            cid = await self.store.cid_of(hid)
+            if changed.get("user") and cid:
+                await self.registrar.note_if_open(cid, [Fact("personal", "1")])
         except Exception as exc:  # never let redaction break the user's or staff's action
             log.error("transcript redaction failed (%s); it expires unredacted", type(exc).__name__)
 
@@ -268,6 +296,10 @@ class HandoffService:
             return False
         cid = await self.store.cid_of(hid)
         assert cid is not None
+        handoff = await self.store.get(hid)
+        if handoff is not None and handoff.queued_at is not None:
+            waited = str((now_ms() - handoff.queued_at) // 1000)
+            await self.registrar.note_first(cid, Fact("wait_seconds", waited))
         await self.transcript.append(hid, "system", f"{staff.name} neemt het gesprek aan.")
         await self.outbox.push(
             cid,
@@ -369,6 +401,7 @@ class HandoffService:
             return False
         cid = await self.store.cid_of(hid)
         assert cid is not None
+        await self._register_end(cid, hid, registration)
         await self.transcript.append(hid, "system", f"{staff.name} heeft het gesprek afgesloten.")
         await self._archive(hid)
         await self._redis.hset(keys.conversation(cid), "rating_hid", hid)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.content import ContentError, content_dir, load_current
+from common.content import ContentError, content_dir, load_current, topics
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,14 @@ class RegistrationOptions:
     topics: dict[str, str]  # key -> Dutch label
     outcomes: dict[str, Outcome]
     referrals: dict[str, str]
+    bot_topics: dict[str, list[str]] = field(default_factory=dict)  # theme -> chatbot topics
+
+    def theme_of(self, topic: str) -> str:
+        """The theme a chatbot topic counts under in the figures."""
+        for theme, members in self.bot_topics.items():
+            if topic in members:
+                return theme
+        return "anders"
 
 
 def _check_registration(loaded: Any, path: Path) -> None:
@@ -42,6 +50,16 @@ def _check_registration(loaded: Any, path: Path) -> None:
     for name in ("topics", "outcomes", "referrals"):
         if not getattr(loaded, name):
             raise ContentError(f"{path}: {name}: give at least one")
+    known, seen = topics(path.parent), set[str]()
+    for theme, members in loaded.bot_topics.items():
+        if theme not in loaded.topics:
+            raise ContentError(f"{path}: bot_topics: '{theme}' is not one of the topics above")
+        for topic in members:
+            if topic not in known:
+                raise ContentError(f"{path}: bot_topics: no file content/topics/{topic}.yml")
+            if topic in seen:
+                raise ContentError(f"{path}: bot_topics: '{topic}' is named twice")
+            seen.add(topic)
 
 
 def canned_replies(directory: Path | None = None) -> CannedReplies:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, cast
@@ -78,15 +79,16 @@ class Transcript:
             for entry_id, f in raw
         ]
 
-    async def redact(self, hid: str) -> int:
-        """Rewrites the transcript with personal data replaced (same ids, same order); the
-        number of entries that changed. Run when the handoff ends."""
+    async def redact(self, hid: str) -> dict[str, int]:
+        """Rewrites the transcript with personal data replaced (same ids, same order); how
+        many entries changed, per role. Run when the handoff ends."""
         entries = await self.read(hid)
         personal = [e for e in entries if e.role in ("user", "staff", "note")]
         cleaned = await redact([e.text for e in personal])
         changed = {e.id: c for e, c in zip(personal, cleaned, strict=True) if c != e.text}
+        roles = Counter[str](e.role for e in personal if e.id in changed)
         if not changed:
-            return 0
+            return {}
         name = keys.transcript(hid)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(name)
@@ -101,7 +103,7 @@ class Transcript:
                 pipe.xadd(name, fields, id=e.id)  # type: ignore[arg-type]
             pipe.expire(name, self._retention)
             await pipe.execute()
-        return len(changed)
+        return dict(roles)
 
 
 class Outbox:

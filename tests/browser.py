@@ -45,6 +45,8 @@ def make_service(
     tmp_path: Path,
     db: int,
     staff: tuple[str, ...] = ("eva", "bram"),
+    roles: dict[str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Service:
     """A service on a Redis database of its own (other tests' handoffs must not stand in this
     queue), open all week, with the given staff accounts. Not started yet."""
@@ -59,6 +61,7 @@ def make_service(
         "CJG_ACTION_SERVER_URL": rasa_stack.action_url,
         "CJG_PSEUDONYM_SECRET": "browser-test-secret-of-32-characters",
         "CJG_CONTENT_DIR": str(content_copy(tmp_path, ALWAYS)),
+        **(extra_env or {}),
     }
     subprocess.run(
         ["redis-cli", "-p", str(redis_server.port), "-n", str(db), "flushdb"], check=True,
@@ -67,7 +70,8 @@ def make_service(
     for username in staff:
         created = subprocess.run(
             [sys.executable, "-m", "handoff.accounts_cli", "add", username, "--name",
-             username.capitalize(), "--password-stdin"],
+             username.capitalize(), "--password-stdin", "--role",
+             (roles or {}).get(username, "staff")],
             input=PASSWORD.encode(), env=env, cwd=ROOT, capture_output=True,
         )  # fmt: skip
         assert created.returncode == 0, created.stderr

@@ -7,7 +7,9 @@ from assistant.actions.handoff import (
     ActionRequestHandoff,
 )
 from assistant.actions.offers import ActionShowOffers, ValidateOfferForm
+from assistant.actions.safety import ActionSafetySignal
 from assistant.actions.topics import ActionAnswerTopic
+from assistant.actions.youth import ActionYouthAnswer, ActionYouthMode
 
 __all__ = [
     "ActionAnswerTopic",
@@ -16,6 +18,9 @@ __all__ = [
     "ActionDefaultFallback",
     "ActionOfferConflictHelp",
     "ActionRequestHandoff",
+    "ActionSafetySignal",
     "ActionShowOffers",
+    "ActionYouthAnswer",
+    "ActionYouthMode",
     "ValidateOfferForm",
 ]

@@ -8,6 +8,7 @@ from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
 from assistant.actions.handoff import offer_handoff
+from assistant.actions.registration import note
 from common.content import intent_labels
 
 MAX_CHOICES = 3
@@ -51,6 +52,7 @@ class ActionDefaultAskAffirmation(Action):
             text="Ik weet niet zeker of ik je goed begrijp. Bedoel je een van deze?",
             buttons=buttons,
         )
+        note(dispatcher, tracker, "unsure", guess=choices[0] if choices else None)
         return []
 
 
@@ -64,4 +66,5 @@ class ActionDefaultFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_offer_handoff")
+        note(dispatcher, tracker, "not_understood")
         return [UserUtteranceReverted(), *offer_handoff("fallback")]

@@ -10,7 +10,7 @@ from rasa_sdk.types import DomainDict
 from common.handoff_payload import HandoffRequest, Reason
 
 # What the conversation taught us, for the staff member's summary (never free text).
-CONTEXT_SLOTS = ("topic", "offer_theme", "child_age", "municipality")
+CONTEXT_SLOTS = ("topic", "offer_theme", "child_age", "municipality", "user_type")
 
 
 def recent_intents(tracker: Tracker, limit: int = 5) -> list[str]:

@@ -11,6 +11,7 @@ from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
 from assistant.actions.handoff import offer_handoff
+from assistant.actions.registration import note
 from common.content import municipalities, offer_themes, topics
 from common.extract import extract_age, extract_municipality
 from common.offers import THEME_LABELS, Offer, catalogue, search, theme_for_topic
@@ -121,6 +122,7 @@ class ActionShowOffers(Action):
                     {"title": "Nee, dank je", "payload": "/deny"},
                 ],
             )
+            note(dispatcher, tracker, "no_offer_match", user_type="parent", offer_theme=theme)
             return [*events, *offer_handoff("no_offer_match")]
         dispatcher.utter_message(text=f"Dit aanbod over {label}{for_child} past misschien bij je:")
         for offer in matches:
@@ -128,4 +130,5 @@ class ActionShowOffers(Action):
         dispatcher.utter_message(
             text="Data, plaatsen en aanmelden vind je via de knoppen op samenopgroeien.nu."
         )
+        note(dispatcher, tracker, "offers_shown", user_type="parent", offer_theme=theme)
         return events

@@ -13,7 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
+from assistant.actions.registration import note
 from common.content import Topic, topics
+from common.youth import sounds_young
 
 RETRIEVAL_INTENT = "opvoedvraag"
 
@@ -46,9 +48,19 @@ def chosen_topic(tracker: Tracker) -> str | None:
     return None
 
 
-def render(topic: Topic) -> str:
+def render(topic: Topic, youth: bool = False) -> str:
+    if youth and topic.youth is not None:
+        tips = "\n".join(f"• {tip}" for tip in topic.youth.tips)
+        return f"{topic.youth.answer}\n\n{tips}"
     tips = "\n".join(f"• {tip}" for tip in topic.tips)
     return f"{topic.answer}\n\nWat je kunt proberen:\n{tips}"
+
+
+def is_youth(tracker: Tracker) -> bool:
+    """Youth mode: chosen with "Ik ben jongere", or the message sounds like a youth writing."""
+    if tracker.get_slot("user_type") == "youth":
+        return True
+    return sounds_young(str(tracker.latest_message.get("text") or ""))
 
 
 class ActionAnswerTopic(Action):
@@ -68,19 +80,35 @@ class ActionAnswerTopic(Action):
                 picked = best
             else:
                 self.ask_which(dispatcher, [t for t, _ in ranking[:MAX_CHOICES]])
+                note(dispatcher, tracker, "unsure", guess=f"{RETRIEVAL_INTENT}/{best}")
                 return []
         topic = known.get(picked or "")
         if topic is None:
             dispatcher.utter_message(response="utter_ask_rephrase")
+            note(dispatcher, tracker, "not_understood")
             return []
-        dispatcher.utter_message(text=render(topic))
-        buttons = [{"title": "Een medewerker spreken", "payload": "/ask_human"}]
-        if topic.offer_theme or topic.next_step.kind == "groepsaanbod":
-            buttons.insert(0, {"title": "Zoek een training of webinar", "payload": "/zoek_aanbod"})
-        dispatcher.utter_message(
-            text=f"{topic.next_step.text}\n\n{topic.see_a_person}", buttons=buttons
-        )
-        return [SlotSet("topic", topic.id)]
+        youth = is_youth(tracker) and topic.youth is not None
+        events: list[EventType] = [SlotSet("topic", topic.id)]
+        if youth and tracker.get_slot("user_type") != "youth":
+            events.append(SlotSet("user_type", "youth"))
+        dispatcher.utter_message(text=render(topic, youth))
+        if youth and topic.youth is not None:  # a person is one tap away; no offer finder
+            dispatcher.utter_message(
+                text=topic.youth.see_a_person,
+                buttons=[{"title": "Chat met een medewerker", "payload": "/ask_human"}],
+            )
+        else:
+            buttons = [{"title": "Een medewerker spreken", "payload": "/ask_human"}]
+            if topic.offer_theme or topic.next_step.kind == "groepsaanbod":
+                buttons.insert(
+                    0, {"title": "Zoek een training of webinar", "payload": "/zoek_aanbod"}
+                )
+            dispatcher.utter_message(
+                text=f"{topic.next_step.text}\n\n{topic.see_a_person}", buttons=buttons
+            )
+        user_type = "youth" if youth else tracker.get_slot("user_type")
+        note(dispatcher, tracker, "topic_answered", user_type=user_type, topic=topic.id)
+        return events
 
     @staticmethod
     def ask_which(dispatcher: CollectingDispatcher, candidates: list[str]) -> None:

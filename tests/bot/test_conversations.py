@@ -24,7 +24,10 @@ async def test_offer_finder_asks_only_what_is_missing_and_remembers_it(client: C
     replies = await chat(client, "form-1", "we wonen in Overveen")
     assert "Dit aanbod over Weerbaarheid voor een kind van 10" in texts(replies)
     links = [b for r in replies for b in r.get("buttons", [])]  # type: ignore[attr-defined]
-    assert links and all(b["payload"].startswith("https://") for b in links)
+    assert links and all(b["payload"].startswith("http://127.0.0.1:8080/go/") for b in links)
+    path = links[0]["payload"].removeprefix("http://127.0.0.1:8080")
+    followed = await client.get(path, allow_redirects=False)  # counted, then on to the offer
+    assert followed.status == 302 and followed.headers["Location"].startswith("https://")
 
     replies = await chat(client, "form-1", "/zoek_aanbod")
     assert texts(replies).startswith(

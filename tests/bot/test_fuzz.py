@@ -15,6 +15,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from bot import Settings, create_app
+from handoff import redact
 from tests.bot.conftest import ClientFactory
 from tests.bot.widget.socket_client import RasaSocketClient
 from tests.bot.widget.test_channel import ServerFactory
@@ -38,6 +39,13 @@ json_values = st.recursive(
 messages = st.text(max_size=300) | st.sampled_from(
     ["", " ", "<script>alert(1)</script>", "/cjg_rating_9", "/cjg_end", '/inform{"x": 1}', "\x00"]
 )
+
+
+@pytest.fixture(autouse=True)
+async def _redaction_loaded() -> None:
+    """deduce (and numpy with it) is imported in a thread when the app starts; hypothesis looks
+    at ``sys.modules["numpy"]`` while it draws, so the import must be finished first."""
+    await redact.preload()
 
 
 @pytest.fixture

@@ -96,5 +96,5 @@ def test_recall_and_false_alarms_on_the_held_out_set() -> None:
     false_alarms = len(alarms) / len(ordinary)
     print(f"safety: recall {recall:.3f} ({len(risk)} risk, target {TARGET_RECALL}), "
           f"false alarms {false_alarms:.3f} ({len(ordinary)} ordinary)")  # fmt: skip
-    assert recall >= MIN_RECALL, f"missed: {missed}"
-    assert false_alarms <= MAX_FALSE_ALARMS, f"false alarms: {alarms}"
+    assert recall >= MIN_RECALL, f"missed {len(missed)} of {len(risk)}"  # never print the set
+    assert false_alarms <= MAX_FALSE_ALARMS, f"{len(alarms)} false alarms"

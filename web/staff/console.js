@@ -15,6 +15,15 @@
   const ROLES = ['user', 'bot', 'staff', 'note', 'system'];
   const CHANNELS = { api: 'Webchat', web: 'Webchat', webchat: 'Webchat', rest: 'Webchat', whatsapp: 'WhatsApp' };
   const PRESENCE_LABELS = { online: 'Beschikbaar', away: 'Afwezig' };
+  const INSIGHT_PAGE = '/staff/insight'; // the figures dashboard; the only page for role "insight"
+  const AUDIT_ACTIONS = {
+    login: 'ingelogd',
+    opened: 'gesprek geopend',
+    claimed: 'opgepakt',
+    closed: 'afgesloten',
+    answered: 'bericht beantwoord',
+    transferred: 'overgedragen',
+  };
   // Fallback when a summary carries no reason_label (e.g. a message left outside opening hours).
   const REASON_LABELS = {
     ask_human: 'Vroeg zelf om een medewerker',
@@ -178,17 +187,30 @@
 
   function showLogin() {
     show($('console'), false);
+    show($('audit-view'), false);
     show($('session-controls'), false);
     show($('login-form'), true);
     $('username').focus();
   }
 
+  function isAdmin() {
+    return Boolean(state.me && state.me.role === 'admin');
+  }
+
   function startSession(me) {
+    // Insight accounts only see the figures: send them to their own page.
+    if (me && me.role === 'insight') {
+      location.assign(INSIGHT_PAGE);
+      return;
+    }
     state.me = me;
     state.csrf = me.csrf || '';
     state.wsAttempt = 0;
     $('user-name').textContent = `Ingelogd als ${me.name || me.username}`;
     $('presence').value = 'online';
+    show($('insight-link'), isAdmin());
+    show($('audit-open'), isAdmin());
+    show($('audit-view'), false);
     show($('login-form'), false);
     show($('login-error'), false);
     show($('session-controls'), true);
@@ -210,6 +232,9 @@
       ws.close();
     }
     document.title = state.baseTitle;
+    show($('insight-link'), false);
+    show($('audit-open'), false);
+    $('audit-rows').replaceChildren();
     showLogin();
   }
 
@@ -497,6 +522,52 @@
     show($('panel-queue'), !history);
     show($('panel-history'), history);
     if (history) loadHistory();
+  }
+
+  // --- audit log (admins only) -----------------------------------------------------------
+
+  function auditRow(entry) {
+    const tr = el('tr');
+    const action = String(entry.action || '');
+    tr.append(
+      el('td', '', formatDate(Number(entry.at))),
+      el('td', '', staffName(entry.staff)),
+      el('td', '', AUDIT_ACTIONS[action] || action),
+      el('td', '', entry.hid || ''),
+    );
+    return tr;
+  }
+
+  async function loadAudit() {
+    const button = $('audit-open');
+    button.disabled = true;
+    try {
+      const data = await api('GET', '/audit');
+      const entries = (Array.isArray(data.entries) ? data.entries : []).filter((e) => e && typeof e === 'object');
+      $('audit-rows').replaceChildren(...entries.map(auditRow));
+      show($('audit-empty'), entries.length === 0);
+      return true;
+    } catch (err) {
+      handleError(err);
+      return false;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function openAudit() {
+    if (!isAdmin()) return;
+    if (!(await loadAudit()) || !state.me) return;
+    show($('console'), false);
+    show($('audit-view'), true);
+    $('audit-close').focus();
+  }
+
+  function closeAudit() {
+    show($('audit-view'), false);
+    if (!state.me) return;
+    show($('console'), true);
+    $('audit-open').focus();
   }
 
   // --- conversation panel ----------------------------------------------------------------
@@ -924,6 +995,8 @@
     $('close-outcome').addEventListener('change', updateReferralVisibility);
     $('close-form').addEventListener('submit', onClose);
     $('answer-send').addEventListener('click', onAnswer);
+    $('audit-open').addEventListener('click', openAudit);
+    $('audit-close').addEventListener('click', closeAudit);
     document.addEventListener('pointerdown', unlockAudio, { once: true });
     document.addEventListener('keydown', unlockAudio, { once: true });
     setInterval(refreshWaitTimes, WAIT_REFRESH_MS);

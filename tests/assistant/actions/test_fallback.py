@@ -8,6 +8,7 @@ from rasa_sdk.interfaces import Tracker
 from rasa_sdk.types import DomainDict
 
 from assistant.actions.fallback import ActionDefaultAskAffirmation, ActionDefaultFallback
+from tests.assistant.conftest import split_notes
 
 
 async def test_first_doubt_offers_the_top_intents_in_dutch_and_something_else(
@@ -19,7 +20,8 @@ async def test_first_doubt_offers_the_top_intents_in_dutch_and_something_else(
     events = await ActionDefaultAskAffirmation().run(dispatcher, tracker, domain)
 
     assert events == []
-    (message,) = dispatcher.messages
+    (message,), (note,) = split_notes(dispatcher.messages)
+    assert note["outcome"] == "unsure"  # the question is kept (redacted) for improving content
     assert message["text"].startswith("Ik weet niet zeker")
     buttons = message["buttons"]
     assert 2 <= len(buttons) <= 4
@@ -58,6 +60,8 @@ async def test_giving_up_offers_a_handoff_and_remembers_the_offer(
         SlotSet("handoff_offered", True),
         SlotSet("handoff_reason", "fallback"),
     ]
-    assert [m["response"] for m in dispatcher.messages] == ["utter_offer_handoff"]
+    shown, notes = split_notes(dispatcher.messages)
+    assert [m["response"] for m in shown] == ["utter_offer_handoff"]
+    assert notes == [{"outcome": "not_understood"}]
     offer = next(r for r in domain["responses"]["utter_offer_handoff"])
     assert {b["payload"] for b in offer["buttons"]} == {"/ask_human", "/deny"}

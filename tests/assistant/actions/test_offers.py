@@ -10,6 +10,7 @@ from rasa_sdk.interfaces import Tracker
 from rasa_sdk.types import DomainDict
 
 from assistant.actions.offers import ActionShowOffers, ValidateOfferForm
+from tests.assistant.conftest import split_notes
 
 
 async def test_the_form_takes_theme_and_age_from_the_first_message(
@@ -43,7 +44,14 @@ async def test_matches_are_shown_with_links_and_the_theme_is_cleared(
     events = await ActionShowOffers().run(dispatcher, recorded_tracker("offer_complete"), domain)
 
     assert events == [SlotSet("offer_theme", None)]
-    intro, *offers, outro = dispatcher.messages
+    (intro, *offers, outro), (note,) = split_notes(dispatcher.messages)
+    assert note == {
+        "outcome": "offers_shown",
+        "user_type": "parent",
+        "age_band": "5-12",
+        "municipality": "bloemendaal",
+        "offer_theme": "weerbaarheid",
+    }
     assert "voor een kind van 10" in intro["text"]
     assert 1 <= len(offers) <= 3
     for offer in offers:
@@ -73,6 +81,7 @@ async def test_no_match_says_so_and_offers_the_ia_team(
         SlotSet("handoff_offered", True),
         SlotSet("handoff_reason", "no_offer_match"),
     ]
-    (message,) = dispatcher.messages
+    (message,), (note,) = split_notes(dispatcher.messages)
+    assert note["outcome"] == "no_offer_match"
     assert message["text"].startswith("Ik vond geen aanbod over Weerbaarheid voor een kind van 10")
     assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny"]

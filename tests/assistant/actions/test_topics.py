@@ -9,6 +9,7 @@ from rasa_sdk.types import DomainDict
 
 from assistant.actions.topics import ActionAnswerTopic
 from common.content import topics
+from tests.assistant.conftest import split_notes
 
 
 async def test_a_clear_question_gets_the_topic_answer_tips_and_next_step(
@@ -20,7 +21,8 @@ async def test_a_clear_question_gets_the_topic_answer_tips_and_next_step(
 
     slapen = topics()["slapen"]
     assert events == [SlotSet("topic", "slapen")]
-    answer, next_step = dispatcher.messages
+    (answer, next_step), (note,) = split_notes(dispatcher.messages)
+    assert note == {"outcome": "topic_answered", "topic": "slapen"}  # counted, codes only
     assert answer["text"].startswith(slapen.answer)
     assert all(f"• {tip}" in answer["text"] for tip in slapen.tips)
     assert slapen.next_step.text in next_step["text"]
@@ -48,7 +50,8 @@ async def test_when_unsure_the_parent_chooses_between_topics(
     events = await ActionAnswerTopic().run(dispatcher, recorded_tracker("topic_unsure"), domain)
 
     assert events == []  # nothing answered yet, nothing remembered
-    (question,) = dispatcher.messages
+    (question,), (note,) = split_notes(dispatcher.messages)
+    assert note["outcome"] == "unsure" and note["guess"].startswith("opvoedvraag/")
     assert question["text"].startswith("Waar gaat je vraag het meest over?")
     assert 2 <= len(question["buttons"]) <= 3
     for button in question["buttons"]:

@@ -1,0 +1,31 @@
+"""The registration note every answering action adds to its reply (common/registration.py).
+
+The service takes it out before the user sees the reply and counts it; codes only, never text.
+"""
+
+from __future__ import annotations
+
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.interfaces import Tracker
+
+from common.registration import Outcome, age_band, tag
+
+
+def note(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    outcome: Outcome,
+    user_type: str | None = None,
+    **extra: str | None,
+) -> None:
+    """Adds what the conversation knows (asker, child's age band, municipality) to the note."""
+    age = tracker.get_slot("child_age")
+    dispatcher.utter_message(
+        json_message=tag(
+            outcome=outcome,
+            user_type=user_type or tracker.get_slot("user_type"),
+            age_band=age_band(float(age)) if age is not None else None,
+            municipality=tracker.get_slot("municipality"),
+            **extra,
+        )
+    )

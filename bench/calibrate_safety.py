@@ -1,0 +1,72 @@
+"""Picks the crisis intent's confidence threshold (``intent_threshold`` in content/safety.yml).
+
+Runs the calibration set (bench/safety_calibration.yml: risk and ordinary messages, written
+apart from the training data, the phrase list and the held-out test set) through the phrase
+list and the running model, and prints recall and false alarms for a range of thresholds.
+The held-out set in tests/safety/ then measures the chosen value; it is never used to choose.
+
+    .venv/bin/python bench/calibrate_safety.py          # needs a running stack (make run)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import aiohttp
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.chat_load import read_env
+from common.safety import check_text, safety_phrases
+
+ROOT = Path(__file__).resolve().parents[1]
+THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99)
+MAX_FALSE_ALARMS = 0.02  # a margin under the 3% the issue allows
+
+
+async def crisis_confidence(http: aiohttp.ClientSession, url: str, token: str, text: str) -> float:
+    async with http.post(
+        f"{url}/model/parse", params={"token": token}, json={"text": text}
+    ) as response:
+        body = await response.json()
+    intent = body.get("intent") or {}
+    return float(intent.get("confidence") or 0) if intent.get("name") == "crisis" else 0.0
+
+
+async def main() -> int:
+    env = read_env()
+    url = f"http://127.0.0.1:{env.get('RASA_PORT', '5005')}"
+    data = yaml.safe_load((ROOT / "bench" / "safety_calibration.yml").read_text())
+    rules = safety_phrases()
+    scored: dict[str, list[tuple[bool, float]]] = {"risk": [], "ordinary": []}
+    async with aiohttp.ClientSession() as http:
+        for kind in scored:
+            for text in data[kind]:
+                phrase = check_text(text, rules) is not None
+                scored[kind].append(
+                    (phrase, await crisis_confidence(http, url, env["RASA_TOKEN"], text))
+                )
+    print(f"{len(scored['risk'])} risk and {len(scored['ordinary'])} ordinary messages")
+    print(f"{'threshold':>9}  {'recall':>6}  {'false alarms':>12}")
+    best = None
+    for threshold in THRESHOLDS:
+
+        def fires(item: tuple[bool, float], t: float = threshold) -> bool:
+            return item[0] or item[1] >= t
+
+        recall = sum(map(fires, scored["risk"])) / len(scored["risk"])
+        alarms = sum(map(fires, scored["ordinary"])) / len(scored["ordinary"])
+        print(f"{threshold:>9.2f}  {recall:>6.3f}  {alarms:>12.3f}")
+        if best is None and alarms <= MAX_FALSE_ALARMS:
+            best = threshold
+    phrases_only = sum(p for p, _ in scored["risk"]) / len(scored["risk"])
+    phrase_alarms = sum(p for p, _ in scored["ordinary"]) / len(scored["ordinary"])
+    print(f"phrase list alone: recall {phrases_only:.3f}, false alarms {phrase_alarms:.3f}")
+    print(f"lowest threshold with false alarms <= {MAX_FALSE_ALARMS}: {best}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

@@ -1,0 +1,9 @@
+"""Typed keys for what the application holds for the insight pages."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from insight.unclear import UnclearQuestions
+
+UNCLEAR = web.AppKey("unclear_questions", UnclearQuestions)

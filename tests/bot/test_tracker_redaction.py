@@ -1,0 +1,41 @@
+"""A quiet conversation: what the user typed is redacted in Rasa's own tracker, and the
+conversation is counted as not anonymous when it held personal data."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from aiohttp.test_utils import TestClient
+from aiohttp.web import Application, Request
+
+from bot.app_keys import CORE, REDIS
+from bot.conversation import RASA_TRACKER_KEY
+from handoff.web_keys import HANDOFF
+from insight.figures import Query, figures
+from tests.bot.test_web_chat import chat
+
+Client = TestClient[Request, Application]
+
+
+async def test_rasas_tracker_is_redacted_once_the_conversation_is_quiet(client: Client) -> None:
+    sender = f"private-{uuid.uuid4().hex[:8]}"
+    redis = client.app[REDIS]  # the tests' service and Rasa share database 0
+    day = datetime.now(UTC).date()
+    before = (await figures(redis, Query(day, day)))["totals"]
+    await chat(client, sender, "Ik ben Jan Jansen, bel me op 06-12345678, mijn zoon slaapt slecht")
+    cid = client.app[CORE].conversation_id("api", sender)
+    key = RASA_TRACKER_KEY.format(cid)
+    assert "Jansen" in str(await redis.get(key))
+
+    assert await client.app[HANDOFF].registrar.flush(cid, quiet=True)
+
+    kept = str(await redis.get(key))
+    assert "Jansen" not in kept and "12345678" not in kept and "[PERSOON-1]" in kept
+    assert await redis.ttl(key) > 0  # Rasa's retention still applies
+    after = (await figures(redis, Query(day, day)))["totals"]
+    assert after["conversations"] == before["conversations"] + 1
+    assert after["anonymous"] == before["anonymous"]  # personal data: not anonymous
+
+    replies = await chat(client, sender, '/opvoedvraag{"topic": "slapen"}')  # Rasa reads it fine
+    assert any("slapen" in str(r.get("text", "")).lower() for r in replies)

@@ -49,6 +49,25 @@ def youth_content(directory: Path | None = None) -> YouthContent:
     return load_current(YouthContent, (directory or content_dir()) / "youth.yml", _check)
 
 
+@dataclass(frozen=True)
+class Askers:
+    """content/askers.yml: phrases that show a professional is asking (for the figures)."""
+
+    version: int
+    professional: list[str]
+
+
+def _check_askers(loaded: Askers, path: Path) -> None:
+    for marker in loaded.professional:
+        compile_phrase(marker)
+
+
+def sounds_professional(text: str) -> bool:
+    """ "Ik ben leerkracht", "een leerling van mij ...": counted as a professional's question."""
+    path = content_dir() / "askers.yml"
+    return matches_any(text, load_current(Askers, path, _check_askers).professional)
+
+
 def sounds_young(text: str) -> bool:
     """A youth's own words ("ik ben 14", "mijn ouders ..."): answer in youth mode."""
     return matches_any(text, youth_content().markers)

@@ -52,27 +52,41 @@ async def authenticate(request: web.Request) -> tuple[Account, Session] | None:
 
 
 StaffHandler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def staff_only(handler: StaffHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Logged in, and for changes the CSRF header; the console role is staff or admin."""
+def for_roles(
+    roles: tuple[str, ...], refused: str, present: bool = False
+) -> Callable[[StaffHandler], Route]:
+    """Logged in with one of ``roles``, and for changes the CSRF header. ``present``: the call
+    counts as a sign of life of a console (staff presence)."""
 
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        found = await authenticate(request)
-        if found is None:
-            return _error(401, "not_logged_in", "Log eerst in.")
-        account, session = found
-        if (
-            request.method not in ("GET", "HEAD")
-            and request.headers.get("X-CSRF-Token") != session.csrf
-        ):
-            return _error(403, "csrf", "De pagina is verlopen. Laad hem opnieuw.")
-        if account.role not in ("staff", "admin"):
-            return _error(403, "forbidden", "Je account heeft geen toegang tot de console.")
-        await request.app[HANDOFF].presence.heartbeat(account.username)
-        return await handler(request, account)
+    def decorate(handler: StaffHandler) -> Route:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            found = await authenticate(request)
+            if found is None:
+                return _error(401, "not_logged_in", "Log eerst in.")
+            account, session = found
+            if (
+                request.method not in ("GET", "HEAD")
+                and request.headers.get("X-CSRF-Token") != session.csrf
+            ):
+                return _error(403, "csrf", "De pagina is verlopen. Laad hem opnieuw.")
+            if account.role not in roles:
+                return _error(403, "forbidden", refused)
+            if present:
+                await request.app[HANDOFF].presence.heartbeat(account.username)
+            return await handler(request, account)
 
-    return wrapped
+        return wrapped
+
+    return decorate
+
+
+# The console: staff and admins; every call is a sign of life.
+staff_only = for_roles(
+    ("staff", "admin"), "Je account heeft geen toegang tot de console.", present=True
+)
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from html import escape
 from typing import Any
@@ -20,7 +19,7 @@ from common.content import intent_labels, topics
 from common.offers import catalogue
 from handoff.accounts import Account
 from handoff.web_keys import HANDOFF
-from handoff.web_staff import SECURITY_HEADERS, STATIC, _body, authenticate
+from handoff.web_staff import SECURITY_HEADERS, STATIC, _body, authenticate, for_roles
 from insight.figures import Query, QueryError, figures, parse_query
 from insight.registrar import CHANNELS, outcome
 from insight.unclear import parse_mark
@@ -29,27 +28,8 @@ from insight.web_keys import UNCLEAR
 routes = web.RouteTableDef()
 READERS = ("insight", "admin")
 
-Handler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
-
-
-def readers_only(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Logged in with the insight or admin role; changes need the CSRF header."""
-
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        found = await authenticate(request)
-        if found is None:
-            return json_error(401, "not_logged_in", "Log eerst in.")
-        account, session = found
-        if (
-            request.method not in ("GET", "HEAD")
-            and request.headers.get("X-CSRF-Token") != session.csrf
-        ):
-            return json_error(403, "csrf", "De pagina is verlopen. Laad hem opnieuw.")
-        if account.role not in READERS:
-            return json_error(403, "forbidden", "Je account heeft geen toegang tot de cijfers.")
-        return await handler(request, account)
-
-    return wrapped
+# The figures: the insight role and admins (a staff member sees the console, not the figures).
+readers_only = for_roles(READERS, "Je account heeft geen toegang tot de cijfers.")
 
 
 def _query(request: web.Request) -> Query:

@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import Tracker
 
 from common.registration import Outcome, age_band, tag
+from common.youth import sounds_professional
 
 
 def note(
@@ -20,10 +21,14 @@ def note(
 ) -> None:
     """Adds what the conversation knows (asker, child's age band, municipality) to the note."""
     age = tracker.get_slot("child_age")
+    said = str(tracker.latest_message.get("text") or "")
+    asker = user_type or tracker.get_slot("user_type")
+    if asker is None and sounds_professional(said):
+        asker = "professional"
     dispatcher.utter_message(
         json_message=tag(
             outcome=outcome,
-            user_type=user_type or tracker.get_slot("user_type"),
+            user_type=asker,
             age_band=age_band(float(age)) if age is not None else None,
             municipality=tracker.get_slot("municipality"),
             **extra,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from common.content import topics
 from common.registration import age_band, from_custom, tag
-from common.youth import sounds_young, youth_content
+from common.youth import sounds_professional, sounds_young, youth_content
 from handoff.staff_content import registration_options
 
 
@@ -56,3 +56,10 @@ def test_registration_notes_carry_codes_only() -> None:
         "12-16",
         "16-23",
     ]
+
+
+def test_a_professional_is_recognised_for_the_figures() -> None:
+    assert sounds_professional("ik ben leerkracht en een leerling van mij is erg druk")
+    assert sounds_professional("ik werk op een bso en een kind bijt steeds")
+    assert not sounds_professional("een jongen in mijn klas pest mij")  # a youth
+    assert not sounds_professional("mijn dochter van 6 slaapt slecht")  # a parent

@@ -114,38 +114,11 @@
 
   // --- API -------------------------------------------------------------------------------
 
-  class ApiError extends Error {
-    constructor(status, code, message) {
-      super(message);
-      this.status = status;
-      this.code = code;
-    }
-  }
+  const { ApiError } = window.cjgStaffApi; // staff-api.js, loaded first
 
   async function api(method, path, body) {
-    const options = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-    if (method !== 'GET') {
-      options.headers['Content-Type'] = 'application/json';
-      if (state.csrf) options.headers['X-CSRF-Token'] = state.csrf;
-      options.body = JSON.stringify(body || {});
-    }
-    let response;
-    try {
-      response = await fetch(API + path, options);
-    } catch (err) {
-      throw new ApiError(0, 'network', 'Geen verbinding met de server. Probeer het opnieuw.');
-    }
-    let data = null;
-    try {
-      data = await response.json();
-    } catch (err) {
-      data = null;
-    }
-    if (!response.ok) {
-      const message = (data && data.message) || `Er ging iets mis (fout ${response.status}).`;
-      throw new ApiError(response.status, data && data.error, message);
-    }
-    return data || {};
+    const data = await window.cjgStaffApi.request(method, API + path, body, state.csrf);
+    return data;
   }
 
   function toLogin() {

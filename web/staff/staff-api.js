@@ -1,0 +1,41 @@
+// JSON calls to the staff API, shared by the console (console.js) and the insight page
+// (insight.js): the session cookie, the CSRF header on changes, and Dutch errors.
+(function () {
+  'use strict';
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  async function request(method, url, body, csrf) {
+    const options = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+    if (method !== 'GET') {
+      options.headers['Content-Type'] = 'application/json';
+      if (csrf) options.headers['X-CSRF-Token'] = csrf;
+      options.body = JSON.stringify(body || {});
+    }
+    let response;
+    try {
+      response = await fetch(url, options);
+    } catch (err) {
+      throw new ApiError(0, 'network', 'Geen verbinding met de server. Probeer het opnieuw.');
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (err) {
+      data = null;
+    }
+    if (!response.ok) {
+      const message = (data && data.message) || `Er ging iets mis (fout ${response.status}).`;
+      throw new ApiError(response.status, data && data.error, message);
+    }
+    return data || {};
+  }
+
+  window.cjgStaffApi = Object.freeze({ ApiError, request });
+})();

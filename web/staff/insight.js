@@ -26,22 +26,7 @@
 
   // --- small helpers ---------------------------------------------------------------------
 
-  const $ = (id) => document.getElementById(id);
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  function show(node, visible) {
-    node.hidden = !visible;
-  }
-
-  function pad(n) {
-    return String(n).padStart(2, '0');
-  }
+  const { $, el, show, pad } = window.cjgStaffApi; // staff-api.js, loaded first
 
   function isoDate(d) {
     return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;

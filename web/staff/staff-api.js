@@ -1,7 +1,25 @@
-// JSON calls to the staff API, shared by the console (console.js) and the insight page
-// (insight.js): the session cookie, the CSRF header on changes, and Dutch errors.
+// Shared by the console (console.js) and the insight page (insight.js): JSON calls to the
+// staff API (the session cookie, the CSRF header on changes, Dutch errors) and the small DOM
+// helpers. Text is only ever set with textContent.
 (function () {
   'use strict';
+
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function show(node, visible) {
+    node.hidden = !visible;
+  }
+
+  function pad(n) {
+    return String(n).padStart(2, '0');
+  }
 
   class ApiError extends Error {
     constructor(status, code, message) {
@@ -37,5 +55,5 @@
     return data || {};
   }
 
-  window.cjgStaffApi = Object.freeze({ ApiError, request });
+  window.cjgStaffApi = Object.freeze({ ApiError, request, $, el, show, pad });
 })();

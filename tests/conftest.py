@@ -115,7 +115,7 @@ def rasa_stack(
     if not MODEL.exists():
         pytest.fail("No trained model in models/: run scripts/test (it trains first).")
     logs = tmp_path_factory.mktemp("rasa-logs")
-    rasa_port, action_port, token = free_port(), free_port(), secrets.token_urlsafe(24)
+    rasa_port, action_port, token = free_port(), free_port(), secrets.token_hex(24)
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -135,7 +135,7 @@ def rasa_stack(
     actions = start("actions", "run", "actions", "--actions", "assistant.actions",
                     "--port", str(action_port))  # fmt: skip
     rasa = start("rasa", "run", "--model", str(MODEL), "--interface", "127.0.0.1",
-                 "--port", str(rasa_port), "--enable-api", "--auth-token", token,
+                 "--port", str(rasa_port), "--enable-api", f"--auth-token={token}",
                  "--endpoints", "endpoints.yml", "--credentials", "credentials.yml")  # fmt: skip
     stack = RasaStack(
         url=f"http://127.0.0.1:{rasa_port}",
@@ -148,9 +148,12 @@ def rasa_stack(
         wait_until(lambda: _http_ok(f"{stack.action_url}/health"), 120, "action server", actions)
         wait_until(lambda: _http_ok(f"{stack.url}/status?token={token}"), 300, "Rasa", rasa)
     except RuntimeError as exc:
-        for name in ("rasa", "actions"):
-            print(f"--- {name}.log (tail) ---\n" + (logs / f"{name}.log").read_text()[-3000:])
-        pytest.fail(f"{exc}; see the log above")
+        # The tails go into the failure message itself: CI shows only part of the output.
+        tails = "".join(
+            f"\n--- {name}.log (tail) ---\n" + (logs / f"{name}.log").read_text()[-1500:]
+            for name in ("rasa", "actions")
+        )
+        pytest.fail(f"{exc}{tails}")
     yield stack
     for process in (rasa, actions):
         process.send_signal(signal.SIGCONT)

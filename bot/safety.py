@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.safety import Signal, check_text, crisis_contacts, safety_phrases
+from common.safety import Signal, check_text, contact_lines, crisis_contacts, safety_phrases
 
 
 def check(text: str) -> Signal | None:
@@ -23,8 +23,7 @@ def card(signal: Signal) -> dict[str, Any]:
     order = category.contacts if category else []  # the crisis intent: every contact, in order
     keys = [*order, *(k for k in contacts.contacts if k not in order)]
     chosen = [contacts.contacts[k] for k in keys]
-    lines = [contacts.intro.strip(), ""]
-    lines += [f"• {c.name}: {c.phone}. {c.when}." for c in chosen]
+    lines = [contacts.intro.strip(), "", *contact_lines(contacts, order)]
     return {
         "text": "\n".join(lines),
         "buttons": [{"title": c.name, "payload": c.url} for c in chosen if c.url],

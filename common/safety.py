@@ -130,6 +130,8 @@ class CheckQuestion:
     text: str
     confirm: str  # the "yes" button
     decline: str  # the "no" button
+    # Above the contacts listed under the question: the numbers are there at once, before "Ja".
+    contacts_intro: str = ""
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,14 @@ def safety_phrases(directory: Path | None = None) -> SafetyPhrases:
 
 def crisis_contacts(directory: Path | None = None) -> CrisisContacts:
     return load_current(CrisisContacts, (directory or content_dir()) / "crisis_contacts.yml")
+
+
+def contact_lines(contacts: CrisisContacts, first: list[str] | None = None) -> list[str]:
+    """One line per contact, the ``first`` keys first: the same wording on the card and under
+    the check question."""
+    order = first or []
+    keys = [*order, *(k for k in contacts.contacts if k not in order)]
+    return [f"• {c.name}: {c.phone}. {c.when}." for c in (contacts.contacts[k] for k in keys)]
 
 
 def check_references(directory: Path | None = None) -> None:

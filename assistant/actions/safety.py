@@ -5,7 +5,7 @@ Sure enough (``intent_threshold`` in content/safety.yml), the action only raises
 service shows the crisis card and starts the urgent handoff, exactly as for a phrase, so there
 is one crisis path for every channel. Less sure, it asks whether the message is about someone's
 safety ("Ja" comes back as ``/crisis`` and raises the signal): an everyday question then gets a
-question, not an alarm.
+question, not an alarm. The crisis contacts come with the question, so they are shown at once.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
 from assistant.actions.registration import note
-from common.safety import crisis_contacts, nlu_signal_payload, safety_phrases
+from common.safety import contact_lines, crisis_contacts, nlu_signal_payload, safety_phrases
 
 YES = "/crisis"
 NO = "/out_of_scope"
@@ -35,9 +35,12 @@ class ActionSafetySignal(Action):
         if chosen or (threshold < 1.0 and confidence >= threshold):
             dispatcher.utter_message(json_message=nlu_signal_payload(confidence))
             return []
-        check = crisis_contacts().check
+        contacts = crisis_contacts()
+        check = contacts.check
+        # The numbers come with the question, so nobody waits for "Ja" to see them.
+        lines = [check.text.strip(), "", check.contacts_intro.strip(), *contact_lines(contacts)]
         dispatcher.utter_message(
-            text=check.text.strip(),
+            text="\n".join(lines),
             buttons=[
                 {"title": check.confirm, "payload": YES},
                 {"title": check.decline, "payload": NO},

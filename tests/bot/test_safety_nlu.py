@@ -61,9 +61,24 @@ async def test_phrase_list_and_crisis_intent_together_on_the_held_out_set(
     print(f"safety (phrases + intent): recall at once {recall_now:.3f}, with the question "
           f"{recall_with_question:.3f} (target {TARGET_RECALL}); false alarms "
           f"{false_alarms:.3f}, questions on ordinary messages {questions:.3f}")  # fmt: skip
+    missed = {  # per category, counts only: where to write new (independent) examples
+        category: sum(
+            result == "nothing" for result in outcomes["risk"][start : start + len(texts)]
+        )
+        for category, texts, start in _spans(data["risk"])
+    }
+    print("missed per category: " + ", ".join(f"{c} {n}" for c, n in missed.items() if n))
     assert recall_with_question >= MIN_RECALL_WITH_QUESTION  # counts only, never the set
     assert false_alarms <= MAX_FALSE_ALARMS
     assert questions <= MAX_QUESTIONS_ON_ORDINARY
+
+
+def _spans(groups: dict[str, list[str]]) -> list[tuple[str, list[str], int]]:
+    spans, start = [], 0
+    for category, texts in groups.items():
+        spans.append((category, texts, start))
+        start += len(texts)
+    return spans
 
 
 async def outcome(
@@ -88,6 +103,7 @@ async def test_the_crisis_intent_asks_and_yes_shows_the_card_and_raises_an_urgen
     await client.app[HANDOFF].presence.heartbeat("anne")  # someone is online to pick it up
     (question,) = await chat(client, "nlu-crisis", ONLY_THE_INTENT_KNOWS)
     assert "veiligheid" in str(question["text"]) and "112" in str(question["text"])
+    assert "0800-2000" in str(question["text"]) and "0800-0432" in str(question["text"])
     buttons = cast(list[dict[str, str]], question["buttons"])
     assert [b["payload"] for b in buttons] == ["/crisis", "/out_of_scope"]
 

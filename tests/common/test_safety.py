@@ -26,7 +26,7 @@ HELD_OUT = Path(__file__).resolve().parents[1] / "safety" / "messages.yml"
 # Issue #6 asks for recall >= 0.97. The phrase list alone reaches less on this held-out set
 # (docs/PERFORMANCE.md); until the NLU crisis intent joins it, this guard keeps what is reached.
 TARGET_RECALL = 0.97
-MIN_RECALL = 0.75
+MIN_RECALL = 0.79
 MAX_FALSE_ALARMS = 0.03
 
 

@@ -41,13 +41,19 @@ async def main() -> int:
     data = yaml.safe_load((ROOT / "bench" / "safety_calibration.yml").read_text())
     rules = safety_phrases()
     scored: dict[str, list[tuple[bool, float]]] = {"risk": [], "ordinary": []}
-    async with aiohttp.ClientSession() as http:
-        for kind in scored:
-            for text in data[kind]:
-                phrase = check_text(text, rules) is not None
-                scored[kind].append(
-                    (phrase, await crisis_confidence(http, url, env["RASA_TOKEN"], text))
-                )
+    try:
+        async with aiohttp.ClientSession() as http:
+            for kind in scored:
+                for text in data[kind]:
+                    phrase = check_text(text, rules) is not None
+                    scored[kind].append(
+                        (phrase, await crisis_confidence(http, url, env["RASA_TOKEN"], text))
+                    )
+    except aiohttp.ClientConnectorError:
+        raise SystemExit(
+            f"Rasa is not reachable at {url}: start the stack with 'make run' and wait for"
+            " 'Rasa server is up and running', then run this again."
+        ) from None
     print(f"{len(scored['risk'])} risk and {len(scored['ordinary'])} ordinary messages")
     print(f"{'threshold':>9}  {'recall':>6}  {'false alarms':>12}")
     best = None
@@ -65,6 +71,12 @@ async def main() -> int:
     phrase_alarms = sum(p for p, _ in scored["ordinary"]) / len(scored["ordinary"])
     print(f"phrase list alone: recall {phrases_only:.3f}, false alarms {phrase_alarms:.3f}")
     print(f"lowest threshold with false alarms <= {MAX_FALSE_ALARMS}: {best}")
+    # As the product runs now (threshold 1.0): phrase -> alarm, crisis intent -> the question.
+    found = sum(p or c > 0 for p, c in scored["risk"]) / len(scored["risk"])
+    asked = sum(not p and c > 0 for p, c in scored["ordinary"]) / len(scored["ordinary"])
+    print(
+        f"alarm or question: recall {found:.3f}; ordinary messages asked the question {asked:.3f}"
+    )
     return 0
 
 

@@ -23,11 +23,12 @@ from tests.conftest import RasaStack
 from tests.handoff.conftest import ALWAYS, content_copy
 
 Client = TestClient[Request, Application]
-# Issue #6 asks for recall >= 0.97 (TARGET_RECALL); docs/PERFORMANCE.md has the figures.
-# The crisis intent asks "Gaat je bericht over de veiligheid ...?" (one tap from the card) rather
-# than raising the alarm itself while intent_threshold is 1.0. These guards keep what phrase list
-# and intent reach together, so a change that loses recall or adds alarms fails.
-MIN_RECALL_WITH_QUESTION = 0.95
+# Issue #6 asks for recall >= 0.97 (TARGET_RECALL) and false alarms <= 3%; docs/PERFORMANCE.md
+# has the figures. The crisis intent asks "Gaat je bericht over de veiligheid ...?" with the crisis
+# contacts listed under it (the urgent handoff is one "Ja" away) rather than raising the alarm
+# itself while intent_threshold is 1.0, so a risk message counts as found when it gets the alarm
+# or the question.
+MIN_RECALL_WITH_QUESTION = TARGET_RECALL
 MAX_QUESTIONS_ON_ORDINARY = 0.08
 # Said in a way the phrase list does not know (checked below); an example of nlu/veiligheid.yml.
 ONLY_THE_INTENT_KNOWS = "ik ben net van huis weggerend en durf niet meer terug"

@@ -230,7 +230,12 @@ class HandoffService:
         facts: list[Fact] = []
         if handoff is not None and handoff.claimed_at is not None:
             facts.append(Fact("handle_seconds", str((now_ms() - handoff.claimed_at) // 1000)))
-        names = {"topic": "staff_theme", "outcome": "staff_outcome", "referred_to": "referral"}
+        names = {
+            "topic": "staff_theme",
+            "outcome": "staff_outcome",
+            "referred_to": "referral",
+            "asker": "user_type",  # staff know better than the bot's guess
+        }
         facts += [Fact(names[k], v) for k, v in registration.items() if k in names and v]
         if facts:
             await self.registrar.note(cid, handoff.channel if handoff else "", facts)

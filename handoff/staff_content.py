@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from common.content import ContentError, content_dir, load_current, topics
+from common.registration import USER_TYPES
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class RegistrationOptions:
     outcomes: dict[str, Outcome]
     referrals: dict[str, str]
     bot_topics: dict[str, list[str]] = field(default_factory=dict)  # theme -> chatbot topics
+    # Who asked, as staff saw it (optional in the close form): overrides the bot's own guess.
+    askers: dict[str, str] = field(default_factory=dict)  # user type -> Dutch label
 
     def theme_of(self, topic: str) -> str:
         """The theme a chatbot topic counts under in the figures."""
@@ -50,6 +53,11 @@ def _check_registration(loaded: Any, path: Path) -> None:
     for name in ("topics", "outcomes", "referrals"):
         if not getattr(loaded, name):
             raise ContentError(f"{path}: {name}: give at least one")
+    for asker in loaded.askers:
+        if asker not in USER_TYPES or asker == "unknown":
+            raise ContentError(
+                f"{path}: askers: '{asker}' is not one of {', '.join(USER_TYPES[:-1])}"
+            )
     known, seen = topics(path.parent), set[str]()
     for theme, members in loaded.bot_topics.items():
         if theme not in loaded.topics:

@@ -308,6 +308,11 @@ async def close(request: web.Request, account: Account) -> web.Response:
         if referral not in options.referrals:
             return _error(400, "invalid_referral", "Kies naar wie je hebt doorverwezen.")
         registration["referred_to"] = str(referral)
+    asker = body.get("asker") or None  # optional: "weet ik niet" sends nothing
+    if asker is not None:
+        if asker not in options.askers:
+            return _error(400, "invalid_asker", "Kies wie de vraag stelde uit de lijst.")
+        registration["asker"] = str(asker)
     if not await request.app[HANDOFF].close(request.match_info["hid"], account, registration):
         return _conflict()
     await request.app[AUDIT].record(account.username, "closed", request.match_info["hid"])
@@ -365,6 +370,7 @@ async def registration(request: web.Request, account: Account) -> web.Response:
                 for k, v in options.outcomes.items()
             },
             "referrals": options.referrals,
+            "askers": options.askers,
         }
     )
 

@@ -115,8 +115,15 @@ async def test_parent_and_staff_talk_and_a_restart_loses_nothing(
 
         await page.select_option("#close-topic", "opvoeden_school")
         await page.select_option("#close-outcome", "advies")
+        await page.select_option("#close-asker", "parent")  # optional: who asked
         await page.click("#close-submit")
         await parent.wait_for("Hoe tevreden ben je")
+        history = await page.evaluate("fetch('/staff/api/history').then(r => r.json())")
+        assert history["closed"][0]["registration"] == {
+            "topic": "opvoeden_school",
+            "outcome": "advies",
+            "asker": "parent",
+        }
         thanks = await parent.say("/cjg_rating_5")
         assert "Dank je wel" in str(thanks[0]["text"])
         back = await parent.say("hallo")

@@ -159,14 +159,26 @@ async def test_full_handoff_through_the_api(client: Client) -> None:
         headers=headers,
     )
     assert (await referral_missing.json())["error"] == "invalid_referral"
+    unknown_asker = await client.post(
+        f"/staff/api/handoffs/{hid}/close",
+        json={"topic": "school_leren", "outcome": "advies", "asker": "unknown"},
+        headers=headers,
+    )
+    assert (await unknown_asker.json())["error"] == "invalid_asker"
     closed = await client.post(
         f"/staff/api/handoffs/{hid}/close",
-        json={"topic": "school_leren", "outcome": "doorverwezen", "referred_to": "poh_jeugd"},
+        json={
+            "topic": "school_leren",
+            "outcome": "doorverwezen",
+            "referred_to": "poh_jeugd",
+            "asker": "professional",
+        },
         headers=headers,
     )
     assert closed.status == 200
     history = await (await client.get("/staff/api/history")).json()
-    assert history["closed"][0]["registration"]["referred_to"] == "poh_jeugd"
+    registration = history["closed"][0]["registration"]
+    assert registration["referred_to"] == "poh_jeugd" and registration["asker"] == "professional"
 
 
 async def test_two_staff_members_claim_at_once(client: Client) -> None:

@@ -113,7 +113,8 @@ async def converse(client: Client) -> dict[str, str]:
 
 
 async def handle_crisis_chat(client: Client, sender: str) -> None:
-    """Anne picks up the urgent chat, closes it with a referral; the user rates it 5."""
+    """Anne picks up the urgent chat, closes it with a referral and registers the asker as a
+    professional (a teacher, say); the user rates it 5."""
     csrf = await login(client, "anne")
     cid = client.app[CORE].conversation_id("api", sender)
     hid = (await client.app[HANDOFF].conversation(cid)).hid
@@ -121,7 +122,12 @@ async def handle_crisis_chat(client: Client, sender: str) -> None:
     assert (await client.post(f"/staff/api/handoffs/{hid}/claim", headers=headers)).status == 200
     closed = await client.post(
         f"/staff/api/handoffs/{hid}/close",
-        json={"topic": "veiligheid", "outcome": "doorverwezen", "referred_to": "veilig_thuis"},
+        json={
+            "topic": "veiligheid",
+            "outcome": "doorverwezen",
+            "referred_to": "veilig_thuis",
+            "asker": "professional",
+        },
         headers=headers,
     )
     assert closed.status == 200
@@ -165,7 +171,7 @@ async def test_conversations_become_the_figures_on_the_dashboard_and_in_the_csv(
         "gedrag_emoties": 1,
     }
     users = {item["id"]: item["count"] for item in found["user_types"]}
-    assert users == {"unknown": 5, "parent": 1, "youth": 1}
+    assert users == {"unknown": 4, "parent": 1, "youth": 1, "professional": 1}  # staff's asker
     assert {i["id"]: i["count"] for i in found["referrals"]} == {"veilig_thuis": 1}
     assert {i["id"]: i["count"] for i in found["signals"]} == {"suicide": 1}
     assert found["ratings"]["count"] == 1 and found["ratings"]["average"] == 5.0

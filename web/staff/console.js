@@ -41,7 +41,7 @@
     seenWaiting: null, // Set of waiting hids seen so far; null before the first load
     staff: [],
     canned: [],
-    registration: { topics: {}, outcomes: {}, referrals: {} },
+    registration: { topics: {}, outcomes: {}, referrals: {}, askers: {} },
     open: null, // the handoff shown in the conversation panel
     wantHid: null, // the handoff last asked for (may still be loading)
     openSeq: 0,
@@ -260,11 +260,15 @@
   async function loadRegistration() {
     try {
       const data = await api('GET', '/registration');
-      state.registration = { topics: data.topics || {}, outcomes: data.outcomes || {}, referrals: data.referrals || {} };
+      state.registration = {
+        topics: data.topics || {}, outcomes: data.outcomes || {},
+        referrals: data.referrals || {}, askers: data.askers || {},
+      };
       const reg = state.registration;
       setOptions($('close-topic'), Object.entries(reg.topics), '— Kies een onderwerp —');
       setOptions($('close-outcome'), Object.entries(reg.outcomes).map(([k, v]) => [k, v.label]), '— Kies een uitkomst —');
       setOptions($('close-referral'), Object.entries(reg.referrals), '— Kies naar wie —');
+      setOptions($('close-asker'), Object.entries(reg.askers), '— Weet ik niet —');
       updateReferralVisibility();
     } catch (err) {
       handleError(err);
@@ -780,6 +784,7 @@
       body.referred_to = $('close-referral').value;
       if (!body.referred_to) return setStatus('Kies naar wie je hebt doorverwezen.');
     }
+    if ($('close-asker').value) body.asker = $('close-asker').value;
     if (await act($('close-submit'), 'close', body)) {
       $('close-form').reset();
       updateReferralVisibility();

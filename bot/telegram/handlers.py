@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
@@ -32,7 +33,8 @@ async def send(context_bot: Any, chat_id: int, message: dict[str, Any], buttons:
             await context_bot.send_message(chat_id=chat_id, text=text[:4096], reply_markup=markup)
             return True
         except RetryAfter as exc:  # the rate limiter already retried; wait as Telegram asks
-            await asyncio.sleep(float(getattr(exc, "retry_after", 1)))
+            wait = exc.retry_after
+            await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else wait)
         except (TimedOut, NetworkError) as exc:
             log.warning("Telegram send failed (%s), attempt %d", type(exc).__name__, attempt + 1)
             await asyncio.sleep(2**attempt)

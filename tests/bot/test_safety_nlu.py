@@ -47,39 +47,28 @@ async def test_phrase_list_and_crisis_intent_together_on_the_held_out_set(
 ) -> None:
     data = yaml.safe_load(HELD_OUT.read_text())
     rules = safety_phrases()
-    risk = [text for texts in data["risk"].values() for text in texts]
     ordinary = [*data["ordinary"], *data["near_miss"]]
 
     async with aiohttp.ClientSession() as http:
-        outcomes = {
-            kind: [await outcome(http, rasa_stack, rules, text) for text in texts]
-            for kind, texts in (("risk", risk), ("ordinary", ordinary))
+        by_category = {  # risk outcomes per category, so misses can be counted per category
+            category: [await outcome(http, rasa_stack, rules, text) for text in texts]
+            for category, texts in data["risk"].items()
         }
-    recall_now = outcomes["risk"].count("alarm") / len(risk)
-    recall_with_question = 1 - outcomes["risk"].count("nothing") / len(risk)
-    false_alarms = outcomes["ordinary"].count("alarm") / len(ordinary)
-    questions = outcomes["ordinary"].count("question") / len(ordinary)
+        on_ordinary = [await outcome(http, rasa_stack, rules, text) for text in ordinary]
+    on_risk = [result for results in by_category.values() for result in results]
+    recall_now = on_risk.count("alarm") / len(on_risk)
+    recall_with_question = 1 - on_risk.count("nothing") / len(on_risk)
+    false_alarms = on_ordinary.count("alarm") / len(ordinary)
+    questions = on_ordinary.count("question") / len(ordinary)
     print(f"safety (phrases + intent): recall at once {recall_now:.3f}, with the question "
           f"{recall_with_question:.3f} (target {TARGET_RECALL}); false alarms "
           f"{false_alarms:.3f}, questions on ordinary messages {questions:.3f}")  # fmt: skip
-    missed = {  # per category, counts only: where to write new (independent) examples
-        category: sum(
-            result == "nothing" for result in outcomes["risk"][start : start + len(texts)]
-        )
-        for category, texts, start in _spans(data["risk"])
-    }
+    missed = {c: results.count("nothing") for c, results in by_category.items()}
+    # counts only, never the set: where to write new (independent) examples
     print("missed per category: " + ", ".join(f"{c} {n}" for c, n in missed.items() if n))
     assert recall_with_question >= MIN_RECALL_WITH_QUESTION  # counts only, never the set
     assert false_alarms <= MAX_FALSE_ALARMS
     assert questions <= MAX_QUESTIONS_ON_ORDINARY
-
-
-def _spans(groups: dict[str, list[str]]) -> list[tuple[str, list[str], int]]:
-    spans, start = [], 0
-    for category, texts in groups.items():
-        spans.append((category, texts, start))
-        start += len(texts)
-    return spans
 
 
 async def outcome(

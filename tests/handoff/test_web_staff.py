@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
 
@@ -56,6 +57,13 @@ async def login(client: Client, username: str = "anne") -> str:
     )
     assert response.status == 200
     return str((await response.json())["csrf"])
+
+
+async def close_chat(client: Client, hid: str, csrf: str, **registration: str) -> ClientResponse:
+    """The close form: topic, outcome and the optional referral and asker."""
+    return await client.post(
+        f"/staff/api/handoffs/{hid}/close", json=registration, headers={"X-CSRF-Token": csrf}
+    )
 
 
 async def start_handoff(client: Client, sender: str, urgent: bool = False) -> str:
@@ -147,33 +155,24 @@ async def test_full_handoff_through_the_api(client: Client) -> None:
     detail = await (await client.get(f"/staff/api/handoffs/{hid}")).json()
     assert [e["role"] for e in detail["transcript"]][-2:] == ["staff", "note"]
 
-    bad_close = await client.post(
-        f"/staff/api/handoffs/{hid}/close",
-        json={"topic": "bestaat-niet", "outcome": "advies"},
-        headers=headers,
-    )
+    bad_close = await close_chat(client, hid, csrf, topic="bestaat-niet", outcome="advies")
     assert bad_close.status == 400
-    referral_missing = await client.post(
-        f"/staff/api/handoffs/{hid}/close",
-        json={"topic": "school_leren", "outcome": "doorverwezen"},
-        headers=headers,
+    referral_missing = await close_chat(
+        client, hid, csrf, topic="school_leren", outcome="doorverwezen"
     )
     assert (await referral_missing.json())["error"] == "invalid_referral"
-    unknown_asker = await client.post(
-        f"/staff/api/handoffs/{hid}/close",
-        json={"topic": "school_leren", "outcome": "advies", "asker": "unknown"},
-        headers=headers,
+    unknown_asker = await close_chat(
+        client, hid, csrf, topic="school_leren", outcome="advies", asker="unknown"
     )
     assert (await unknown_asker.json())["error"] == "invalid_asker"
-    closed = await client.post(
-        f"/staff/api/handoffs/{hid}/close",
-        json={
-            "topic": "school_leren",
-            "outcome": "doorverwezen",
-            "referred_to": "poh_jeugd",
-            "asker": "professional",
-        },
-        headers=headers,
+    closed = await close_chat(
+        client,
+        hid,
+        csrf,
+        topic="school_leren",
+        outcome="doorverwezen",
+        referred_to="poh_jeugd",
+        asker="professional",
     )
     assert closed.status == 200
     history = await (await client.get("/staff/api/history")).json()

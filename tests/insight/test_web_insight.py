@@ -27,10 +27,10 @@ from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat
 from tests.conftest import RasaStack, RedisServer
 from tests.handoff.conftest import ALWAYS, content_copy
+from tests.handoff.test_web_staff import PASSWORD, close_chat, login
 from tests.insight.conftest import TEST_DB
 
 Client = TestClient[Request, Application]
-PASSWORD = "een-lang-wachtwoord-123"
 # Every counter field: channel | municipality | metric | code. Codes only: no room for text.
 FIELD = re.compile(
     r"^(widget|telegram|api|onbekend)\|(haarlem|zandvoort|bloemendaal|anders|onbekend)\|"
@@ -60,14 +60,6 @@ async def client(
     for username, role in (("anne", "staff"), ("ida", "insight"), ("ines", "admin")):
         await client.app[ACCOUNTS].add(username, username.title(), PASSWORD, role)  # type: ignore[arg-type]
     yield client
-
-
-async def login(client: Client, username: str) -> str:
-    response = await client.post(
-        "/staff/api/login", json={"username": username, "password": PASSWORD}
-    )
-    assert response.status == 200
-    return str((await response.json())["csrf"])
 
 
 def texts(replies: list[dict[str, Any]]) -> str:
@@ -118,17 +110,17 @@ async def handle_crisis_chat(client: Client, sender: str) -> None:
     csrf = await login(client, "anne")
     cid = client.app[CORE].conversation_id("api", sender)
     hid = (await client.app[HANDOFF].conversation(cid)).hid
+    assert hid is not None  # the crisis message started an urgent handoff
     headers = {"X-CSRF-Token": csrf}
     assert (await client.post(f"/staff/api/handoffs/{hid}/claim", headers=headers)).status == 200
-    closed = await client.post(
-        f"/staff/api/handoffs/{hid}/close",
-        json={
-            "topic": "veiligheid",
-            "outcome": "doorverwezen",
-            "referred_to": "veilig_thuis",
-            "asker": "professional",
-        },
-        headers=headers,
+    closed = await close_chat(
+        client,
+        hid,
+        csrf,
+        topic="veiligheid",
+        outcome="doorverwezen",
+        referred_to="veilig_thuis",
+        asker="professional",
     )
     assert closed.status == 200
     thanks = await chat(client, sender, "/cjg_rating_5")

@@ -61,7 +61,7 @@
 
   // --- small helpers ---------------------------------------------------------------------
 
-  const { $, el, show, pad } = window.cjgStaffApi; // staff-api.js, loaded first
+  const { $, el, show, pad, setOptions } = window.cjgStaffApi; // staff-api.js, loaded first
 
   function formatTime(ms) {
     if (!ms) return '';
@@ -96,14 +96,6 @@
     const s = summaryOf(h);
     const reason = s.reason || h.reason;
     return s.reason_label || REASON_LABELS[reason] || reason || 'Gesprek';
-  }
-
-  function setOptions(select, pairs, placeholder) {
-    const keep = select.value;
-    select.replaceChildren();
-    if (placeholder) select.append(new Option(placeholder, ''));
-    for (const [value, label] of pairs) select.append(new Option(label, value));
-    if (pairs.some(([value]) => value === keep)) select.value = keep;
   }
 
   // --- status line -----------------------------------------------------------------------

@@ -26,7 +26,7 @@
 
   // --- small helpers ---------------------------------------------------------------------
 
-  const { $, el, show, pad } = window.cjgStaffApi; // staff-api.js, loaded first
+  const { $, el, show, pad, setOptions } = window.cjgStaffApi; // staff-api.js, loaded first
 
   function isoDate(d) {
     return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
@@ -78,14 +78,6 @@
 
   function list(value) {
     return Array.isArray(value) ? value : [];
-  }
-
-  function setOptions(select, pairs, placeholder) {
-    const keep = select.value;
-    select.replaceChildren();
-    if (placeholder) select.append(new Option(placeholder, ''));
-    for (const [value, label] of pairs) select.append(new Option(label, value));
-    if (pairs.some(([value]) => value === keep)) select.value = keep;
   }
 
   // --- status line -----------------------------------------------------------------------

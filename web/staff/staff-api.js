@@ -17,6 +17,15 @@
     node.hidden = !visible;
   }
 
+  // Fills a <select> and keeps the current choice when it is still offered.
+  function setOptions(select, pairs, placeholder) {
+    const keep = select.value;
+    select.replaceChildren();
+    if (placeholder) select.append(new Option(placeholder, ''));
+    for (const [value, label] of pairs) select.append(new Option(label, value));
+    if (pairs.some(([value]) => value === keep)) select.value = keep;
+  }
+
   function pad(n) {
     return String(n).padStart(2, '0');
   }
@@ -55,5 +64,5 @@
     return data || {};
   }
 
-  window.cjgStaffApi = Object.freeze({ ApiError, request, $, el, show, pad });
+  window.cjgStaffApi = Object.freeze({ ApiError, request, $, el, show, pad, setOptions });
 })();

@@ -8,16 +8,24 @@ exactly once, whichever instance sends it.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import LockError
 
 from bot.telegram.chat_ids import CHAT_KEY_PREFIX, ChatIds
 from bot.telegram.handlers import send
 from bot.telegram.render import Buttons
 from handoff.transcript import Outbox
 
-LOCK_MS = 30_000
+LOCK_SECONDS = 30
+POINTER_SECONDS = 30 * 24 * 3600
+
+
+def _pointer(cid: str) -> str:
+    """The id of the last outbox message this chat has been sent."""
+    return f"cjg:tg:delivered:{cid}"
 
 
 class Pusher:
@@ -39,24 +47,36 @@ class Pusher:
         return sent
 
     async def deliver(self, cid: str) -> int:
-        """Sends the conversation's undelivered messages; 0 if it is not a Telegram chat."""
+        """Sends the conversation's undelivered messages; 0 if it is not a Telegram chat.
+
+        Whoever finds the lock taken leaves the work to its holder, so the holder looks again
+        after letting go: a message added while it was sending is never left behind.
+        """
         chat_id = await self._chat_ids.lookup(cid)
         if chat_id is None:
             return 0
-        lock = f"cjg:tg:lock:{cid}"
-        if not await self._redis.set(lock, "1", nx=True, px=LOCK_MS):
-            return 0  # another instance is sending; it reads to the end
         sent = 0
-        try:
-            pointer = f"cjg:tg:delivered:{cid}"
-            after = str(await self._redis.get(pointer) or "0")
-            if after == "0":
-                after = "0-0"
-            for entry_id, message in await self._outbox.read(cid, after):
-                if not await send(self._bot, chat_id, message, self._buttons):
-                    break  # keep it for the next news; nothing is skipped
-                await self._redis.set(pointer, entry_id, ex=30 * 24 * 3600)
-                sent += 1
-        finally:
-            await self._redis.delete(lock)
-        return sent
+        while True:
+            lock = self._redis.lock(f"cjg:tg:lock:{cid}", timeout=LOCK_SECONDS, blocking=False)
+            if not await lock.acquire():
+                return sent  # another instance is sending; it looks again when it is done
+            try:
+                done, ok = await self._send_pending(cid, chat_id)
+            finally:
+                with contextlib.suppress(LockError):  # it expired during a very long flood wait
+                    await lock.release()
+            sent += done
+            if not ok or not await self._outbox.read(cid, await self._after(cid), count=1):
+                return sent  # a failed send waits for the next news; nothing is skipped
+
+    async def _after(self, cid: str) -> str:
+        return str(await self._redis.get(_pointer(cid)) or "0-0")
+
+    async def _send_pending(self, cid: str, chat_id: int) -> tuple[int, bool]:
+        sent = 0
+        for entry_id, message in await self._outbox.read(cid, await self._after(cid)):
+            if not await send(self._bot, chat_id, message, self._buttons):
+                return sent, False
+            await self._redis.set(_pointer(cid), entry_id, ex=POINTER_SECONDS)
+            sent += 1
+        return sent, True

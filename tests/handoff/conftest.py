@@ -14,6 +14,7 @@ from handoff.presence import Presence
 from handoff.service import HandoffService, Timing
 from handoff.store import HandoffStore
 from tests.conftest import RedisServer
+from tests.redis_db import fresh_db
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_DB = 3  # apart from the Rasa stack's database 0; flushed before each test
@@ -24,12 +25,8 @@ BRAM = Account("bram", "Bram", "staff")
 
 @pytest.fixture
 async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    client = Redis.from_url(
-        f"redis://127.0.0.1:{redis_server.port}/{TEST_DB}", decode_responses=True
-    )
-    await client.flushdb()
-    yield client
-    await client.aclose()
+    async with fresh_db(redis_server, TEST_DB) as client:
+        yield client
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ class FakeBotApi:
         self.changed = asyncio.Condition()
         self._floods: dict[str, tuple[int, int]] = {}  # method -> (times left, retry_after)
         self.rejected = 0
+        self.held: dict[str, asyncio.Event] = {}  # method -> answered once the event is set
         self._next_update = 1
         self._next_message = 1
         self.app = web.Application()
@@ -38,6 +39,11 @@ class FakeBotApi:
     def flood(self, method: str, times: int, retry_after: int) -> None:
         """The next ``times`` calls of ``method`` get Telegram's 429 "retry after"."""
         self._floods[method] = (times, retry_after)
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Calls of ``method`` are recorded at once but answered only when the event is set."""
+        self.held[method] = asyncio.Event()
+        return self.held[method]
 
     def message(self, text: str, user_id: int | None = None) -> None:
         self._queue({"message": self._text_message(text, user_id)})
@@ -147,6 +153,8 @@ class FakeBotApi:
         async with self.changed:
             self.calls.append((method, params))
             self.changed.notify_all()
+        if method in self.held:
+            await self.held[method].wait()
         return web.json_response({"ok": True, "result": await self._result(method, params)})
 
     async def _result(self, method: str, params: dict[str, Any]) -> Any:

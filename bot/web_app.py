@@ -157,6 +157,10 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
     await channel.stop()
 
 
+async def _close_widget_sockets(app: web.Application) -> None:
+    await app[WIDGET].close_sockets()
+
+
 async def _widget(app: web.Application) -> AsyncIterator[None]:
     app[WIDGET].start(app[CORE], app[TEXTS], app[OUTBOX_WATCHER])
     yield
@@ -179,6 +183,7 @@ def create_app(settings: Settings) -> web.Application:
     check_references()  # the safety phrases and crisis contacts, and how they refer
     app[SOCKETS] = weakref.WeakSet()
     app.on_shutdown.append(web_staff_ws.close_sockets)
+    app.on_shutdown.append(_close_widget_sockets)
     app.on_response_prepare.append(web_security.add_headers)
     app.cleanup_ctx.append(_clients)
     app.cleanup_ctx.append(_sweeper)

@@ -18,11 +18,12 @@ import logging
 import re
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 import socketio
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from redis.exceptions import RedisError
 
 from bot.config import Settings
@@ -37,10 +38,12 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "widget"
 SOCKET_PATH = "socket.io"
+SOCKET_URL = f"/{SOCKET_PATH}/"
 # Session ids are 128 random bits, as the server hands them out: a guessed or chosen id
 # ("test", "1") is replaced by a new one, so nobody can walk into someone else's session.
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 READ_BATCH = 100
+CLOSE_SECONDS = 3  # a socket that does not take its close in time is cut off by the server
 USER_TYPING_EVERY = 1.5  # seconds; a faster client only costs staff consoles work
 
 
@@ -72,6 +75,7 @@ class WidgetChannel:
         self._texts: ServiceMessages | None = None
         self._sockets: dict[str, _Socket] = {}
         self._by_cid: dict[str, set[str]] = {}
+        self._transports: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         for event, handler in (
             ("disconnect", self._disconnect),
             ("session_request", self._session_request),
@@ -83,17 +87,32 @@ class WidgetChannel:
 
     def attach(self, app: web.Application) -> None:
         self.sio.attach(app, socketio_path=SOCKET_PATH)
+        app.on_response_prepare.append(self._track)
 
     def start(self, core: ConversationCore, texts: ServiceMessages, watcher: OutboxWatcher) -> None:
         self._core, self._texts = core, texts
         watcher.add_listener(self._news)
         watcher.add_signal_listener(self._signal)
 
+    async def close_sockets(self) -> None:
+        """At shutdown, before the server waits for open requests (each socket is one): the
+        widgets see the connection drop and reconnect, to another instance or after the restart.
+        """
+        closing = [
+            ws.close(code=WSCloseCode.GOING_AWAY, message=b"server restart")
+            for ws in list(self._transports)
+        ]
+        if closing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*closing), CLOSE_SECONDS)
+
     async def stop(self) -> None:
-        """Closes this instance's sockets; the widgets reconnect to another instance."""
-        for sid in list(self._sockets):
-            await self.sio.disconnect(sid, ignore_queue=True)
         await self.sio.shutdown()
+
+    async def _track(self, request: web.BaseRequest, response: web.StreamResponse) -> None:
+        """on_response_prepare: Socket.IO keeps its websockets to itself, so note them here."""
+        if isinstance(response, web.WebSocketResponse) and request.path.startswith(SOCKET_URL):
+            self._transports.add(response)
 
     @property
     def core(self) -> ConversationCore:

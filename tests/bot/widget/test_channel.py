@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from aiohttp.web import Application
 
 from bot import Settings, create_app
-from bot.app_keys import CORE, REDIS
+from bot.app_keys import CORE, REDIS, WIDGET
 from bot.widget.channel import CHANNEL
 from handoff import keys
 from handoff.accounts import Account, AccountError, Accounts
@@ -200,3 +200,19 @@ async def test_gesprek_wissen_erases_and_tells_every_tab(
     assert not await app[REDIS].exists(f"rasa:tracker:{cid}", keys.outbox(cid))
     await tab.sio.emit("session_request", {"session_id": None, "last_id": "0"})
     assert await tab.next("session_confirm") != session  # a fresh start
+
+
+async def test_at_shutdown_the_sockets_are_closed_so_widgets_reconnect_at_once(
+    servers: list[TestServer], clients: Callable[[int], RasaSocketClient]
+) -> None:
+    """The server would otherwise wait for each open socket until its shutdown timeout."""
+    client = clients(0)
+    await client.connect()
+    dropped = asyncio.Event()
+    client.sio.on("disconnect", lambda *_: dropped.set())
+    await servers[0].app[WIDGET].close_sockets()
+    await asyncio.wait_for(dropped.wait(), 5)
+    assert not client.sio.connected
+
+    again = clients(1)  # the other instance takes the widget back
+    assert await again.connect(session_id=client.session_id) == client.session_id

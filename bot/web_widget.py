@@ -39,12 +39,13 @@ WIDGET_HEADERS = {
 routes = web.RouteTableDef()
 
 
-def _serve(found: tuple[Path, str] | None, headers: dict[str, str]) -> web.Response:
+def _serve(found: tuple[Path, str] | None, headers: dict[str, str]) -> web.FileResponse:
+    """Streamed from disk off the event loop; ETags let a browser keep its copy (304)."""
     if found is None or not found[0].is_file():
         raise web.HTTPNotFound()
     path, content_type = found
-    return web.Response(
-        body=path.read_bytes(), content_type=content_type, charset="utf-8", headers=headers
+    return web.FileResponse(
+        path, headers={**headers, "Content-Type": f"{content_type}; charset=utf-8"}
     )
 
 

@@ -115,15 +115,17 @@ def _text(body: dict[str, Any], field: str = "text") -> str | None:
 # --- pages -------------------------------------------------------------------------------
 
 
-def _file(name: str, content_type: str) -> web.Response:
-    return web.Response(
-        body=(STATIC / name).read_bytes(), content_type=content_type, headers=SECURITY_HEADERS
+def static_response(name: str, content_type: str) -> web.FileResponse:
+    """Streamed from disk off the event loop; ETags let a browser keep its copy (304)."""
+    return web.FileResponse(
+        STATIC / name,
+        headers={**SECURITY_HEADERS, "Content-Type": f"{content_type}; charset=utf-8"},
     )
 
 
 @routes.get("/staff")
 async def console_page(request: web.Request) -> web.StreamResponse:
-    return _file("index.html", "text/html")
+    return static_response("index.html", "text/html")
 
 
 @routes.get("/staff/static/{name}")
@@ -133,7 +135,7 @@ async def static_file(request: web.Request) -> web.StreamResponse:
     path = STATIC / name
     if "/" in name or path.suffix not in types or not path.is_file():
         raise web.HTTPNotFound()
-    return _file(name, types[path.suffix])
+    return static_response(name, types[path.suffix])
 
 
 # --- login -------------------------------------------------------------------------------

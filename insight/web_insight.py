@@ -19,7 +19,7 @@ from common.content import intent_labels, topics
 from common.offers import catalogue
 from handoff.accounts import Account
 from handoff.web_keys import HANDOFF
-from handoff.web_staff import SECURITY_HEADERS, STATIC, _body, authenticate, for_roles
+from handoff.web_staff import SECURITY_HEADERS, _body, authenticate, for_roles, static_response
 from insight.figures import Query, QueryError, figures, parse_query
 from insight.registrar import CHANNELS, outcome
 from insight.unclear import parse_mark
@@ -44,11 +44,7 @@ def _query(request: web.Request) -> Query:
 
 @routes.get("/staff/insight")
 async def insight_page(request: web.Request) -> web.StreamResponse:
-    return web.Response(
-        body=(STATIC / "insight.html").read_bytes(),
-        content_type="text/html",
-        headers=SECURITY_HEADERS,
-    )
+    return static_response("insight.html", "text/html")
 
 
 @routes.get("/staff/api/insight")

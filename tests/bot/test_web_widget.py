@@ -29,6 +29,19 @@ async def test_the_widget_files_are_served_for_other_sites(client: Client) -> No
         assert (await client.get(f"/widget/{other}")).status == 404
 
 
+async def test_a_page_that_embeds_the_widget_keeps_its_copy_until_it_changes(
+    client: Client,
+) -> None:
+    first = await client.get("/widget/widget.js")
+    assert first.charset == "utf-8" and len(await first.read()) > 1000
+    etag = first.headers["ETag"]
+    again = await client.get("/widget/widget.js", headers={"If-None-Match": etag})
+    assert again.status == 304 and await again.read() == b""
+    assert again.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    other = await client.get("/widget/widget.css", headers={"If-None-Match": etag})
+    assert other.status == 200  # another file's ETag does not match
+
+
 async def test_the_demo_page_embeds_the_widget_with_one_script_tag(client: Client) -> None:
     response = await client.get("/demo")
     assert response.status == 200 and response.content_type == "text/html"

@@ -16,6 +16,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from redis.asyncio import Redis
 
+from insight.registrar import OPEN
 from insight.unclear import UnclearQuestions
 from tests.browser import PASSWORD, Service, chromium, make_service
 from tests.conftest import RasaStack, RedisServer
@@ -35,7 +36,8 @@ def service(redis_server: RedisServer, rasa_stack: RasaStack, tmp_path: Path) ->
         BROWSER_DB,
         staff=("eva", "ida", "ines"),
         roles={"ida": "insight", "ines": "admin"},
-        extra_env={"CJG_REGISTRATION_IDLE_SECONDS": "1"},  # counted a second after the chat
+        # counted a second after the chat, at the next sweep
+        extra_env={"CJG_REGISTRATION_IDLE_SECONDS": "1", "CJG_SWEEP_INTERVAL_SECONDS": "1"},
     )
     service.start()
     yield service
@@ -71,8 +73,12 @@ async def test_the_dashboard_shows_the_counted_conversations_as_charts(
     # to this list is tested in test_web_insight.py); it must show as text, never as markup.
     redis = Redis.from_url(service.env["CJG_REDIS_URL"], decode_responses=True)
     await UnclearQuestions(redis, 3600).add("<img src=x onerror=alert(1)> qwxz", "fallback", None)
+    for _ in range(60):  # quiet for a second, then the service's sweeper counts them
+        if not await redis.zcard(OPEN):
+            break
+        await asyncio.sleep(0.5)
+    assert not await redis.zcard(OPEN), "the service's sweeper did not count the chats"
     await redis.aclose()
-    await asyncio.sleep(8)  # quiet for a second, then the service's sweeper counts them
 
     page = await browser.new_page()
     dialogs: list[str] = []

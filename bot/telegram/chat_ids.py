@@ -19,6 +19,10 @@ def _key(cid: str) -> str:
     return CHAT_KEY_PREFIX + cid
 
 
+def _delivered_key(cid: str) -> str:
+    return f"cjg:tg:delivered:{cid}"
+
+
 class ChatIds:
     def __init__(self, redis: Redis, secret: str, retention_seconds: int) -> None:
         derived = hashlib.sha256(b"cjg-telegram-chat-id\0" + secret.encode()).digest()
@@ -39,5 +43,12 @@ class ChatIds:
         except (InvalidToken, ValueError):
             return None
 
+    async def delivered(self, cid: str) -> str:
+        """The id of the last outbox message this chat has been sent."""
+        return str(await self._redis.get(_delivered_key(cid)) or "0-0")
+
+    async def mark_delivered(self, cid: str, entry_id: str) -> None:
+        await self._redis.set(_delivered_key(cid), entry_id, ex=self._retention)
+
     async def forget(self, cid: str) -> None:
-        await self._redis.delete(_key(cid))
+        await self._redis.delete(_key(cid), _delivered_key(cid))

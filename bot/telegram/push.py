@@ -20,12 +20,6 @@ from bot.telegram.render import Buttons
 from handoff.transcript import Outbox
 
 LOCK_SECONDS = 30
-POINTER_SECONDS = 30 * 24 * 3600
-
-
-def _pointer(cid: str) -> str:
-    """The id of the last outbox message this chat has been sent."""
-    return f"cjg:tg:delivered:{cid}"
 
 
 class Pusher:
@@ -66,17 +60,16 @@ class Pusher:
                 with contextlib.suppress(LockError):  # it expired during a very long flood wait
                     await lock.release()
             sent += done
-            if not ok or not await self._outbox.read(cid, await self._after(cid), count=1):
+            if not ok:
                 return sent  # a failed send waits for the next news; nothing is skipped
-
-    async def _after(self, cid: str) -> str:
-        return str(await self._redis.get(_pointer(cid)) or "0-0")
+            if not await self._outbox.read(cid, await self._chat_ids.delivered(cid), count=1):
+                return sent
 
     async def _send_pending(self, cid: str, chat_id: int) -> tuple[int, bool]:
         sent = 0
-        for entry_id, message in await self._outbox.read(cid, await self._after(cid)):
+        for entry_id, message in await self._outbox.read(cid, await self._chat_ids.delivered(cid)):
             if not await send(self._bot, chat_id, message, self._buttons):
                 return sent, False
-            await self._redis.set(_pointer(cid), entry_id, ex=POINTER_SECONDS)
+            await self._chat_ids.mark_delivered(cid, entry_id)
             sent += 1
         return sent, True

@@ -92,3 +92,14 @@ async def test_a_chat_without_telegram_gets_nothing(
     await outbox.push("widget-conversation", {"text": "voor de widget"})
     assert await pusher.deliver("widget-conversation") == 0
     assert api.sent() == []
+
+
+async def test_erasing_the_chat_leaves_no_telegram_key_behind(
+    api_and_pusher: tuple[FakeBotApi, Pusher, Outbox, str], redis: Redis
+) -> None:
+    _, pusher, outbox, cid = api_and_pusher
+    await outbox.push(cid, {"text": "een"})
+    assert await pusher.deliver(cid) == 1
+    assert await redis.keys(f"cjg:tg:*{cid}")  # the chat id and how far it has been sent
+    await ChatIds(redis, "test-secret", 3600).forget(cid)  # what /wissen does
+    assert await redis.keys(f"cjg:tg:*{cid}") == []

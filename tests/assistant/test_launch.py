@@ -29,7 +29,17 @@ def test_the_procfile_passes_any_token_to_rasa_intact(token: str) -> None:
     values = {"RASA_PORT": "5005", "RASA_TOKEN": token}
     command = re.sub(r"\$(\w+)", lambda m: values[m.group(1)], _procfile_command("rasa"))
     argv = shlex.split(command)
+    assert argv[0] == "exec"  # honcho's signal reaches Rasa itself, not the shell around it
+    argv = argv[1:]
     assert argv[0].endswith("rasa")
     args = create_argument_parser().parse_args(argv[1:])
     assert args.auth_token == token
     assert args.enable_api and args.interface == "127.0.0.1"
+
+
+def test_every_process_gets_the_stop_signal_itself() -> None:
+    """Without ``exec`` honcho's SIGTERM stops only the shell around a process (rc -15), and
+    the process is not waited for while it shuts down cleanly."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.strip():
+            assert line.split(":", 1)[1].split()[0] == "exec", line

@@ -55,21 +55,22 @@ class Pusher:
             if not await lock.acquire():
                 return sent  # another instance is sending; it looks again when it is done
             try:
-                done, ok = await self._send_pending(cid, chat_id)
+                done, after = await self._send_pending(cid, chat_id)
             finally:
                 with contextlib.suppress(LockError):  # it expired during a very long flood wait
                     await lock.release()
             sent += done
-            if not ok:
+            if after is None:
                 return sent  # a failed send waits for the next news; nothing is skipped
-            if not await self._outbox.read(cid, await self._chat_ids.delivered(cid), count=1):
+            if not await self._outbox.read(cid, after, count=1):
                 return sent
 
-    async def _send_pending(self, cid: str, chat_id: int) -> tuple[int, bool]:
-        sent = 0
-        for entry_id, message in await self._outbox.read(cid, await self._chat_ids.delivered(cid)):
+    async def _send_pending(self, cid: str, chat_id: int) -> tuple[int, str | None]:
+        """How many were sent, and the id sent up to (None when a send failed)."""
+        sent, after = 0, await self._chat_ids.delivered(cid)
+        for entry_id, message in await self._outbox.read(cid, after):
             if not await send(self._bot, chat_id, message, self._buttons):
-                return sent, False
+                return sent, None
             await self._chat_ids.mark_delivered(cid, entry_id)
-            sent += 1
-        return sent, True
+            sent, after = sent + 1, entry_id
+        return sent, after

@@ -1,10 +1,12 @@
 # The two commands of the README. Everything else lives in scripts/.
-.PHONY: run test bench bench-handoff
+.PHONY: run test bench bench-handoff bench-train
 run:    ## install what is missing, train if needed, start the whole stack
 	@scripts/run
 test:   ## all tests (what CI runs)
 	@scripts/test
-bench:  ## chat API load benchmark against a running stack (make run)
+bench:  ## chat load: Rasa, /api/chat and the widget at 20 users (starts its own stack)
 	@.venv/bin/python bench/chat_load.py
 bench-handoff:  ## handoff relay latency and claims/s (starts its own Redis and service)
 	@.venv/bin/python bench/handoff_relay.py
+bench-train:  ## a full training from scratch, per component, with the held-out figures
+	@.venv/bin/python bench/train_time.py

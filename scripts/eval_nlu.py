@@ -1,12 +1,16 @@
 """Evaluates the trained model on the held-out test set in tests/nlu/ (never used for training).
 
-Three figures, each against its own threshold (exit 1 when one is missed):
+Four figures, each against its own floor (exit 1 when one is missed):
 - intent macro-F1, as Rasa defines intents: ``opvoedvraag`` and ``faq`` count as one intent each
   (DIET's job). A message that ends in the fallback counts as wrong.
 - topic macro-F1 over full keys such as ``opvoedvraag/slapen`` (the ResponseSelector's job on
   top of DIET's): picking the wrong topic is an error.
 - top-3 topic accuracy: how often the right topic is among the three the assistant offers when
   it is unsure (see assistant/actions/topics.py).
+- the F1 of every single intent (``vechtscheiding``, ``crisis``, ...), so a rare intent cannot
+  hide behind the average.
+
+Every intent needs at least 20 held-out messages and every topic 6, or its F1 means little.
 
     .venv-rasa/bin/python scripts/eval_nlu.py
 """
@@ -47,7 +51,10 @@ def full_intents(parse: dict[str, Any]) -> tuple[list[str], bool]:
     return [name], True
 
 
-def macro_f1(truth: list[str], predicted: list[str]) -> tuple[float, dict[str, float], list[str]]:
+def macro_f1(
+    truth: list[str], predicted: list[str], least: int
+) -> tuple[float, dict[str, float], list[str]]:
+    """Macro-F1, F1 per label, and the labels with fewer than ``least`` held-out messages."""
     from sklearn.metrics import precision_recall_fscore_support
 
     labels = sorted(set(truth))
@@ -55,7 +62,7 @@ def macro_f1(truth: list[str], predicted: list[str]) -> tuple[float, dict[str, f
         truth, predicted, labels=labels, zero_division=0
     )
     per = {label: round(float(f), 3) for label, f in zip(labels, f1s, strict=True)}
-    too_few = [label for label, n in zip(labels, support, strict=True) if n < 6]
+    too_few = [label for label, n in zip(labels, support, strict=True) if n < least]
     return sum(per.values()) / len(per), per, too_few
 
 
@@ -82,12 +89,13 @@ async def evaluate(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    # Issue #3 asks intent macro-F1 >= 0.90 (measured: 0.914). The topic guards sit a little
-    # under the measured figures (topic 0.769, top-3 0.829; docs/PERFORMANCE.md), so a retrain
-    # cannot fail on noise.
-    parser.add_argument("--intent-threshold", type=float, default=0.90)
-    parser.add_argument("--topic-threshold", type=float, default=0.71)
-    parser.add_argument("--top3-threshold", type=float, default=0.80)
+    # The goals of issue #17, just under the measured figures (intent 0.956, topic 0.914, top-3
+    # 0.957, lowest intent 0.875; docs/PERFORMANCE.md). Training is deterministic (fixed seeds,
+    # liblinear), so the same data gives the same figures; new data moves them, so read them.
+    parser.add_argument("--intent-threshold", type=float, default=0.95)
+    parser.add_argument("--topic-threshold", type=float, default=0.90)
+    parser.add_argument("--top3-threshold", type=float, default=0.95)
+    parser.add_argument("--per-intent-threshold", type=float, default=0.85)
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "cjg.tar.gz")
     parser.add_argument("--data", type=Path, default=ROOT / "tests" / "nlu")
     parser.add_argument("--report", type=Path, default=ROOT / "var" / "nlu-eval.json")
@@ -96,10 +104,11 @@ def main() -> None:
     started = time.monotonic()
     texts, truth, ranked = asyncio.run(evaluate(args.model, args.data))
     predicted = [r[0][0] for r in ranked]
-    topic_f1, per_topic, too_few = macro_f1(truth, predicted)
-    intent_f1, per_intent, _ = macro_f1(
-        [t.split("/")[0] for t in truth], [p.split("/")[0] for p in predicted]
+    topic_f1, per_topic, too_few = macro_f1(truth, predicted, least=6)
+    intent_f1, per_intent, too_few_intents = macro_f1(
+        [t.split("/")[0] for t in truth], [p.split("/")[0] for p in predicted], least=20
     )
+    too_few += too_few_intents
     topical = [(t, r, sure) for t, (r, sure) in zip(truth, ranked, strict=True) if "/" in t]
     top3 = sum(t in r[:3] for t, r, _ in topical) / len(topical)
     direct = [t == r[0] for t, r, sure in topical if sure]
@@ -107,7 +116,11 @@ def main() -> None:
     confusions = Counter((t, p) for t, p in zip(truth, predicted, strict=True) if t != p)
 
     print(f"\nHeld-out NLU evaluation: {len(texts)} messages, {len(per_topic)} intents and topics")
-    for label, f in sorted(per_topic.items(), key=lambda kv: kv[1])[:15]:
+    print("Weakest intents:")
+    for label, f in sorted(per_intent.items(), key=lambda kv: kv[1])[:6]:
+        print(f"  F1 {f:.3f}  {label}")
+    print("Weakest topics:")
+    for label, f in sorted(per_topic.items(), key=lambda kv: kv[1])[:12]:
         print(f"  F1 {f:.3f}  {label}")
     print("Most frequent confusions (true -> predicted):")
     for (t, p), n in confusions.most_common(10):
@@ -116,9 +129,13 @@ def main() -> None:
         ("intent macro-F1", intent_f1, args.intent_threshold),
         ("topic macro-F1", topic_f1, args.topic_threshold),
         ("top-3 topic accuracy", top3, args.top3_threshold),
+        *((f"F1 of {name}", f, args.per_intent_threshold) for name, f in per_intent.items()),
     ]
-    for name, value, threshold in checks:
+    for name, value, threshold in checks[:3]:
         print(f"{name}: {value:.3f} (threshold {threshold:.2f})")
+    weakest = min(per_intent, key=lambda name: per_intent[name])
+    print(f"lowest intent F1: {per_intent[weakest]:.3f} ({weakest}; "
+          f"threshold {args.per_intent_threshold:.2f} for every intent)")  # fmt: skip
     print(
         f"topic questions: {len(direct) / len(topical):.0%} answered directly, "
         f"{sum(direct) / max(1, len(direct)):.1%} of those with the right topic; "
@@ -141,7 +158,10 @@ def main() -> None:
                        for (t, p), n in confusions.most_common()],
     }, indent=1))  # fmt: skip
     if too_few:
-        sys.exit(f"Held-out set has fewer than 6 messages for: {', '.join(too_few)}")
+        sys.exit(
+            "Held-out set has too few messages (20 per intent, 6 per topic) for: "
+            + ", ".join(too_few)
+        )
     missed = [f"{name} {value:.3f} < {t:.2f}" for name, value, t in checks if value < t]
     if missed:
         sys.exit("Below threshold: " + "; ".join(missed))

@@ -5,21 +5,24 @@ apart from the training data, the phrase list and the held-out test set) through
 list and the running model, and prints recall and false alarms for a range of thresholds.
 The held-out set in tests/safety/ then measures the chosen value; it is never used to choose.
 
-    .venv/bin/python bench/calibrate_safety.py          # needs a running stack (make run)
+    .venv/bin/python bench/calibrate_safety.py            # starts its own Redis and Rasa
+    .venv/bin/python bench/calibrate_safety.py --smoke    # five messages of each kind
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
+import tempfile
 from pathlib import Path
 
 import aiohttp
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.chat_load import read_env
 from common.safety import check_text, safety_phrases
+from tests.servers import MODEL, RedisServer, start_rasa_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99)
@@ -35,25 +38,36 @@ async def crisis_confidence(http: aiohttp.ClientSession, url: str, token: str, t
     return float(intent.get("confidence") or 0) if intent.get("name") == "crisis" else 0.0
 
 
-async def main() -> int:
-    env = read_env()
-    url = f"http://127.0.0.1:{env.get('RASA_PORT', '5005')}"
+async def score(url: str, token: str, limit: int | None) -> dict[str, list[tuple[bool, float]]]:
+    """Per message: whether a phrase matches, and the crisis intent's confidence."""
     data = yaml.safe_load((ROOT / "bench" / "safety_calibration.yml").read_text())
     rules = safety_phrases()
     scored: dict[str, list[tuple[bool, float]]] = {"risk": [], "ordinary": []}
-    try:
-        async with aiohttp.ClientSession() as http:
-            for kind in scored:
-                for text in data[kind]:
-                    phrase = check_text(text, rules) is not None
-                    scored[kind].append(
-                        (phrase, await crisis_confidence(http, url, env["RASA_TOKEN"], text))
-                    )
-    except aiohttp.ClientConnectorError:
-        raise SystemExit(
-            f"Rasa is not reachable at {url}: start the stack with 'make run' and wait for"
-            " 'Rasa server is up and running', then run this again."
-        ) from None
+    async with aiohttp.ClientSession() as http:
+        for kind in scored:
+            for text in data[kind][:limit]:
+                phrase = check_text(text, rules) is not None
+                scored[kind].append((phrase, await crisis_confidence(http, url, token, text)))
+    return scored
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--smoke", action="store_true", help="five messages of each kind")
+    args = parser.parse_args()
+    print("Starting an own Redis and Rasa on the model; Rasa needs ~30-60 s", flush=True)
+    with tempfile.TemporaryDirectory(prefix="cjg-calibrate-") as tmp:
+        redis = RedisServer(Path(tmp))
+        redis.start()
+        try:
+            stack = start_rasa_stack(redis.port, Path(tmp), args.model)
+            try:
+                scored = asyncio.run(score(stack.url, stack.token, 5 if args.smoke else None))
+            finally:
+                stack.stop()
+        finally:
+            redis.stop()
     print(f"{len(scored['risk'])} risk and {len(scored['ordinary'])} ordinary messages")
     print(f"{'threshold':>9}  {'recall':>6}  {'false alarms':>12}")
     best = None
@@ -81,4 +95,4 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(asyncio.run(main()))
+    raise SystemExit(main())

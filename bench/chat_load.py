@@ -1,34 +1,69 @@
 """Load benchmark: the service's /api/chat and widget socket against Rasa's REST webhook.
 
-Both targets get the same load in the same run: N simulated users, each sending the next message
+All targets get the same load in the same run: N simulated users, each sending the next message
 as soon as the previous answer arrived. Rounds alternate between the targets so that machine
-noise hits both alike. Needs a running stack (make run); reads ports and token from var/.
+noise hits them alike. First, one user sends one message at a time on the idle stack: Rasa's own
+latency for one message.
 
-    .venv/bin/python bench/chat_load.py --users 20 --seconds 60
+The benchmark starts its own stack (redis-server, the action server, Rasa on --model, and the
+service), so nothing else shares it and the per-sender and per-address rate limits can be raised
+out of the way: with the product's limits, 20 fast users would mostly measure "wacht even"
+replies. It fails (exit 1) when more than 1% of the messages of a target err, time out or get a
+service error text (rate limited, assistant unavailable, ...) instead of an answer.
+
+    .venv/bin/python bench/chat_load.py --users 20 --seconds 60          # about 2 minutes
+    .venv/bin/python bench/chat_load.py --smoke                          # a few seconds of load
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import secrets
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 import socketio
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.servers import (  # noqa: E402  (the repository root is not on the path of a script)
+    MODEL,
+    RedisServer,
+    _http_ok,
+    free_port,
+    start_rasa_stack,
+    wait_until,
+)
+
 MESSAGES = [
     "hallo",
     "wat kan deze chat allemaal?",
+    "mijn zoon van 4 wil niet slapen",
     "ben jij een robot?",
     "hoe zit het met mijn privacy",
     "dank je wel",
     "doei",
 ]
+# Replies that mean the service did not get an answer from the assistant (or refused the
+# message): counted as errors, not as answers.
+FAILURE_KEYS = ("assistant_unavailable", "rate_limited", "invalid_request", "no_session")
+FAILURE_TEXTS = {
+    str(yaml.safe_load((ROOT / "content" / "service_messages.yml").read_text())["messages"][key])
+    for key in FAILURE_KEYS
+}
+MAX_ERROR_SHARE = 0.01
 
 
 @dataclass
@@ -36,6 +71,10 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
+
+    @property
+    def error_share(self) -> float:
+        return self.errors / max(1, self.errors + len(self.latencies))
 
     def add(self, other: Result) -> None:
         self.latencies += other.latencies
@@ -51,37 +90,18 @@ class Result:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
 
-def read_env() -> dict[str, str]:
-    env: dict[str, str] = {}
-    path = ROOT / "var" / "stack.env"
-    if not path.exists():
-        raise SystemExit("var/stack.env not found: start the stack with 'make run' first.")
-    for line in path.read_text().splitlines():
-        if "=" in line and not line.lstrip().startswith("#"):
-            key, value = line.split("=", 1)
-            env[key.strip()] = value.strip()
-    return env
-
-
 async def user(
     session: aiohttp.ClientSession, url: str, headers: dict[str, str], stop: float, out: Result
 ) -> None:
     sender = f"bench-{uuid.uuid4().hex[:12]}"
     i = 0
     while time.monotonic() < stop:
-        body = {"sender": sender, "message": MESSAGES[i % len(MESSAGES)]}
-        started = time.perf_counter()
-        try:
-            async with session.post(url, json=body, headers=headers) as response:
-                await response.read()
-                ok = response.status == 200
-        except aiohttp.ClientError:
-            ok = False
-        if ok:
-            out.latencies.append(time.perf_counter() - started)
-        else:
-            out.errors += 1
+        await _one(session, url, headers, MESSAGES[i % len(MESSAGES)], out, sender)
         i += 1
+
+
+def failed(replies: list[dict[str, object]]) -> bool:
+    return any(str(reply.get("text", "")).strip() in FAILURE_TEXTS for reply in replies)
 
 
 async def widget_user(url: str, stop: float, out: Result) -> None:
@@ -89,6 +109,7 @@ async def widget_user(url: str, stop: float, out: Result) -> None:
     which the service sends after the last reply to that message."""
     client = socketio.AsyncClient(reconnection=False)
     turn_done: asyncio.Queue[None] = asyncio.Queue()
+    turn_failed = False
     confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     @client.on("session_confirm")  # type: ignore[untyped-decorator]
@@ -98,6 +119,8 @@ async def widget_user(url: str, stop: float, out: Result) -> None:
 
     @client.on("bot_uttered")  # type: ignore[untyped-decorator]
     async def bot_uttered(message: dict[str, object]) -> bool:
+        nonlocal turn_failed
+        turn_failed = turn_failed or failed([message])
         return True  # the acknowledgement
 
     @client.on("cjg_typing")  # type: ignore[untyped-decorator]
@@ -117,10 +140,14 @@ async def widget_user(url: str, stop: float, out: Result) -> None:
         while time.monotonic() < stop:
             started = time.perf_counter()
             message = MESSAGES[i % len(MESSAGES)]
+            turn_failed = False
             await client.emit("user_uttered", {"message": message, "session_id": session_id})
             try:
                 await asyncio.wait_for(turn_done.get(), 30)
-                out.latencies.append(time.perf_counter() - started)
+                if turn_failed:
+                    out.errors += 1
+                else:
+                    out.latencies.append(time.perf_counter() - started)
             except TimeoutError:
                 out.errors += 1
             i += 1
@@ -148,21 +175,89 @@ async def round_(url: str, headers: dict[str, str], users: int, seconds: float) 
     return result
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--users", type=int, default=20, help="concurrent simulated users")
-    parser.add_argument("--seconds", type=float, default=60, help="total time per target")
-    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per target")
-    args = parser.parse_args()
-    env = read_env()
-    targets = {
-        "rasa": (
-            f"http://127.0.0.1:{env['RASA_PORT']}/webhooks/cjg/webhook",
-            {"Authorization": f"Bearer {env['RASA_TOKEN']}"},
-        ),
-        "service": (f"http://{env['CJG_HOST']}:{env['CJG_PORT']}/api/chat", {}),
-        "widget": (f"http://{env['CJG_HOST']}:{env['CJG_PORT']}", {}),
+@contextmanager
+def own_stack(model: Path, logs: Path) -> Iterator[dict[str, tuple[str, dict[str, str]]]]:
+    """Redis, Rasa (+ actions) and the service on free ports; yields the three targets."""
+    redis = RedisServer(logs)
+    redis.start()
+    stack = start_rasa_stack(redis.port, logs, model)
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CJG_HOST": "127.0.0.1",
+        "CJG_PORT": str(port),
+        "CJG_REDIS_URL": redis.url,
+        "CJG_RASA_URL": stack.url,
+        "CJG_ACTION_SERVER_URL": stack.action_url,
+        "RASA_TOKEN": stack.token,
+        "CJG_PSEUDONYM_SECRET": secrets.token_hex(32),
+        "CJG_CONTENT_DIR": str(ROOT / "content"),
+        "CJG_RATE_PER_SENDER": "1000000",
+        "CJG_RATE_PER_ADDRESS": "1000000",
     }
+    log = (logs / "service.log").open("wb")
+    service = subprocess.Popen(
+        [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _http_ok(f"{base}/health"), 60, "the service", service)
+        yield {
+            "rasa": (
+                f"{stack.url}/webhooks/cjg/webhook",
+                {"Authorization": f"Bearer {stack.token}"},
+            ),
+            "service": (f"{base}/api/chat", {}),
+            "widget": (base, {}),
+        }
+    finally:
+        service.terminate()
+        service.wait(30)
+        stack.stop()
+        redis.stop()
+
+
+async def single_user(url: str, headers: dict[str, str], count: int) -> Result:
+    """One message at a time on an idle stack: the latency of one message, nothing queued."""
+    result = Result()
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        started = time.monotonic()
+        for i in range(count):
+            await _one(session, url, headers, MESSAGES[i % len(MESSAGES)], result)
+        result.seconds = time.monotonic() - started
+    return result
+
+
+async def _one(
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    text: str,
+    out: Result,
+    sender: str | None = None,
+) -> None:
+    """Sends one message; its latency counts only when a real answer came back."""
+    body = {"sender": sender or f"bench-{uuid.uuid4().hex[:12]}", "message": text}
+    started = time.perf_counter()
+    try:
+        async with session.post(url, json=body, headers=headers) as response:
+            replies = await response.json() if response.status == 200 else []
+            ok = bool(replies) and not failed(replies)
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        ok = False
+    if ok:
+        out.latencies.append(time.perf_counter() - started)
+    else:
+        out.errors += 1
+
+
+async def measure(
+    targets: dict[str, tuple[str, dict[str, str]]], args: argparse.Namespace
+) -> dict[str, Result]:
+    idle = await single_user(*targets["rasa"], count=args.idle_messages)
+    print(f"idle stack, one user, {len(idle.latencies)} messages to Rasa: "
+          f"p50 {idle.pct(0.5):.1f} ms  p99 {idle.pct(0.99):.1f} ms", flush=True)  # fmt: skip
     totals = {name: Result() for name in targets}
     per_round = args.seconds / args.rounds
     await round_(*targets["service"], users=2, seconds=3)  # warm-up, not counted
@@ -175,20 +270,52 @@ async def main() -> None:
             totals[name].add(result)
             print(f"round {r + 1}/{args.rounds} {name:8s} {len(result.latencies):5d} msgs "
                   f"p50 {result.pct(0.5):7.1f} ms", flush=True)  # fmt: skip
-    print(f"\n{args.users} users, {args.seconds:.0f} s per target, {args.rounds} rounds")
-    print(f"{'target':8s} {'msgs':>6s} {'errors':>6s} {'msg/s':>7s} {'p50 ms':>8s} {'p99 ms':>8s}")
+    return {"rasa (idle, 1 user)": idle, **totals}
+
+
+def report(totals: dict[str, Result], args: argparse.Namespace) -> None:
+    print(f"\n{args.users} users, {args.seconds:.0f} s per target, {args.rounds} rounds; "
+          "own stack with the rate limits raised to 1,000,000 a minute")  # fmt: skip
+    print(f"{'target':20s} {'msgs':>6s} {'errors':>6s} {'msg/s':>7s} {'p50 ms':>8s} {'p99 ms':>8s}")
     for name, t in totals.items():
-        print(f"{name:8s} {len(t.latencies):6d} {t.errors:6d} {t.rate:7.1f} "
+        print(f"{name:20s} {len(t.latencies):6d} {t.errors:6d} {t.rate:7.1f} "
               f"{t.pct(0.5):8.1f} {t.pct(0.99):8.1f}")  # fmt: skip
     rasa = totals["rasa"]
     for name in ("service", "widget"):
         t = totals[name]
-        print(f"\nratio {name}/rasa: p50 {t.pct(0.5) / rasa.pct(0.5):.3f}  "
+        print(f"ratio {name}/rasa: p50 {t.pct(0.5) / rasa.pct(0.5):.3f}  "
               f"p99 {t.pct(0.99) / rasa.pct(0.99):.3f}  "
-              f"throughput {t.rate / rasa.rate:.3f}", end="")  # fmt: skip
-    print()
+              f"throughput {t.rate / rasa.rate:.3f}")  # fmt: skip
     print(f"median of per-message latency: rasa {statistics.median(rasa.latencies) * 1000:.1f} ms")
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--users", type=int, default=20, help="concurrent simulated users")
+    parser.add_argument("--seconds", type=float, default=60, help="total time per target")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per target")
+    parser.add_argument("--idle-messages", type=int, default=50, help="one-user messages first")
+    parser.add_argument("--model", type=Path, default=MODEL, help="the Rasa model to serve")
+    parser.add_argument("--smoke", action="store_true", help="a few seconds, for the test command")
+    args = parser.parse_args()
+    if args.smoke:
+        args.users, args.seconds, args.rounds, args.idle_messages = 4, 3, 1, 5
+    if not args.model.exists():
+        sys.exit(f"{args.model} not found: train first (make run or scripts/train).")
+    print("Starting an own stack (Redis, Rasa, action server, service); Rasa needs ~30-60 s")
+    with (
+        tempfile.TemporaryDirectory(prefix="cjg-bench-") as tmp,
+        own_stack(args.model, Path(tmp)) as targets,
+    ):
+        totals = asyncio.run(measure(targets, args))
+    if any(not t.latencies for t in totals.values()):
+        sys.exit("A target answered no message at all; see the logs above.")
+    report(totals, args)
+    bad = {name: t.error_share for name, t in totals.items() if t.error_share > MAX_ERROR_SHARE}
+    if bad:
+        sys.exit("Too many errors or failure replies (limit 1%): "
+                 + ", ".join(f"{name} {share:.1%}" for name, share in bad.items()))  # fmt: skip
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -1,87 +1,37 @@
 """Real servers for the service tests: redis-server and a Rasa stack with the trained model.
 
-Standard library only, so that both Python environments can load this file.
+Standard library only (plus pytest), so that both Python environments can load this file. The
+servers themselves live in tests/servers.py, which the benchmarks use too.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT / "models" / "cjg.tar.gz"
-RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+from tests.servers import (
+    MODEL,
+    RASA,
+    ROOT,
+    RasaStack,
+    RedisServer,
+    _http_ok,
+    free_port,
+    start_rasa_stack,
+    wait_until,
+)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_until(check: object, timeout: float, what: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {process.returncode}")
-        try:
-            if check():  # type: ignore[operator]
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{what} did not come up within {timeout:.0f}s")
-
-
-def _http_ok(url: str) -> bool:
-    with urllib.request.urlopen(url, timeout=2) as response:
-        return bool(response.status == 200)
-
-
-@dataclass
-class RedisServer:
-    directory: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--dir", str(self.directory),
-                "--appendonly", "yes",
-                "--save", "",
-            ],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_until(self._pong, 20, "redis-server", self.process)
-
-    def _pong(self) -> bool:
-        with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+__all__ = [
+    "MODEL",
+    "RASA",
+    "ROOT",
+    "RasaStack",
+    "RedisServer",
+    "_http_ok",
+    "free_port",
+    "wait_until",
+]
 
 
 @pytest.fixture(scope="session")
@@ -92,70 +42,15 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.stop()
 
 
-@dataclass
-class RasaStack:
-    url: str
-    token: str
-    action_url: str
-    rasa: subprocess.Popen[bytes]
-    actions: subprocess.Popen[bytes]
-
-    def pause(self) -> None:
-        """Freezes the Rasa server, as if it were overloaded."""
-        self.rasa.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        self.rasa.send_signal(signal.SIGCONT)
-
-
 @pytest.fixture(scope="session")
 def rasa_stack(
     redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RasaStack]:
     if not MODEL.exists():
         pytest.fail("No trained model in models/: run scripts/test (it trains first).")
-    logs = tmp_path_factory.mktemp("rasa-logs")
-    rasa_port, action_port, token = free_port(), free_port(), secrets.token_hex(24)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "RASA_TELEMETRY_ENABLED": "false",
-        "SANIC_HOST": "127.0.0.1",
-        "REDIS_HOST": "127.0.0.1",
-        "REDIS_PORT": str(redis_server.port),
-        "ACTION_PORT": str(action_port),
-        "RASA_TOKEN": token,
-        "TRACKER_TTL_SECONDS": "3600",
-    }
-
-    def start(name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = (logs / f"{name}.log").open("wb")
-        return subprocess.Popen([str(RASA), *args], cwd=ROOT, env=env, stdout=log, stderr=log)
-
-    actions = start("actions", "run", "actions", "--actions", "assistant.actions",
-                    "--port", str(action_port))  # fmt: skip
-    rasa = start("rasa", "run", "--model", str(MODEL), "--interface", "127.0.0.1",
-                 "--port", str(rasa_port), "--enable-api", f"--auth-token={token}",
-                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml")  # fmt: skip
-    stack = RasaStack(
-        url=f"http://127.0.0.1:{rasa_port}",
-        token=token,
-        action_url=f"http://127.0.0.1:{action_port}",
-        rasa=rasa,
-        actions=actions,
-    )
     try:
-        wait_until(lambda: _http_ok(f"{stack.action_url}/health"), 120, "action server", actions)
-        wait_until(lambda: _http_ok(f"{stack.url}/status?token={token}"), 300, "Rasa", rasa)
+        stack = start_rasa_stack(redis_server.port, tmp_path_factory.mktemp("rasa-logs"))
     except RuntimeError as exc:
-        # The tails go into the failure message itself: CI shows only part of the output.
-        tails = "".join(
-            f"\n--- {name}.log (tail) ---\n" + (logs / f"{name}.log").read_text()[-1500:]
-            for name in ("rasa", "actions")
-        )
-        pytest.fail(f"{exc}{tails}")
+        pytest.fail(str(exc))
     yield stack
-    for process in (rasa, actions):
-        process.send_signal(signal.SIGCONT)
-        process.terminate()
-        process.wait(20)
+    stack.stop()

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 RASA_PY = ROOT / ".venv-rasa" / "bin" / "python"
 LINE = re.compile(
-    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) INFO +rasa\.engine\.training\.hooks +- "
+    r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) INFO +rasa\.engine\.training\.hooks +- "
     r"(Starting to train|Finished training) component '([^']+)'"
 )
 
@@ -39,7 +39,7 @@ def component_seconds(log: str) -> dict[str, float]:
     started: dict[str, datetime] = {}
     seconds: dict[str, float] = {}
     for line in log.splitlines():
-        match = LINE.match(line)
+        match = LINE.search(line)  # a line may start with a colour code
         if not match:
             continue
         at = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S")

@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "train_time.json")
     args = parser.parse_args()
     print(f"Training from scratch ({'NLU only' if args.smoke else 'NLU and dialogue'}); "
-          "about 1 minute for NLU only, 3 minutes in all on 2 cores", flush=True)  # fmt: skip
+          "about 1 minute for NLU only, 2 minutes in all on 2 cores", flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="cjg-train-") as tmp:
         total, parts = train(Path(tmp), args.smoke)
         model = Path(tmp) / "cjg.tar.gz"

@@ -22,7 +22,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common.safety import check_text, safety_phrases
-from tests.servers import MODEL, RedisServer, start_rasa_stack
+from tests.servers import MODEL, running_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99)
@@ -57,17 +57,11 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="five messages of each kind")
     args = parser.parse_args()
     print("Starting an own Redis and Rasa on the model; Rasa needs ~30-60 s", flush=True)
-    with tempfile.TemporaryDirectory(prefix="cjg-calibrate-") as tmp:
-        redis = RedisServer(Path(tmp))
-        redis.start()
-        try:
-            stack = start_rasa_stack(redis.port, Path(tmp), args.model)
-            try:
-                scored = asyncio.run(score(stack.url, stack.token, 5 if args.smoke else None))
-            finally:
-                stack.stop()
-        finally:
-            redis.stop()
+    with (
+        tempfile.TemporaryDirectory(prefix="cjg-calibrate-") as tmp,
+        running_stack(Path(tmp), args.model) as (_, stack),
+    ):
+        scored = asyncio.run(score(stack.url, stack.token, 5 if args.smoke else None))
     print(f"{len(scored['risk'])} risk and {len(scored['ordinary'])} ordinary messages")
     print(f"{'threshold':>9}  {'recall':>6}  {'false alarms':>12}")
     best = None

@@ -22,7 +22,6 @@ import asyncio
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,11 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.servers import (  # noqa: E402  (the repository root is not on the path of a script)
     MODEL,
-    RedisServer,
-    _http_ok,
+    Service,
     free_port,
-    start_rasa_stack,
-    wait_until,
+    running_stack,
 )
 
 MESSAGES = [
@@ -178,44 +175,35 @@ async def round_(url: str, headers: dict[str, str], users: int, seconds: float) 
 @contextmanager
 def own_stack(model: Path, logs: Path) -> Iterator[dict[str, tuple[str, dict[str, str]]]]:
     """Redis, Rasa (+ actions) and the service on free ports; yields the three targets."""
-    redis = RedisServer(logs)
-    redis.start()
-    stack = start_rasa_stack(redis.port, logs, model)
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "CJG_HOST": "127.0.0.1",
-        "CJG_PORT": str(port),
-        "CJG_REDIS_URL": redis.url,
-        "CJG_RASA_URL": stack.url,
-        "CJG_ACTION_SERVER_URL": stack.action_url,
-        "RASA_TOKEN": stack.token,
-        "CJG_PSEUDONYM_SECRET": secrets.token_hex(32),
-        "CJG_CONTENT_DIR": str(ROOT / "content"),
-        "CJG_RATE_PER_SENDER": "1000000",
-        "CJG_RATE_PER_ADDRESS": "1000000",
-    }
-    log = (logs / "service.log").open("wb")
-    service = subprocess.Popen(
-        [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: _http_ok(f"{base}/health"), 60, "the service", service)
-        yield {
-            "rasa": (
-                f"{stack.url}/webhooks/cjg/webhook",
-                {"Authorization": f"Bearer {stack.token}"},
-            ),
-            "service": (f"{base}/api/chat", {}),
-            "widget": (base, {}),
+    with running_stack(logs, model) as (redis, stack):
+        port = free_port()
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "CJG_HOST": "127.0.0.1",
+            "CJG_PORT": str(port),
+            "CJG_REDIS_URL": redis.url,
+            "CJG_RASA_URL": stack.url,
+            "CJG_ACTION_SERVER_URL": stack.action_url,
+            "RASA_TOKEN": stack.token,
+            "CJG_PSEUDONYM_SECRET": secrets.token_hex(32),
+            "CJG_CONTENT_DIR": str(ROOT / "content"),
+            "CJG_RATE_PER_SENDER": "1000000",
+            "CJG_RATE_PER_ADDRESS": "1000000",
         }
-    finally:
-        service.terminate()
-        service.wait(30)
-        stack.stop()
-        redis.stop()
+        service = Service(f"http://127.0.0.1:{port}", env, logs / "service.log")
+        try:
+            service.start()
+            yield {
+                "rasa": (
+                    f"{stack.url}/webhooks/cjg/webhook",
+                    {"Authorization": f"Bearer {stack.token}"},
+                ),
+                "service": (f"{service.url}/api/chat", {}),
+                "widget": (service.url, {}),
+            }
+        finally:
+            service.stop()
 
 
 async def single_user(url: str, headers: dict[str, str], count: int) -> Result:

@@ -7,36 +7,16 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.conftest import RasaStack, RedisServer, _http_ok, free_port, wait_until
+from tests.conftest import RasaStack, RedisServer, free_port
 from tests.handoff.conftest import ALWAYS, ROOT, content_copy
+from tests.servers import Service as Service  # re-exported for the browser tests
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's; nothing downloads a browser
 PASSWORD = "console-test-wachtwoord"
-
-
-@dataclass
-class Service:
-    url: str
-    env: dict[str, str]
-    log: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot"], cwd=ROOT, env=self.env, stdout=log, stderr=log
-            )
-        wait_until(lambda: _http_ok(self.url + "/health"), 60, "messaging service", self.process)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(20)
 
 
 def make_service(

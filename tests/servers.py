@@ -11,8 +11,11 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,3 +158,40 @@ def start_rasa_stack(redis_port: int, logs: Path, model: Path = MODEL) -> RasaSt
         )
         raise RuntimeError(f"{exc}{tails}") from exc
     return stack
+
+
+@contextmanager
+def running_stack(directory: Path, model: Path = MODEL) -> Iterator[tuple[RedisServer, RasaStack]]:
+    """Redis and a Rasa stack on ``model`` for as long as the block runs (the benchmarks)."""
+    redis = RedisServer(directory)
+    redis.start()
+    try:
+        stack = start_rasa_stack(redis.port, directory, model)
+        try:
+            yield redis, stack
+        finally:
+            stack.stop()
+    finally:
+        redis.stop()
+
+
+@dataclass
+class Service:
+    """The messaging service (``python -m bot``) as its own process."""
+
+    url: str
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot"], cwd=ROOT, env=self.env, stdout=log, stderr=log
+            )
+        wait_until(lambda: _http_ok(self.url + "/health"), 60, "messaging service", self.process)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(20)

@@ -120,14 +120,12 @@ class SparseIntentClassifier(GraphComponent, IntentClassifier):
         return component
 
     def process(self, messages: list[Message]) -> list[Message]:
-        todo = [m for m in messages if m.get("text") and self.model is not None]
+        todo = [m for m in messages if m.get("text")]
         if not todo or self.model is None:
             return messages
-        texts = [str(m.get("text")) for m in todo]
+        rankings, known_shares = self.model.analyse([str(m.get("text")) for m in todo])
         least = float(self.config["min_known_share"])
-        for message, ranking, known in zip(
-            todo, self.model.rank(texts), self.model.known_share(texts), strict=True
-        ):
+        for message, ranking, known in zip(todo, rankings, known_shares, strict=True):
             self._set(message, ranking, min(1.0, known / least) if least > 0 else 1.0)
         return messages
 

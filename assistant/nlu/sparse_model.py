@@ -110,9 +110,18 @@ class SparseModel:
         )
         return words, chars
 
-    def _features(self, texts: Sequence[str], fit: bool = False) -> csr_matrix:
+    @staticmethod
+    def _prepare(texts: Sequence[str]) -> tuple[list[str], list[str]]:
+        """The texts normalised (for the character n-grams) and stemmed (for the words)."""
         normalised = [normalise(t) for t in texts]
-        stemmed = [stems(n) for n in normalised]
+        return normalised, [stems(n) for n in normalised]
+
+    def _features(self, texts: Sequence[str], fit: bool = False) -> csr_matrix:
+        return self._features_of(*self._prepare(texts), fit=fit)
+
+    def _features_of(
+        self, normalised: list[str], stemmed: list[str], fit: bool = False
+    ) -> csr_matrix:
         if fit:
             self._words, self._chars = self._vectorisers()
             return hstack(
@@ -163,26 +172,38 @@ class SparseModel:
 
     def probabilities(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """One row per text, one column per label (in ``labels`` order); rows sum to 1."""
-        logits = self._svm.decision_function(self._features(texts)) * self.temperature
+        return self._probabilities(self._features(texts))
+
+    def _probabilities(self, features: csr_matrix) -> NDArray[np.float64]:
+        logits = self._svm.decision_function(features) * self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return np.asarray(exp / exp.sum(axis=1, keepdims=True), dtype=np.float64)
+
+    def analyse(self, texts: Sequence[str]) -> tuple[list[list[tuple[str, float]]], list[float]]:
+        """``rank`` and ``known_share`` together, each text normalised and stemmed once."""
+        normalised, stemmed = self._prepare(texts)
+        rows = []
+        for row in self._probabilities(self._features_of(normalised, stemmed)):
+            order = np.argsort(-row)
+            rows.append([(self.labels[i], float(row[i])) for i in order])
+        return rows, self._known_shares(stemmed)
+
+    def rank(self, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
+        """Every label with its probability, best first, per text."""
+        return self.analyse(texts)[0]
 
     def known_share(self, texts: Sequence[str]) -> list[float]:
         """Per text, the share of its words whose stem occurred in the training data.
 
         A linear model always puts its probability somewhere, also for "qwxz blorp" or a name
         alone; a message of mostly unknown words is better asked about than answered."""
+        return self._known_shares(self._prepare(texts)[1])
+
+    def _known_shares(self, stemmed: list[str]) -> list[float]:
         vocabulary = self._words.vocabulary_
         shares = []
-        for text in texts:
-            words = stems(normalise(text)).split()
+        for text in stemmed:
+            words = text.split()
             shares.append(sum(w in vocabulary for w in words) / len(words) if words else 0.0)
         return shares
-
-    def rank(self, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
-        rows = []
-        for row in self.probabilities(texts):
-            order = np.argsort(-row)
-            rows.append([(self.labels[i], float(row[i])) for i in order])
-        return rows

@@ -1,5 +1,5 @@
 # The two commands of the README. Everything else lives in scripts/.
-.PHONY: run test bench bench-handoff bench-train
+.PHONY: run test bench bench-handoff bench-train bench-first-reply
 run:    ## install what is missing, train if needed, start the whole stack
 	@scripts/run
 test:   ## all tests (what CI runs)
@@ -10,3 +10,5 @@ bench-handoff:  ## handoff relay latency and claims/s (starts its own Redis and 
 	@.venv/bin/python bench/handoff_relay.py
 bench-train:  ## a full training from scratch, per component, with the held-out figures
 	@.venv/bin/python bench/train_time.py
+bench-first-reply:  ## what a person reads first, for every held-out message (starts its own Rasa)
+	@.venv/bin/python bench/first_reply.py

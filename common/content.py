@@ -67,6 +67,19 @@ class NextStep:
 
 
 @dataclass(frozen=True)
+class AgeStep:
+    """What to do next for a child in one age range: the consultatiebureau for a baby, the
+    school and the POH-Jeugd for a schoolchild. Replaces the topic's general next step."""
+
+    ages: list[int]  # [from, to], whole years, inclusive
+    next_step: NextStep
+    see_a_person: str | None = None  # None: the topic's own see_a_person
+
+    def fits(self, age: int) -> bool:
+        return self.ages[0] <= age <= self.ages[1]
+
+
+@dataclass(frozen=True)
 class YouthAnswer:
     """The same topic told to a youth: shorter, in their words (youth mode)."""
 
@@ -92,6 +105,14 @@ class Topic:
     review_date: str  # YYYY-MM-DD: when I&A staff check this answer again
     offer_theme: OfferTheme | None = None  # the group offer theme that fits, if any
     youth: YouthAnswer | None = None  # for the youth topics: the answer in youth mode
+    by_age: list[AgeStep] = dataclasses.field(default_factory=list)  # when the age is known
+
+    def step_for(self, age: int | None) -> tuple[NextStep, str]:
+        """The next step and the "see a person" text that fit the child's age, if known."""
+        for step in self.by_age:
+            if age is not None and step.fits(age):
+                return step.next_step, step.see_a_person or self.see_a_person
+        return self.next_step, self.see_a_person
 
 
 def check_topic(topic: Topic, path: Path) -> None:
@@ -106,10 +127,22 @@ def check_topic(topic: Topic, path: Path) -> None:
         raise ContentError(f"{path}: youth.tips: give 1 to 3 short tips")
     if topic.youth is not None and len(topic.youth.answer.split()) > 80:
         raise ContentError(f"{path}: youth.answer: keep it under 80 words")
+    _check_age_steps(topic.by_age, path)
     try:
         date.fromisoformat(topic.review_date)
     except ValueError:
         raise ContentError(f"{path}: review_date: must be a date like 2027-11-23") from None
+
+
+def _check_age_steps(steps: list[AgeStep], path: Path) -> None:
+    taken: set[int] = set()
+    for i, step in enumerate(steps):
+        if len(step.ages) != 2 or not 0 <= step.ages[0] <= step.ages[1] <= 23:
+            raise ContentError(f"{path}: by_age[{i}].ages: give [from, to] in years, 0 to 23")
+        years = set(range(step.ages[0], step.ages[1] + 1))
+        if years & taken:
+            raise ContentError(f"{path}: by_age[{i}].ages: overlaps an earlier range")
+        taken |= years
 
 
 SERVICE_MESSAGE_KEYS = frozenset(
@@ -339,6 +372,33 @@ class OfferThemes:
             if f" {k.lower()}" in lowered
         ]
         return max(hits)[1] if hits else None
+
+
+@dataclass(frozen=True)
+class LifeStage:
+    age: int
+    words: list[str]  # a trailing "*": any word that starts with it
+
+
+@dataclass(frozen=True)
+class LifeStages:
+    """School and life stages as ages (content/life_stages.yml): "brugklasser" is about 12."""
+
+    version: int
+    stages: list[LifeStage]
+
+    def as_words(self) -> dict[str, int]:
+        return {word: stage.age for stage in self.stages for word in stage.words}
+
+
+def _check_stages(loaded: LifeStages, path: Path) -> None:
+    for i, stage in enumerate(loaded.stages):
+        if not 0 <= stage.age <= 23 or not stage.words:
+            raise ContentError(f"{path}: stages[{i}]: an age from 0 to 23 and at least one word")
+
+
+def life_stages(directory: Path | None = None) -> LifeStages:
+    return load_current(LifeStages, (directory or content_dir()) / "life_stages.yml", _check_stages)
 
 
 def offer_themes(directory: Path | None = None) -> OfferThemes:

@@ -87,6 +87,56 @@ def test_held_out_examples_are_never_training_examples() -> None:
         return found
 
     assert not examples("nlu") & examples("tests/nlu")
+    acceptance = {
+        str(case["text"]).strip().lower()
+        for path in (ROOT / "tests" / "acceptance").glob("*.yml")
+        for case in yaml.safe_load(path.read_text())["cases"]
+    }
+    assert len(acceptance) >= 400, "the acceptance set holds at least 400 first messages"
+    shared = {text for text in examples("nlu") & acceptance if len(text.split()) >= 4}
+    assert not shared, "acceptance messages are never trained on (only 'hoi', 'tot ziens' ...)"
+
+
+def test_an_age_range_picks_the_next_step_that_fits_the_child(tmp_path: Path) -> None:
+    (tmp_path / "topics").mkdir()
+    good = (ROOT / "content" / "topics" / "slapen.yml").read_text().split("\nby_age:")[0]
+    steps = (
+        "by_age:\n"
+        "  - ages: [0, 3]\n"
+        "    next_step: {kind: jgz, text: 'Het consultatiebureau denkt mee.'}\n"
+        "  - ages: [4, 11]\n"
+        "    next_step: {kind: poh_jeugd, text: 'De POH-Jeugd denkt mee.'}\n"
+        "    see_a_person: 'Bel het I&A-team.'\n"
+    )
+    (tmp_path / "topics" / "slapen.yml").write_text(good.rstrip() + "\n" + steps)
+    slapen = topics(tmp_path)["slapen"]
+
+    assert slapen.step_for(2)[0].text == "Het consultatiebureau denkt mee."
+    assert slapen.step_for(6) == (slapen.by_age[1].next_step, "Bel het I&A-team.")
+    assert slapen.step_for(15) == (slapen.next_step, slapen.see_a_person)  # no range: general
+    assert slapen.step_for(None) == (slapen.next_step, slapen.see_a_person)
+    (tmp_path / "topics" / "slapen.yml").write_text(
+        good.rstrip() + "\n" + steps.replace("[4, 11]", "[3, 11]")
+    )
+    with pytest.raises(ContentError, match="overlaps"):
+        topics(tmp_path)
+
+
+def test_no_child_of_five_or_older_is_sent_to_the_consultatiebureau() -> None:
+    for topic in topics().values():
+        for age in range(5, 19):
+            step, see_a_person = topic.step_for(age)
+            said = f"{step.text} {see_a_person}".lower()
+            assert "consultatiebureau" not in said, f"{topic.id}: by_age for a child of {age}"
+
+
+def test_everyday_answers_carry_no_emergency_number() -> None:
+    for topic in topics().values():
+        youth = topic.youth
+        texts = [topic.answer, *topic.tips, topic.next_step.text, topic.see_a_person]
+        texts += [t for s in topic.by_age for t in (s.next_step.text, s.see_a_person or "")]
+        texts += [youth.answer, *youth.tips, youth.see_a_person] if youth else []
+        assert not any("112" in text for text in texts), topic.id
 
 
 def test_a_topic_file_with_wrong_rules_is_rejected(tmp_path: Path) -> None:

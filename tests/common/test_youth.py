@@ -11,7 +11,7 @@ from handoff.staff_content import registration_options
 
 def test_the_youth_menu_points_at_topics_with_a_youth_answer() -> None:
     content = youth_content()
-    assert len(content.menu) == 7
+    assert 5 <= len(content.menu) <= 10  # a menu, not a wall of buttons
     known = topics()
     for item in content.menu:
         youth = known[item.topic].youth

@@ -17,13 +17,21 @@ _WORDS = {
     "drieëntwintig": 23,
 }  # fmt: skip
 _NUMBER = r"(\d{1,2}|" + "|".join(sorted(_WORDS, key=len, reverse=True)) + r")"
+# "van een brugklasser" is an article, not the age 1: after "van", "is" ... only other numbers.
+_NUMBER_AFTER_WORD = (
+    r"(\d{1,2}|"
+    + "|".join(sorted((w for w in _WORDS if w not in ("een", "één")), key=len, reverse=True))
+    + r")"
+)
 _NOT_A_UNIT = r"(?!\s*(?:uur|minuten|min|euro|keer|dagen|kinderen|procent|%))"
 _MONTHS = re.compile(r"\b(\d{1,2})\s*(?:maand|maanden|mnd)\b")
 _WEEKS = re.compile(r"\b(\d{1,2})\s*(?:week|weken)\b")
 _AGE_PATTERNS = [
     re.compile(_NUMBER + r"\s*(?:jaar|jr|jaren|jarige)\b"),
     re.compile(r"\((\d{1,2})\)"),
-    re.compile(r"\b(?:van|is|wordt|werd|geworden|bijna|net)\s+" + _NUMBER + r"\b" + _NOT_A_UNIT),
+    re.compile(
+        r"\b(?:van|is|wordt|werd|geworden|bijna|net)\s+" + _NUMBER_AFTER_WORD + r"\b" + _NOT_A_UNIT
+    ),
     re.compile(r"^\s*" + _NUMBER + r"\s*[.!]?\s*$"),
 ]
 _BABY = re.compile(r"\b(baby|pasgeboren|zuigeling)\b")
@@ -35,8 +43,12 @@ def _number(token: str) -> int | None:
     return value if value is not None and 0 <= value <= MAX_AGE else None
 
 
-def extract_age(text: str) -> int | None:
-    """The first child's age in whole years, or None. Months and weeks count as age 0 or 1."""
+def extract_age(text: str, stages: dict[str, int] | None = None) -> int | None:
+    """The first child's age in whole years, or None. Months and weeks count as age 0 or 1.
+
+    Without a number, a school year ("groep 7") or a stage from ``stages`` ("brugklas*": 12,
+    content/life_stages.yml) gives the age; the first one named in the text wins.
+    """
     lowered = text.lower()
     for pattern, per_year in ((_MONTHS, 12), (_WEEKS, 52)):
         found = pattern.search(lowered)
@@ -47,7 +59,19 @@ def extract_age(text: str) -> int | None:
             age = _number(found.group(1))
             if age is not None:
                 return age
-    return 0 if _BABY.search(lowered) else None
+    return age_from_stage(lowered, stages) if stages else (0 if _BABY.search(lowered) else None)
+
+
+def age_from_stage(text: str, stages: dict[str, int]) -> int | None:
+    """The age of the first school year ("groep 7") or life stage the text names."""
+    words = re.findall(r"[a-z0-9']+", _fold(text))
+    for index, word in enumerate(words):
+        if word == "groep" and index + 1 < len(words) and words[index + 1] in set("12345678"):
+            return int(words[index + 1]) + 3
+        for stage, age in stages.items():
+            if word == stage or (stage.endswith("*") and word.startswith(stage[:-1])):
+                return age
+    return None
 
 
 def _fold(text: str) -> str:

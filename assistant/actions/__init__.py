@@ -6,7 +6,7 @@ from assistant.actions.handoff import (
     ActionOfferConflictHelp,
     ActionRequestHandoff,
 )
-from assistant.actions.offers import ActionShowOffers, ValidateOfferForm
+from assistant.actions.offers import ActionFindOffers
 from assistant.actions.safety import ActionSafetySignal
 from assistant.actions.topics import ActionAnswerTopic
 from assistant.actions.youth import ActionYouthAnswer, ActionYouthMode
@@ -16,11 +16,10 @@ __all__ = [
     "ActionDeclineHandoff",
     "ActionDefaultAskAffirmation",
     "ActionDefaultFallback",
+    "ActionFindOffers",
     "ActionOfferConflictHelp",
     "ActionRequestHandoff",
     "ActionSafetySignal",
-    "ActionShowOffers",
     "ActionYouthAnswer",
     "ActionYouthMode",
-    "ValidateOfferForm",
 ]

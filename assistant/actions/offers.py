@@ -1,4 +1,9 @@
-"""The offer finder: a form that asks only what is missing, then the best group offers."""
+"""The offer finder: the best group offers for what the parent said, at once.
+
+No form first: the first reply shows what fits what is known (theme, age, topic), with the link
+to the whole offer on samenopgroeien.nu, and then offers to narrow down only where that changes
+the result. Texts live in content/offer_finder.yml.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,26 @@ from typing import Any
 
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
 from assistant.actions.handoff import offer_handoff
 from assistant.actions.registration import note
-from common.content import municipalities, offer_themes, topics
+from assistant.actions.topics import ranked_topics
+from common.content import life_stages, municipalities, offer_themes, topics
 from common.extract import extract_age, extract_municipality
-from common.offers import THEME_LABELS, Offer, catalogue, search, theme_for_topic
+from common.offers import (
+    THEME_LABELS,
+    FinderTexts,
+    Offer,
+    age_matters,
+    catalogue,
+    finder_texts,
+    named,
+    search,
+    spread,
+    theme_for_topic,
+)
 
 FORMAT_LABELS = {
     "training": "training",
@@ -29,6 +45,7 @@ AUDIENCE_LABELS = {
     "gezin": "voor het hele gezin",
 }
 MUNICIPALITY_VALUES = {"haarlem", "zandvoort", "bloemendaal", "anders"}
+TOPIC_SURE = 0.5  # a course request names a parenting topic this surely: offers for it first
 
 
 def _entity(tracker: Tracker, name: str) -> str | None:
@@ -42,93 +59,126 @@ def _text(tracker: Tracker) -> str:
     return str(tracker.latest_message.get("text") or "")
 
 
-class ValidateOfferForm(FormValidationAction):
-    """Fills theme, age and municipality from whatever the parent already said."""
-
-    def name(self) -> str:
-        return "validate_offer_form"
-
-    async def extract_offer_theme(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if tracker.get_slot("offer_theme"):
-            return {}
-        text = _text(tracker)
-        theme = _entity(tracker, "offer_theme") or offer_themes().find(text)
-        if theme is None:
-            lowered = text.lower()
-            named = [o for o in catalogue().offers if o.title.lower() in lowered]
-            theme = named[0].theme if named else None
-        topic = tracker.get_slot("topic")
-        if theme is None and topic:
-            known = topics().get(topic)
-            theme = (known.offer_theme if known else None) or theme_for_topic(
-                catalogue().offers, topic
-            )
-        return {"offer_theme": theme} if theme in THEME_LABELS else {}
-
-    async def extract_child_age(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if tracker.get_slot("child_age") is not None:
-            return {}
-        age = extract_age(_text(tracker))
-        return {} if age is None else {"child_age": age}
-
-    async def extract_municipality(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if tracker.get_slot("municipality"):
-            return {}
-        found = _entity(tracker, "municipality") or extract_municipality(
-            _text(tracker), municipalities().places()
-        )
-        return {"municipality": found} if found in MUNICIPALITY_VALUES else {}
+def wanted_theme(tracker: Tracker) -> str | None:
+    """The theme a button, a keyword or a named offer gives; else that of the known topic."""
+    text = _text(tracker)
+    theme = _entity(tracker, "offer_theme") or offer_themes().find(text)
+    if theme is None:
+        mentioned = named(catalogue().offers, text)
+        theme = mentioned[0].theme if mentioned else None
+    follow_up = text.startswith("/") or tracker.get_intent_of_latest_message() == "inform"
+    if theme is None and follow_up:  # an age button or "hij is 9" after the offers
+        theme = tracker.get_slot("offer_theme")
+    topic = wanted_topic(tracker)
+    if theme is None and topic and not follow_up:
+        known = topics().get(topic)
+        theme = (known.offer_theme if known else None) or theme_for_topic(catalogue().offers, topic)
+    return theme if theme in THEME_LABELS else None
 
 
-def offer_message(offer: Offer) -> dict[str, Any]:
+def wanted_topic(tracker: Tracker) -> str | None:
+    """The parenting topic the request is about ("cursus voor mijn kind met faalangst"), when the
+    model is sure enough; else the topic answered earlier in the conversation."""
+    ranking = ranked_topics(tracker)
+    if ranking and ranking[0][1] >= TOPIC_SURE and not _text(tracker).startswith("/"):
+        return ranking[0][0]
+    topic = tracker.get_slot("topic")
+    return str(topic) if topic else None
+
+
+def wanted_age(tracker: Tracker) -> int | None:
+    """The age in this message (a number, "groep 7", "brugklasser"), else the one known."""
+    given = _entity(tracker, "child_age")
+    if given is not None:
+        return int(float(given))
+    age = extract_age(_text(tracker), life_stages().as_words())
+    known = tracker.get_slot("child_age")
+    return int(known) if age is None and known is not None else age
+
+
+def wanted_municipality(tracker: Tracker) -> str | None:
+    found = _entity(tracker, "municipality") or extract_municipality(
+        _text(tracker), municipalities().places()
+    )
+    return found if found in MUNICIPALITY_VALUES else None
+
+
+def offer_message(offer: Offer, texts: FinderTexts) -> dict[str, Any]:
     kind = f"{FORMAT_LABELS[offer.format]}, {AUDIENCE_LABELS[offer.audience]}"
     return {
         "text": f"{offer.title} ({kind})\n{offer.description}",
-        "buttons": [{"title": f"Data en aanmelden: {offer.title}", "payload": offer.link}],
+        "buttons": [{"title": texts.offer_button.format(title=offer.title), "payload": offer.link}],
     }
 
 
-class ActionShowOffers(Action):
-    """Shows 1-3 matches, or says honestly that nothing fits and offers the I&A team."""
+def narrowing(texts: FinderTexts, theme: str | None, age: int | None) -> dict[str, Any] | None:
+    """The one question that would change what is shown, with buttons; None if none would."""
+    if theme is None:
+        return {
+            "text": texts.narrow_theme,
+            "buttons": [
+                {"title": label, "payload": f'/zoek_aanbod{{"offer_theme": "{key}"}}'}
+                for key, label in THEME_LABELS.items()
+            ],
+        }
+    if age is None and age_matters(catalogue().offers, theme):
+        return {
+            "text": texts.narrow_age,
+            "buttons": [
+                {"title": b.title, "payload": f'/zoek_aanbod{{"child_age": {b.age}}}'}
+                for b in texts.age_buttons
+            ],
+        }
+    return None
+
+
+class ActionFindOffers(Action):
+    """Shows 1-3 matches at once, or says honestly that nothing fits and offers the I&A team."""
 
     def name(self) -> str:
-        return "action_show_offers"
+        return "action_find_offers"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        theme = tracker.get_slot("offer_theme")
-        age = tracker.get_slot("child_age")
-        age = None if age is None else int(age)
-        matches = search(catalogue().offers, theme=theme, age=age, topic=tracker.get_slot("topic"))
-        label = THEME_LABELS.get(theme or "", "dit thema")
+        texts = finder_texts()
+        theme, age = wanted_theme(tracker), wanted_age(tracker)
+        municipality = wanted_municipality(tracker)
+        events: list[EventType] = [SlotSet("user_type", tracker.get_slot("user_type") or "parent")]
+        if age is not None:
+            events.append(SlotSet("child_age", float(age)))
+        if municipality is not None:
+            events.append(SlotSet("municipality", municipality))
+        found = search(
+            catalogue().offers,
+            theme=theme,
+            age=age,
+            topic=wanted_topic(tracker),
+            limit=100,
+            text=_text(tracker),
+        )
+        matches = found[:3] if theme is not None else spread(found)
+        about = f" over {THEME_LABELS[theme]}" if theme else ""
         for_child = f" voor een kind van {age}" if age is not None else ""
-        events: list[EventType] = [SlotSet("offer_theme", None)]  # a next search asks again
         if not matches:
             dispatcher.utter_message(
-                text=(
-                    f"Ik vond geen aanbod over {label}{for_child} dat goed past. Het hele aanbod "
-                    "staat op samenopgroeien.nu. Wil je dat een medewerker van het Informatie & "
-                    "Advies-team met je meedenkt?"
-                ),
+                text=texts.none_found.format(about=about, for_child=for_child),
                 buttons=[
-                    {"title": "Ja, graag", "payload": "/affirm"},
-                    {"title": "Nee, dank je", "payload": "/deny"},
+                    {"title": texts.accept, "payload": "/affirm"},
+                    {"title": texts.decline, "payload": "/deny"},
                 ],
             )
             note(dispatcher, tracker, "no_offer_match", user_type="parent", offer_theme=theme)
             return [*events, *offer_handoff("no_offer_match")]
-        dispatcher.utter_message(text=f"Dit aanbod over {label}{for_child} past misschien bij je:")
+        dispatcher.utter_message(text=texts.found.format(about=about, for_child=for_child))
         for offer in matches:
-            dispatcher.utter_message(**offer_message(offer))
+            dispatcher.utter_message(**offer_message(offer, texts))
         dispatcher.utter_message(
-            text="Data, plaatsen en aanmelden vind je via de knoppen op samenopgroeien.nu."
+            text=texts.overview,
+            buttons=[{"title": texts.overview_button, "payload": texts.overview_link}],
         )
+        question = narrowing(texts, theme, age)
+        if question is not None:
+            dispatcher.utter_message(**question)
         note(dispatcher, tracker, "offers_shown", user_type="parent", offer_theme=theme)
-        return events
+        return [*events, SlotSet("offer_theme", theme)]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.content import municipalities
+from common.content import life_stages, municipalities
 from common.extract import extract_age, extract_municipality
 
 
@@ -27,6 +27,23 @@ from common.extract import extract_age, extract_municipality
 )
 def test_age_from_what_a_parent_types(text: str, age: int | None) -> None:
     assert extract_age(text) == age
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("cursus voor ouders van een brugklasser", 12),  # "van een" is no age of 1
+        ("mijn kind zit in groep 7", 10),
+        ("training voor ouders van pubers", 14),
+        ("iets voor peuters?", 3),
+        ("mijn zoon van 6 zit in groep 3", 6),  # a number always wins
+        ("kleuter of brugklas", 5),  # the first stage named
+        ("in groep 12 van de voetbal", None),
+        ("overzicht van alle cursussen", None),
+    ],
+)
+def test_school_and_life_stages_give_an_age(text: str, age: int | None) -> None:
+    assert extract_age(text, life_stages().as_words()) == age
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import pytest
+
 from common.content import topics
-from common.offers import THEME_LABELS, Offer, catalogue, search, theme_for_topic
+from common.offers import THEME_LABELS, Offer, catalogue, named, search, theme_for_topic
 
 
 def offer(id: str, theme: str = "weerbaarheid", ages: tuple[int | None, int | None] = (None, None),
@@ -53,3 +55,25 @@ def test_shipped_catalogue_is_valid_and_linked_to_real_topics() -> None:
         assert set(o.topics) <= known, f"{o.id} names an unknown topic"
     titles = {o.title for o in shipped}
     assert {"Kinderen In Een Scheiding (KIES)", "Rots & Water trainingen"} & titles
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("triple p cursus", "triple_p"),
+        ("Triple P transitions, wordt dat nog gegeven?", "triple_p_transitions"),
+        ("vanaf welke leeftijd kan je kind naar rots & water", "rots_en_water"),
+        ("hoe meld ik mijn kind aan voor sta sterk", "sta_sterk"),
+        ("KIES voor mijn zoon", "kies"),
+        ("is er een kies-groep in haarlem", "kies"),
+    ],
+)
+def test_an_offer_named_in_the_message_comes_first(text: str, first: str) -> None:
+    offers = catalogue().offers
+
+    assert named(offers, text)[0].id == first
+    assert search(offers, theme="opvoeden_opgroeien", text=text)[0].id == first
+
+
+def test_the_verb_kiezen_is_not_the_kies_group() -> None:
+    assert named(catalogue().offers, "ik kies voor een cursus over opvoeden") == []

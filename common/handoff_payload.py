@@ -11,7 +11,9 @@ from typing import Any, Literal, get_args
 HANDOFF_KEY = "handoff_request"
 PAYLOAD_VERSION = 1
 
-Reason = Literal["ask_human", "fallback", "no_offer_match", "conflict_divorce", "safety"]
+Reason = Literal[
+    "ask_human", "callback", "fallback", "no_offer_match", "conflict_divorce", "safety"
+]
 REASONS: tuple[Reason, ...] = get_args(Reason)
 
 

@@ -37,6 +37,7 @@ END = "/cjg_end"
 RATING = "/cjg_rating_"
 REASON_LABELS = {
     "ask_human": "Vroeg zelf om een medewerker",
+    "callback": "Wil graag teruggebeld worden",
     "fallback": "De chatbot begreep de vraag niet",
     "no_offer_match": "Geen passend groepsaanbod gevonden",
     "conflict_divorce": "Signalen van een vechtscheiding",

@@ -8,6 +8,7 @@ from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
 from common.handoff_payload import HandoffRequest, Reason
+from common.person_wish import wants_callback
 
 # What the conversation taught us, for the staff member's summary (never free text).
 CONTEXT_SLOTS = ("topic", "offer_theme", "child_age", "municipality", "user_type")
@@ -66,7 +67,11 @@ class ActionRequestHandoff(Action):
         reason: Reason = (
             (tracker.get_slot("handoff_reason") or "fallback") if offered else "ask_human"
         )
-        dispatcher.utter_message(response="utter_handoff_requested")
+        if wants_callback(str(tracker.latest_message.get("text") or "")):
+            reason = "callback"
+            dispatcher.utter_message(response="utter_handoff_callback")
+        else:
+            dispatcher.utter_message(response="utter_handoff_requested")
         dispatcher.utter_message(json_message=handoff_request(tracker, reason).to_custom())
         return withdraw_offer()
 

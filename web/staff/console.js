@@ -27,6 +27,7 @@
   // Fallback when a summary carries no reason_label (e.g. a message left outside opening hours).
   const REASON_LABELS = {
     ask_human: 'Vroeg zelf om een medewerker',
+    callback: 'Wil graag teruggebeld worden',
     fallback: 'De chatbot begreep de vraag niet',
     no_offer_match: 'Geen passend groepsaanbod gevonden',
     conflict_divorce: 'Signalen van een vechtscheiding',

@@ -32,6 +32,25 @@ async def test_ask_human_emits_a_structured_handoff_request(
     assert request.recent_intents == ["greet", "ask_human"]
 
 
+async def test_a_callback_wish_is_a_callback_handoff_with_an_honest_reply(
+    recorded_tracker: Callable[[str], Tracker], domain: DomainDict
+) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = recorded_tracker("ask_human")
+    tracker.latest_message = {**tracker.latest_message, "text": "kunnen jullie me terugbellen?"}
+
+    await ActionRequestHandoff().run(dispatcher, tracker, domain)
+
+    told, payload = dispatcher.messages
+    assert told["response"] == "utter_handoff_callback"
+    assert (
+        "Terugbellen kan ik zelf niet inplannen"
+        in domain["responses"]["utter_handoff_callback"][0]["text"]
+    )
+    request = HandoffRequest.from_custom(payload["custom"])
+    assert request is not None and request.reason == "callback"
+
+
 async def test_accepting_the_offer_after_fallbacks_is_a_fallback_handoff(
     recorded_tracker: Callable[[str], Tracker], domain: DomainDict
 ) -> None:

@@ -1,5 +1,5 @@
 # The two commands of the README. Everything else lives in scripts/.
-.PHONY: run test bench bench-handoff bench-train bench-first-reply
+.PHONY: run test bench bench-handoff bench-train bench-first-reply bench-acceptance
 run:    ## install what is missing, train if needed, start the whole stack
 	@scripts/run
 test:   ## all tests (what CI runs)
@@ -12,3 +12,5 @@ bench-train:  ## a full training from scratch, per component, with the held-out 
 	@.venv/bin/python bench/train_time.py
 bench-first-reply:  ## what a person reads first, for every held-out message (starts its own Rasa)
 	@.venv/bin/python bench/first_reply.py
+bench-acceptance:  ## the first reply to every acceptance message, per group (starts its own stack)
+	@.venv/bin/python bench/acceptance.py

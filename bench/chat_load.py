@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -37,12 +35,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.servers import (  # noqa: E402  (the repository root is not on the path of a script)
-    MODEL,
-    Service,
-    free_port,
-    running_stack,
-)
+from tests.servers import MODEL, running_service  # noqa: E402  (root not on a script's path)
 
 MESSAGES = [
     "hallo",
@@ -175,35 +168,15 @@ async def round_(url: str, headers: dict[str, str], users: int, seconds: float) 
 @contextmanager
 def own_stack(model: Path, logs: Path) -> Iterator[dict[str, tuple[str, dict[str, str]]]]:
     """Redis, Rasa (+ actions) and the service on free ports; yields the three targets."""
-    with running_stack(logs, model) as (redis, stack):
-        port = free_port()
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "CJG_HOST": "127.0.0.1",
-            "CJG_PORT": str(port),
-            "CJG_REDIS_URL": redis.url,
-            "CJG_RASA_URL": stack.url,
-            "CJG_ACTION_SERVER_URL": stack.action_url,
-            "RASA_TOKEN": stack.token,
-            "CJG_PSEUDONYM_SECRET": secrets.token_hex(32),
-            "CJG_CONTENT_DIR": str(ROOT / "content"),
-            "CJG_RATE_PER_SENDER": "1000000",
-            "CJG_RATE_PER_ADDRESS": "1000000",
+    with running_service(logs, model) as (stack, service):
+        yield {
+            "rasa": (
+                f"{stack.url}/webhooks/cjg/webhook",
+                {"Authorization": f"Bearer {stack.token}"},
+            ),
+            "service": (f"{service.url}/api/chat", {}),
+            "widget": (service.url, {}),
         }
-        service = Service(f"http://127.0.0.1:{port}", env, logs / "service.log")
-        try:
-            service.start()
-            yield {
-                "rasa": (
-                    f"{stack.url}/webhooks/cjg/webhook",
-                    {"Authorization": f"Bearer {stack.token}"},
-                ),
-                "service": (f"{service.url}/api/chat", {}),
-                "widget": (service.url, {}),
-            }
-        finally:
-            service.stop()
 
 
 async def single_user(url: str, headers: dict[str, str], count: int) -> Result:

@@ -175,6 +175,37 @@ def running_stack(directory: Path, model: Path = MODEL) -> Iterator[tuple[RedisS
         redis.stop()
 
 
+@contextmanager
+def running_service(
+    directory: Path, model: Path = MODEL, **settings: str
+) -> Iterator[tuple[RasaStack, Service]]:
+    """Redis, Rasa (+ actions) and the messaging service on free ports, with rate limits out
+    of the way (the benchmarks and the acceptance set); ``settings`` are extra CJG_ variables."""
+    with running_stack(directory, model) as (redis, stack):
+        port = free_port()
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "CJG_HOST": "127.0.0.1",
+            "CJG_PORT": str(port),
+            "CJG_REDIS_URL": redis.url,
+            "CJG_RASA_URL": stack.url,
+            "CJG_ACTION_SERVER_URL": stack.action_url,
+            "RASA_TOKEN": stack.token,
+            "CJG_PSEUDONYM_SECRET": secrets.token_hex(32),
+            "CJG_CONTENT_DIR": str(ROOT / "content"),
+            "CJG_RATE_PER_SENDER": "1000000",
+            "CJG_RATE_PER_ADDRESS": "1000000",
+            **settings,
+        }
+        service = Service(f"http://127.0.0.1:{port}", env, directory / "service.log")
+        try:
+            service.start()
+            yield stack, service
+        finally:
+            service.stop()
+
+
 @dataclass
 class Service:
     """The messaging service (``python -m bot``) as its own process."""

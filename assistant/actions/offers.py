@@ -168,7 +168,15 @@ class ActionFindOffers(Action):
                     {"title": texts.decline, "payload": "/deny"},
                 ],
             )
-            note(dispatcher, tracker, "no_offer_match", user_type="parent", offer_theme=theme)
+            note(
+                dispatcher,
+                tracker,
+                "no_offer_match",
+                "parent",
+                age,
+                municipality,
+                offer_theme=theme,
+            )
             return [*events, *offer_handoff("no_offer_match")]
         dispatcher.utter_message(text=texts.found.format(about=about, for_child=for_child))
         for offer in matches:
@@ -180,5 +188,5 @@ class ActionFindOffers(Action):
         question = narrowing(texts, theme, age)
         if question is not None:
             dispatcher.utter_message(**question)
-        note(dispatcher, tracker, "offers_shown", user_type="parent", offer_theme=theme)
+        note(dispatcher, tracker, "offers_shown", "parent", age, municipality, offer_theme=theme)
         return [*events, SlotSet("offer_theme", theme)]

@@ -17,10 +17,13 @@ def note(
     tracker: Tracker,
     outcome: Outcome,
     user_type: str | None = None,
+    age: float | None = None,
+    municipality: str | None = None,
     **extra: str | None,
 ) -> None:
-    """Adds what the conversation knows (asker, child's age band, municipality) to the note."""
-    age = tracker.get_slot("child_age")
+    """Adds what the conversation knows (asker, child's age band, municipality) to the note;
+    ``age`` and ``municipality`` learned from this very message (not yet in the slots) win."""
+    known = tracker.get_slot("child_age") if age is None else age
     said = str(tracker.latest_message.get("text") or "")
     asker = user_type or tracker.get_slot("user_type")
     if asker is None and sounds_professional(said):
@@ -29,8 +32,8 @@ def note(
         json_message=tag(
             outcome=outcome,
             user_type=asker,
-            age_band=age_band(float(age)) if age is not None else None,
-            municipality=tracker.get_slot("municipality"),
+            age_band=age_band(float(known)) if known is not None else None,
+            municipality=municipality or tracker.get_slot("municipality"),
             **extra,
         )
     )

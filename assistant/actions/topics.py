@@ -126,7 +126,7 @@ class ActionAnswerTopic(Action):
         if alternatives:
             self.offer_alternatives(dispatcher, alternatives)
         user_type = "youth" if youth else tracker.get_slot("user_type")
-        note(dispatcher, tracker, "topic_answered", user_type=user_type, topic=topic.id)
+        note(dispatcher, tracker, "topic_answered", user_type, age, topic=topic.id)
         return events
 
     @staticmethod

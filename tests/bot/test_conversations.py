@@ -15,27 +15,25 @@ def texts(replies: list[dict[str, object]]) -> str:
     return "\n".join(str(r.get("text", "")) for r in replies)
 
 
-async def test_offer_finder_asks_only_what_is_missing_and_remembers_it(client: Client) -> None:
+async def test_offer_finder_shows_offers_at_once_and_remembers_what_it_learned(
+    client: Client,
+) -> None:
     replies = await chat(
-        client, "form-1", "ik zoek een weerbaarheidstraining voor mijn dochter van 10"
+        client,
+        "form-1",
+        "ik zoek een weerbaarheidstraining voor mijn dochter van 10, we wonen in Overveen",
     )
-    assert texts(replies) == "In welke gemeente woon je?"  # theme and age were understood
-
-    replies = await chat(client, "form-1", "we wonen in Overveen")
-    assert "Dit aanbod over Weerbaarheid voor een kind van 10" in texts(replies)
+    assert texts(replies).startswith("Dit aanbod over Weerbaarheid voor een kind van 10")
+    assert "samenopgroeien.nu" in texts(replies)
     links = [b for r in replies for b in r.get("buttons", [])]  # type: ignore[attr-defined]
-    assert links and all(b["payload"].startswith("http://127.0.0.1:8080/go/") for b in links)
-    path = links[0]["payload"].removeprefix("http://127.0.0.1:8080")
+    offers = [b for b in links if "/go/" in b["payload"]]
+    assert offers and all(b["payload"].startswith("http://127.0.0.1:8080/go/") for b in offers)
+    path = offers[0]["payload"].removeprefix("http://127.0.0.1:8080")
     followed = await client.get(path, allow_redirects=False)  # counted, then on to the offer
     assert followed.status == 302 and followed.headers["Location"].startswith("https://")
 
-    replies = await chat(client, "form-1", "/zoek_aanbod")
-    assert texts(replies).startswith(
-        "Waar gaat je vraag over?"
-    )  # age and place are not asked again
-
-    replies = await chat(client, "form-1", '/inform{"offer_theme": "scheiden"}')
-    assert "Dit aanbod over Scheiden voor een kind van 10" in texts(replies)
+    replies = await chat(client, "form-1", '/zoek_aanbod{"offer_theme": "scheiden"}')
+    assert texts(replies).startswith("Dit aanbod over Scheiden voor een kind van 10")  # age kept
 
     replies = await chat(client, "form-1", "/ask_human")
     request = next(
@@ -45,8 +43,11 @@ async def test_offer_finder_asks_only_what_is_missing_and_remembers_it(client: C
     assert request.context["municipality"] == "bloemendaal"
 
 
-async def test_age_in_words_and_in_brackets(client: Client) -> None:
-    await chat(client, "form-2", "/zoek_aanbod")
-    await chat(client, "form-2", '/inform{"offer_theme": "opvoeden_opgroeien"}')
+async def test_an_age_typed_after_the_offers_narrows_them_down(client: Client) -> None:
+    replies = await chat(client, "form-2", "hebben jullie cursussen over opvoeden")
+    assert texts(replies).endswith(
+        "Hoe oud is je kind? Dan laat ik zien wat bij die leeftijd past."
+    )
     replies = await chat(client, "form-2", "dochter (14)")
-    assert texts(replies) == "In welke gemeente woon je?"
+    assert texts(replies).startswith("Dit aanbod over Opvoeden & Opgroeien voor een kind van 14")
+    assert "Pubers & Zo" in texts(replies)  # made for 12 to 18

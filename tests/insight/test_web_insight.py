@@ -77,11 +77,11 @@ async def converse(client: Client) -> dict[str, str]:
 
     await chat(client, who["topic"], '/opvoedvraag{"topic": "slapen"}')
 
-    await chat(client, who["offers"], "/zoek_aanbod")
-    await chat(client, who["offers"], '/inform{"offer_theme": "weerbaarheid"}')
-    await chat(client, who["offers"], "10")
-    shown = await chat(client, who["offers"], '/inform{"municipality": "haarlem"}')
-    links = [b["payload"] for r in shown for b in r.get("buttons", [])]  # type: ignore[attr-defined]
+    shown = await chat(
+        client, who["offers"], "weerbaarheidstraining voor mijn dochter van 10, we wonen in haarlem"
+    )
+    buttons = [b["payload"] for r in shown for b in r.get("buttons", [])]  # type: ignore[attr-defined]
+    links = [p for p in buttons if "/go/" in p]
     assert links and all(p.startswith("https://chat.cjg.test/go/") for p in links)
     clicked = await client.get(
         links[0].removeprefix("https://chat.cjg.test"), allow_redirects=False

@@ -22,7 +22,7 @@ async def test_a_clear_question_gets_the_topic_answer_tips_and_next_step(
     slapen = topics()["slapen"]
     assert events == [SlotSet("topic", "slapen"), SlotSet("child_age", 2.0)]  # "peuter van 2"
     (answer, next_step), (note,) = split_notes(dispatcher.messages)
-    assert note == {"outcome": "topic_answered", "topic": "slapen"}  # counted, codes only
+    assert note == {"outcome": "topic_answered", "topic": "slapen", "age_band": "2-4"}  # codes
     assert answer["text"].startswith(slapen.answer)
     assert all(f"• {tip}" in answer["text"] for tip in slapen.tips)
     step, see_a_person = slapen.step_for(2)

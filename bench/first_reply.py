@@ -96,6 +96,8 @@ class Judge:
             ok = "veiligheid" in first or "112" in first
         elif intent == "zoek_aanbod":
             ok = first.startswith("Dit aanbod")  # offers at once (content/offer_finder.yml)
+        elif intent == "ask_human":  # a callback wish gets its own, honest first line
+            ok = first in texts_of("utter_handoff_requested") + texts_of("utter_handoff_callback")
         elif intent in ("greet", "goodbye", "thanks"):
             ok = first in texts_of(f"utter_{intent}")
         else:

@@ -7,6 +7,7 @@ cleans the text, asks Rasa, recognises handoff requests and turns failures into 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -22,6 +23,7 @@ from bot.messages import BotMessage, from_rasa, service_message
 from bot.pseudonym import pseudonymise
 from bot.rate_limit import RateLimits
 from bot.text_input import RateLimited, clean_text
+from bot.turns import Turn, Turns
 from common import registration
 from common.content import ServiceMessages
 from common.handoff_payload import HandoffRequest
@@ -38,6 +40,8 @@ from insight.unclear import Kind, UnclearQuestions
 log = logging.getLogger(__name__)
 # Rasa's Redis tracker store key: key_prefix "rasa" (endpoints.yml) + ":tracker:" + sender.
 RASA_TRACKER_KEY = "rasa:tracker:{}"
+# Rasa's Redis lock store key (the same prefix): there while Rasa works on a message.
+RASA_LOCK_KEY = "rasa:lock:{}"
 CRISIS = outcome("crisis_card")
 
 
@@ -62,7 +66,10 @@ class ConversationCore:
         limits: RateLimits,
         unclear: UnclearQuestions,
         public_url: str,
+        turn_seconds: float = 30.0,
     ) -> None:
+        """``turn_seconds``: the longest a turn may take (Rasa's timeout, twice, and some): how
+        long it holds the conversation's lock, and how long an erase waits for Rasa."""
         self._rasa = rasa
         self._handoffs = handoffs
         self.handoff = handoff
@@ -73,6 +80,8 @@ class ConversationCore:
         self._limits = limits
         self._unclear = unclear
         self._public_url = public_url.rstrip("/")
+        self._turn_seconds = turn_seconds
+        self._turns = Turns(handoff.redis, turn_seconds)
         handoff.registrar.set_quiet_hook(self.redact_tracker)
 
     def conversation_id(self, channel: str, user_id: str) -> str:
@@ -88,11 +97,39 @@ class ConversationCore:
             log.warning("could not restart the conversation in Rasa (%s)", exc)
 
     async def forget(self, channel: str, user_id: str) -> None:
-        """Erases the conversation now: handoff records, transcripts, outbox, Rasa's tracker."""
+        """Erases the conversation now: handoff records, transcripts, outbox, its handoff
+        requests, Rasa's tracker. A turn in flight finds it erased and drops its reply."""
         conversation = self.conversation_id(channel, user_id)
+        async with self._turns.erasing(conversation):
+            await self._erase(conversation)
+
+    async def _erase(self, conversation: str) -> None:
+        """Everything kept under this pseudonym; idempotent (a late turn runs it again)."""
+        await self.handoff.forget(conversation)  # stops a handoff first, which is registered
         await self.handoff.registrar.flush(conversation)  # counted, then nothing is left
-        await self.handoff.forget(conversation)
-        await self._trackers.delete(RASA_TRACKER_KEY.format(conversation))
+        await self._handoffs.erase(conversation)
+        # Rasa saves its tracker when it is done with a message: wait (bounded) until Rasa
+        # has let go of the conversation, so the tracker is not written again after this.
+        rasa_lock = RASA_LOCK_KEY.format(conversation)
+        deadline = asyncio.get_running_loop().time() + self._turn_seconds
+        while await self._trackers.exists(rasa_lock):
+            if asyncio.get_running_loop().time() > deadline:
+                log.warning("Rasa still holds an erased conversation; its tracker is deleted now")
+                break
+            await asyncio.sleep(0.1)
+        await self._trackers.delete(RASA_TRACKER_KEY.format(conversation), rasa_lock)
+
+    async def _late(self, turn: Turn) -> bool:
+        """True when the conversation was erased while this turn ran: then whatever the turn
+        re-created is deleted again, and the caller drops its reply."""
+        try:
+            if not await turn.erased():
+                return False
+            log.info("a turn ended after its conversation was erased; its reply is dropped")
+            await self._erase(turn.cid)
+        except RedisError as exc:
+            log.error("late turn clean-up failed (%s)", type(exc).__name__)
+        return True
 
     async def redact_tracker(self, conversation: str) -> bool:
         """A quiet conversation: what the user typed in Rasa's tracker is redacted (names,
@@ -147,6 +184,21 @@ class ConversationCore:
         text = clean_text(incoming.text, self._max_chars)
         conversation = self.conversation_id(incoming.channel, incoming.user_id)
         signal = None if text.startswith("/") else safety.check(text)
+        async with self._turns.turn(conversation) as turn:
+            replies = await self._turn(conversation, incoming, text, signal, turn)
+            if turn is not None and await self._late(turn):
+                return []
+            return replies
+
+    async def _turn(
+        self,
+        conversation: str,
+        incoming: Incoming,
+        text: str,
+        signal: Signal | None,
+        turn: Turn | None,
+    ) -> list[BotMessage]:
+        """One message, while holding the conversation's lock (``turn``)."""
         if signal is not None:  # before anything else, on every channel, in every state
             return await self._crisis(conversation, incoming, signal, text)
         try:
@@ -175,6 +227,8 @@ class ConversationCore:
         except RasaUnavailable as exc:
             log.warning("assistant unavailable (%s) on channel %s", exc, incoming.channel)
             return [self._unavailable(incoming.user_id)]
+        if turn is not None and await self._late(turn):
+            return []  # erased while Rasa was thinking: nothing is registered or started
         replies = [m for m in (from_rasa(r, incoming.user_id) for r in raw) if m is not None]
         signal = next((s for s in (nlu_signal(m.get("custom")) for m in replies) if s), None)
         if signal is not None:  # the crisis intent: the same path as a matching phrase

@@ -87,7 +87,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     preloading = asyncio.create_task(redact.preload())  # deduce's model, in a thread
     app[CORE] = ConversationCore(
         rasa=rasa,
-        handoffs=HandoffLog(redis),
+        handoffs=HandoffLog(redis, settings.retention_seconds),
         handoff=handoff,
         texts=app[TEXTS],
         pseudonym_secret=settings.pseudonym_secret,
@@ -96,6 +96,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         limits=RateLimits(redis, settings.rate_per_sender, settings.rate_per_address),
         unclear=app[UNCLEAR],
         public_url=settings.base_url,
+        turn_seconds=2 * settings.rasa_timeout + 10,  # a message and the history for a handoff
     )
     yield
     with contextlib.suppress(Exception):

@@ -176,6 +176,7 @@ SERVICE_MESSAGE_KEYS = frozenset(
         "unknown_button",
         "telegram_help",
         "telegram_not_text",
+        "telegram_private_only",
         "conversation_stopped",
         "conversation_erased",
         "no_session",

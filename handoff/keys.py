@@ -6,6 +6,8 @@ Staff only ever see ``hid``s, never the pseudonym.
 
 from __future__ import annotations
 
+import hashlib
+
 QUEUE = "cjg:handoff:queue"  # zset: hid -> priority score (urgent first, then oldest)
 SEQUENCE = "cjg:handoff:seq"  # counter: arrival order in the queue
 CLAIMS = "cjg:handoff:claims"  # zset: hid -> last staff activity (ms)
@@ -32,6 +34,25 @@ def outbox(cid: str) -> str:
 def handoffs_of(cid: str) -> str:
     """Set: every hid of this conversation, so "wis mijn gesprek" can find them all."""
     return f"cjg:conv:{cid}:handoffs"
+
+
+def turn_lock(cid: str) -> str:
+    """Lock: one user turn (or an erase) of this conversation at a time, on every instance."""
+    return f"cjg:conv:{cid}:turn"
+
+
+def erased(cid: str) -> str:
+    """Counter: raised by every erase, so a turn still in flight finds its conversation erased.
+
+    Keyed by a hash of the pseudonym, so what is left after "Gesprek wissen" does not name the
+    conversation; it expires a few minutes later.
+    """
+    return "cjg:erased:" + hashlib.sha256(cid.encode()).hexdigest()[:32]
+
+
+def requests_of(cid: str) -> str:
+    """Set: the conversation's entries in the handoff request stream, so an erase finds them."""
+    return f"cjg:conv:{cid}:requests"
 
 
 def staff_typing(cid: str) -> str:

@@ -63,13 +63,19 @@ class TelegramChannel:
         self.application = builder.build()
         handlers = Handlers(core, buttons, chat_ids, texts)
         app = self.application
-        app.add_handler(CommandHandler("start", handlers.start))
-        app.add_handler(CommandHandler("help", handlers.help))
-        app.add_handler(CommandHandler("stop", handlers.stop))
-        app.add_handler(CommandHandler("wissen", handlers.erase))
+        # Private chats only: groups get one short note (handlers.not_private), never a reply
+        # of a conversation; the handlers check the chat type again.
+        private = filters.ChatType.PRIVATE
+        app.add_handler(CommandHandler("start", handlers.start, filters=private))
+        app.add_handler(CommandHandler("help", handlers.help, filters=private))
+        app.add_handler(CommandHandler("stop", handlers.stop, filters=private))
+        app.add_handler(CommandHandler("wissen", handlers.erase, filters=private))
         app.add_handler(CallbackQueryHandler(handlers.button))
-        app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text))
-        app.add_handler(MessageHandler(~filters.TEXT & ~filters.COMMAND, handlers.not_text))
+        app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.text))
+        app.add_handler(
+            MessageHandler(private & ~filters.TEXT & ~filters.COMMAND, handlers.not_text)
+        )
+        app.add_handler(MessageHandler(~private, handlers.not_private))
         app.add_error_handler(handlers.error)
         self._pusher = Pusher(redis, core.handoff.outbox, chat_ids, buttons, app.bot)
         self._watcher = watcher

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.constants import ChatType
+from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 
 from bot.conversation import ConversationCore, Incoming
@@ -22,23 +24,38 @@ CHANNEL = "telegram"
 SEND_TRIES = 3
 
 
-async def send(context_bot: Any, chat_id: int, message: dict[str, Any], buttons: Buttons) -> bool:
+class Sent(StrEnum):
+    SENT = "sent"
+    FAILED = "failed"  # Telegram or the network failed: try again with the next news
+    BLOCKED = "blocked"  # the user blocked the bot (403 Forbidden): nothing reaches this chat
+
+
+async def send(context_bot: Any, chat_id: int, message: dict[str, Any], buttons: Buttons) -> Sent:
     """Sends one message as plain text (never parsed as HTML), retrying network errors."""
     text = text_of(message)
     if text is None:
-        return True
+        return Sent.SENT
     markup = await buttons.keyboard(message)
     for attempt in range(SEND_TRIES):
         try:
             await context_bot.send_message(chat_id=chat_id, text=text[:4096], reply_markup=markup)
-            return True
+            return Sent.SENT
+        except Forbidden:  # blocked, or a chat the bot may not write to: retrying cannot help
+            return Sent.BLOCKED
         except RetryAfter as exc:  # the rate limiter already retried; wait as Telegram asks
             wait = exc.retry_after
             await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else wait)
         except (TimedOut, NetworkError) as exc:
             log.warning("Telegram send failed (%s), attempt %d", type(exc).__name__, attempt + 1)
             await asyncio.sleep(2**attempt)
-    return False
+    return Sent.FAILED
+
+
+def private(update: Update) -> bool:
+    """Only private chats are served: in a group, replies (a handoff's, staff's) would be read
+    by everyone in it, and the group's chat id would be kept as the user's."""
+    chat = update.effective_chat
+    return chat is not None and chat.type == ChatType.PRIVATE
 
 
 class Handlers:
@@ -59,13 +76,15 @@ class Handlers:
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, messages: list[Any]
     ) -> None:
         for message in messages:
-            await send(context.bot, chat_id, message, self._buttons)
+            if await send(context.bot, chat_id, message, self._buttons) == Sent.BLOCKED:
+                log.warning("Telegram chat blocked the bot; the reply was not delivered")
+                return
 
     async def _converse(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str
     ) -> None:
         user, chat = update.effective_user, update.effective_chat
-        if user is None or chat is None:
+        if user is None or chat is None or not private(update):
             return
         user_id = str(user.id)  # used for the pseudonym only; never stored or logged
         await self._chat_ids.remember(self._core.conversation_id(CHANNEL, user_id), chat.id)
@@ -81,18 +100,19 @@ class Handlers:
         await self._converse(update, context, "/greet")
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._reply(update, context, self._texts.get("telegram_help"))
+        if private(update):
+            await self._reply(update, context, self._texts.get("telegram_help"))
 
     async def stop(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/stop: ends the conversation, a handoff included; the next message starts afresh."""
-        if update.effective_user is None:
+        if update.effective_user is None or not private(update):
             return
         await self._core.stop(CHANNEL, str(update.effective_user.id))
         await self._reply(update, context, self._texts.get("conversation_stopped"))
 
     async def erase(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/wissen: erases what is stored about this conversation, now."""
-        if update.effective_user is None:
+        if update.effective_user is None or not private(update):
             return
         cid = self._core.conversation_id(CHANNEL, str(update.effective_user.id))
         await self._core.forget(CHANNEL, str(update.effective_user.id))
@@ -109,6 +129,8 @@ class Handlers:
         if query is None:
             return
         await query.answer()
+        if not private(update):
+            return
         payload = await self._buttons.payload(query.data or "")
         if payload is None:
             await self._reply(update, context, self._texts.get("unknown_button"))
@@ -116,7 +138,14 @@ class Handlers:
         await self._converse(update, context, payload)
 
     async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._reply(update, context, self._texts.get("telegram_not_text"))
+        if private(update):
+            await self._reply(update, context, self._texts.get("telegram_not_text"))
+
+    async def not_private(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A message to the bot in a group: one short note, nothing of a conversation there."""
+        chat = update.effective_chat
+        if chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+            await self._reply(update, context, self._texts.get("telegram_private_only"))
 
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Logs the kind of error only: never the update, which holds the user's text."""

@@ -1,25 +1,37 @@
 """Pushes what waits in a Telegram user's outbox (staff replies, queue news, answers to a left
 message) to their chat, as soon as it arrives.
 
-``deliver`` listens to the instance's ``OutboxWatcher``, so every instance hears the outbox news;
-a short Redis lock per conversation and a "delivered up to" id make sure each message is sent
-exactly once, whichever instance sends it.
+``deliver`` listens to the instance's ``OutboxWatcher``, so every instance hears the outbox news.
+A Redis lock per conversation and a "delivered up to" id make sure each message is sent once,
+whichever instance sends it: a message is sent only by the lock's holder, the mark is recorded
+right after each send (before the next one and before the lock goes), and the holder renews the
+lock while it sends, so a long flood wait (``retry_after``) cannot let it expire and a second
+instance send the same message. What is left is documented in docs/API.md: a message may come
+twice only when the holder cannot reach Redis for longer than the lock lasts.
+
+A user who blocked the bot (403 Forbidden) gets nothing more: that chat's pending messages are
+marked undeliverable (skipped), so neither its queue nor the start-up catch-up is held up.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import LockError
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError, RedisError
+from telegram.error import TelegramError
 
 from bot.telegram.chat_ids import CHAT_KEY_PREFIX, ChatIds
-from bot.telegram.handlers import send
+from bot.telegram.handlers import Sent, send
 from bot.telegram.render import Buttons
 from handoff.transcript import Outbox
 
-LOCK_SECONDS = 30
+log = logging.getLogger(__name__)
+LOCK_SECONDS = 30  # renewed every third of it while sending
 
 
 class Pusher:
@@ -34,10 +46,14 @@ class Pusher:
 
     async def catch_up(self) -> int:
         """Sends what came in while no instance was running (a staff reply during a restart):
-        outbox news is not kept, so at start every Telegram conversation is checked once."""
+        outbox news is not kept, so at start every Telegram conversation is checked once.
+        One chat that fails does not stop the others."""
         sent = 0
         async for key in self._redis.scan_iter(match=f"{CHAT_KEY_PREFIX}*", count=500):
-            sent += await self.deliver(str(key).removeprefix(CHAT_KEY_PREFIX))
+            try:
+                sent += await self.deliver(str(key).removeprefix(CHAT_KEY_PREFIX))
+            except TelegramError as exc:  # the next outbox news for that chat tries again
+                log.warning("Telegram catch-up of one chat failed (%s)", type(exc).__name__)
         return sent
 
     async def deliver(self, cid: str) -> int:
@@ -54,10 +70,14 @@ class Pusher:
             lock = self._redis.lock(f"cjg:tg:lock:{cid}", timeout=LOCK_SECONDS, blocking=False)
             if not await lock.acquire():
                 return sent  # another instance is sending; it looks again when it is done
+            renewing = asyncio.create_task(_renew(lock))
             try:
-                done, after = await self._send_pending(cid, chat_id)
+                done, after = await self._send_pending(cid, chat_id, lock)
             finally:
-                with contextlib.suppress(LockError):  # it expired during a very long flood wait
+                renewing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewing
+                with contextlib.suppress(LockError):  # lost: the sends stopped before that
                     await lock.release()
             sent += done
             if after is None:
@@ -65,12 +85,35 @@ class Pusher:
             if not await self._outbox.read(cid, after, count=1):
                 return sent
 
-    async def _send_pending(self, cid: str, chat_id: int) -> tuple[int, str | None]:
+    async def _send_pending(self, cid: str, chat_id: int, lock: Lock) -> tuple[int, str | None]:
         """How many were sent, and the id sent up to (None when a send failed)."""
         sent, after = 0, await self._chat_ids.delivered(cid)
         for entry_id, message in await self._outbox.read(cid, after):
-            if not await send(self._bot, chat_id, message, self._buttons):
+            if not await lock.owned():  # the lock was lost: its new holder sends from here
                 return sent, None
+            result = await send(self._bot, chat_id, message, self._buttons)
+            if result == Sent.FAILED:
+                return sent, None
+            if result == Sent.BLOCKED:
+                skipped = await self._outbox.read(cid, after)
+                last = skipped[-1][0] if skipped else entry_id
+                await self._chat_ids.mark_delivered(cid, last)
+                log.warning(
+                    "Telegram chat blocked the bot; %d message(s) marked undeliverable",
+                    len(skipped),
+                )
+                return sent, last
             await self._chat_ids.mark_delivered(cid, entry_id)
             sent, after = sent + 1, entry_id
         return sent, after
+
+
+async def _renew(lock: Lock) -> None:
+    """Keeps the push lock while its holder sends (a flood wait can last minutes)."""
+    while True:
+        await asyncio.sleep(LOCK_SECONDS / 3)
+        try:
+            await lock.reacquire()
+        except (LockError, RedisError) as exc:  # the holder checks ownership before each send
+            log.warning("Telegram push lock could not be renewed (%s)", type(exc).__name__)
+            return

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -21,16 +21,25 @@ async def test_a_request_is_appended_to_the_durable_stream(redis_server: RedisSe
         await redis.aclose()
     assert fields["conversation"] == "api-abc"
     assert fields["reason"] == "ask_human"
-    assert fields["context"] == '{"child_age": "4"}'
-    assert set(fields) == {
-        "conversation",
-        "channel",
-        "reason",
-        "urgent",
-        "context",
-        "intents",
-        "at",
-    }
+    # Only what is needed: no age, municipality, topic or intents (the record has them).
+    assert set(fields) == {"conversation", "channel", "reason", "urgent"}
+
+
+async def test_erase_deletes_only_that_conversations_entries(redis_server: RedisServer) -> None:
+    redis = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    log = HandoffLog(redis, 3600)
+    try:
+        mine = [await log.record("api-mine", "api", HandoffRequest("callback")) for _ in range(2)]
+        theirs = await log.record("api-theirs", "api", HandoffRequest("ask_human"))
+        assert await log.erase("api-mine") == 2
+        assert await log.erase("api-mine") == 0
+        left = [i for i, _ in cast(list[tuple[str, Any]], await redis.xrange(STREAM))]
+        index_left = await redis.exists("cjg:conv:api-mine:requests")
+        await log.erase("api-theirs")
+    finally:
+        await redis.aclose()
+    assert theirs in left and not set(mine) & set(left)
+    assert not index_left
 
 
 def test_payload_round_trip_and_garbage() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+GROUP_CHAT = -100_424_242  # a group the bot was added to (group chat ids are negative)
 BOT = {"id": 4242, "is_bot": True, "first_name": "CJG", "username": "cjg_test_bot",
        "can_join_groups": False, "can_read_all_group_messages": False,
        "supports_inline_queries": False}  # fmt: skip
@@ -30,6 +31,8 @@ class FakeBotApi:
         self.rejected = 0
         self.other_chats: list[tuple[str, dict[str, Any]]] = []
         self.held: dict[str, asyncio.Event] = {}  # method -> answered once the event is set
+        self.blocked: set[int] = set()  # chats whose user blocked the bot
+        self.refused: list[dict[str, Any]] = []  # what was sent to them (answered 403)
         self._next_update = 1
         self._next_message = 1
         self.app = web.Application()
@@ -46,8 +49,26 @@ class FakeBotApi:
         self.held[method] = asyncio.Event()
         return self.held[method]
 
+    def block(self, chat_id: int) -> None:
+        """The user of ``chat_id`` blocked the bot: sends there get 403 Forbidden."""
+        self.blocked.add(chat_id)
+
     def message(self, text: str, user_id: int | None = None) -> None:
         self._queue({"message": self._text_message(text, user_id)})
+
+    def group_message(self, text: str, chat_type: str = "group") -> None:
+        """The parent writes to the bot in a group (or supergroup) the bot is a member of."""
+        message = self._text_message(text, None)
+        message["chat"] = {"id": GROUP_CHAT, "type": chat_type, "title": "Ouders groep 5"}
+        self._queue({"message": message})
+
+    def to_group(self) -> list[dict[str, Any]]:
+        """What the bot sent to the group."""
+        return [
+            params
+            for method, params in self.other_chats
+            if method == "sendMessage" and int(params["chat_id"]) == GROUP_CHAT
+        ]
 
     def _text_message(self, text: str, user_id: int | None) -> dict[str, Any]:
         entities = (
@@ -141,6 +162,13 @@ class FakeBotApi:
         for key, value in list(params.items()):
             if isinstance(value, str) and value[:1] in "[{":
                 params[key] = json.loads(value)
+        if method == "sendMessage" and int(params["chat_id"]) in self.blocked:
+            self.refused.append(params)
+            return web.json_response(
+                {"ok": False, "error_code": 403,
+                 "description": "Forbidden: bot was blocked by the user"},
+                status=403,
+            )  # fmt: skip
         if int(params.get("chat_id", self.user_id)) != self.user_id:
             # The service's catch-up at start sends what earlier tests' chats left in their
             # outboxes (they share Redis): answered as Telegram would, but not this test's.

@@ -12,6 +12,7 @@ from aiohttp.web import Application
 from redis.asyncio import Redis
 from telegram import Bot
 
+from bot.telegram import push
 from bot.telegram.chat_ids import ChatIds
 from bot.telegram.push import Pusher
 from bot.telegram.render import Buttons
@@ -103,3 +104,48 @@ async def test_erasing_the_chat_leaves_no_telegram_key_behind(
     assert await redis.keys(f"cjg:tg:*{cid}")  # the chat id and how far it has been sent
     await ChatIds(redis, "test-secret", 3600).forget(cid)  # what /wissen does
     assert await redis.keys(f"cjg:tg:*{cid}") == []
+
+
+async def test_a_blocked_chat_holds_up_neither_its_queue_nor_the_catch_up(
+    api_and_pusher: tuple[FakeBotApi, Pusher, Outbox, str],
+    redis: Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    api, pusher, outbox, cid = api_and_pusher
+    chat_ids = ChatIds(redis, "test-secret", 3600)
+    blocked_cid, blocked_chat = secrets.token_hex(8), api.user_id + 1
+    await chat_ids.remember(blocked_cid, blocked_chat)
+    api.block(blocked_chat)
+    await outbox.push_all(blocked_cid, [{"text": "geheim 1"}, {"text": "geheim 2"}])
+    await outbox.push(cid, {"text": "voor de ander"})
+
+    assert await pusher.catch_up() == 1  # whichever chat comes first, the other gets its own
+    assert texts(api) == ["voor de ander"]
+    assert len(api.refused) == 1  # one try; the rest of that chat's messages are skipped
+    last_id = (await outbox.read(blocked_cid))[-1][0]
+    assert await chat_ids.delivered(blocked_cid) == last_id  # marked undeliverable
+    assert "blocked the bot; 2 message(s) marked undeliverable" in caplog.text
+    assert "geheim" not in caplog.text  # never the text
+
+    assert await pusher.catch_up() == 0  # nothing is tried again at the next start
+    assert len(api.refused) == 1
+    await outbox.push(blocked_cid, {"text": "geheim 3"})  # a new message gets one try
+    assert await pusher.deliver(blocked_cid) == 0
+    assert len(api.refused) == 2
+
+
+async def test_a_flood_wait_longer_than_the_lock_still_sends_each_message_once(
+    api_and_pusher: tuple[FakeBotApi, Pusher, Outbox, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lock lasts 1 s here and Telegram asks to wait 3 s: without renewal a second
+    instance takes the expired lock and sends the message the first one sends again."""
+    api, pusher, outbox, cid = api_and_pusher
+    monkeypatch.setattr(push, "LOCK_SECONDS", 1)
+    api.flood("sendMessage", times=1, retry_after=3)
+    await outbox.push(cid, {"text": "Hoi, ik ben Anne."})
+    first = asyncio.create_task(pusher.deliver(cid))
+    await asyncio.sleep(1.6)  # the first instance waits out the flood limit
+    second = await pusher.deliver(cid)  # another instance hears the news again
+    assert await asyncio.wait_for(first, 10) + second == 1
+    assert texts(api) == ["Hoi, ik ben Anne."]

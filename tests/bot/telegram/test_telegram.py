@@ -276,3 +276,24 @@ async def test_an_unreachable_telegram_leaves_the_web_chat_running(
     assert "Telegram could not start (NetworkError)" in caplog.text
     response = await client.post("/api/chat", json={"sender": "web-1", "message": "hallo"})
     assert response.status == 200
+
+
+async def test_in_a_group_the_bot_only_says_it_works_in_a_private_chat(
+    client: tuple[Client, FakeBotApi],
+) -> None:
+    """No conversation in a group: a handoff's replies (and later staff's) would be read by
+    everyone in it, and the group would be remembered as the parent's chat."""
+    app_client, api = client
+    service = app_client.app[HANDOFF]
+    await service.presence.heartbeat("anne")
+    api.group_message("/start")
+    api.group_message("ik wil een medewerker spreken", chat_type="supergroup")
+    api.message("/help")  # updates are handled in order: once this is answered, so are those
+    (private,) = await api.wait_for("sendMessage", 1)
+    assert private["text"].startswith("Ik ben de digitale assistent")
+
+    note = "Ik werk alleen in een privégesprek."
+    assert [str(m["text"])[: len(note)] for m in api.to_group()] == [note, note]
+    cid = app_client.app[CORE].conversation_id("telegram", str(api.user_id))
+    assert (await service.conversation(cid)).state == "bot"  # no handoff was started
+    assert not await app_client.app[REDIS].exists(f"cjg:tg:chat:{cid}", f"rasa:tracker:{cid}")

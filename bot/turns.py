@@ -1,0 +1,98 @@
+"""One turn at a time per conversation, and an erase that no turn in flight can undo.
+
+A turn (one user message: the state check, Rasa, a handoff) holds the conversation's lock in
+Redis, so it is serialised across every instance. "Gesprek wissen" first raises the
+conversation's erase counter, then waits for the lock, deletes everything and lets go. A turn
+compares the counter it read at its start before it writes after Rasa's answer and once more at
+its end: a turn that finds the conversation erased drops its reply and deletes what it may
+have re-created (Rasa writes its tracker at the end of its own turn). The counter also catches
+a turn whose lock expired (Rasa slower than the lock's lifetime).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import LockError, RedisError
+
+from handoff import keys
+
+log = logging.getLogger(__name__)
+ERASED_TTL = 600  # seconds the erase counter outlives an erase: far longer than any turn
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One turn of a conversation; ``erased()`` tells whether an erase happened since it began."""
+
+    redis: Redis
+    cid: str
+    epoch: str | None
+
+    async def erased(self) -> bool:
+        raw = await self.redis.get(keys.erased(self.cid))
+        return (raw.decode() if isinstance(raw, bytes) else raw) != self.epoch
+
+
+class Turns:
+    def __init__(self, redis: Redis, hold_seconds: float) -> None:
+        """``hold_seconds``: how long a turn may keep the lock (Rasa's timeout, twice, and some);
+        a turn or an erase waits at most that long for it."""
+        self._redis = redis
+        self._hold = hold_seconds
+
+    @contextlib.asynccontextmanager
+    async def _locked(self, cid: str) -> AsyncIterator[None]:
+        lock = self._redis.lock(
+            keys.turn_lock(cid), timeout=self._hold, blocking_timeout=self._hold
+        )
+        held = await lock.acquire()
+        if not held:  # only when a holder outlived its lock; the erase counter still guards
+            log.warning("conversation lock not acquired in time; going on without it")
+        try:
+            yield
+        finally:
+            if held:
+                with contextlib.suppress(LockError):  # it expired: someone else may hold it now
+                    await lock.release()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, cid: str) -> AsyncIterator[Turn | None]:
+        """The turn, holding the lock; None when Redis is away (the turn itself then tells the
+        user, with the crisis card first if need be)."""
+        locked = self._locked(cid)
+        try:
+            await locked.__aenter__()
+            held = True
+        except RedisError as exc:
+            log.error("conversation lock unavailable (%s)", type(exc).__name__)
+            held = False
+        if not held:
+            yield None
+            return
+        epoch: str | None = None
+        try:
+            raw = await self._redis.get(keys.erased(cid))
+            epoch = raw.decode() if isinstance(raw, bytes) else raw
+            found = True
+        except RedisError:
+            found = False
+        try:
+            yield Turn(self._redis, cid, epoch) if found else None
+        finally:
+            await locked.__aexit__(None, None, None)
+
+    @contextlib.asynccontextmanager
+    async def erasing(self, cid: str) -> AsyncIterator[None]:
+        """Marks the conversation erased at once (a turn in flight drops its reply), then waits
+        for the turn to end; the caller deletes while holding the lock."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(keys.erased(cid))
+            pipe.expire(keys.erased(cid), ERASED_TTL)
+            await pipe.execute()
+        async with self._locked(cid):
+            yield

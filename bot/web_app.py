@@ -35,6 +35,7 @@ from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
 from handoff.sessions import Sessions
 from handoff.transcript import OutboxWatcher
+from handoff.urgent import Limit, UrgentLimits
 from handoff.web_keys import (
     ACCOUNTS,
     AUDIT,
@@ -73,7 +74,12 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         app[TEXTS],
         Presence(redis, settings.presence_timeout_seconds),
         opening_hours,
-        Timing(settings.handoff_silent_seconds, settings.retention_seconds),
+        Timing(
+            settings.handoff_silent_seconds,
+            settings.retention_seconds,
+            settings.waiting_max_messages,
+            settings.waiting_max_bytes,
+        ),
         Registrar(redis, settings.registration_idle_seconds, settings.insight_keep_days),
     )
     app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
@@ -96,6 +102,12 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         limits=RateLimits(redis, settings.rate_per_sender, settings.rate_per_address),
         unclear=app[UNCLEAR],
         public_url=settings.base_url,
+        urgent=UrgentLimits(
+            redis,
+            Limit(*settings.urgent_per_sender),
+            Limit(*settings.urgent_per_address),
+            Limit(*settings.urgent_per_service),
+        ),
     )
     yield
     with contextlib.suppress(Exception):

@@ -264,7 +264,10 @@ class ConversationCore:
             step = (
                 safety.next_step(open_now=queued)
                 if urgent or not queued
-                else {"text": self._texts.get("crisis_queued_busy")}
+                else {
+                    "text": self._texts.get("crisis_queued_busy"),
+                    "custom": {"crisis": {"cjg_open": True, "urgent": False}},
+                }
             )
             return [_addressed(step, incoming.user_id), *started]
         return [_addressed(m, incoming.user_id) for m in own]

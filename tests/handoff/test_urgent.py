@@ -181,6 +181,7 @@ async def test_past_a_limit_the_user_is_told_honestly_and_the_service_limit_hold
         assert has_card(replies)
         busy = str(replies[1]["text"])
         assert "vooraan" not in busy and "erg druk" in busy  # no promise it cannot keep
+        assert replies[1]["custom"] == {"crisis": {"cjg_open": True, "urgent": False}}
         notice = await events_until(ws, lambda e: e["type"] == "urgent_limited" and e["count"] == 6)
         assert notice[-1]["limit"] == "service"
 

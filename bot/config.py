@@ -27,6 +27,15 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     rate_per_sender: int = 30  # messages per minute per conversation
     rate_per_address: int = 120  # messages per minute per client address (all its chats)
+    # New urgent handoffs (count, window seconds) per conversation, per client address and for
+    # the whole service; past a limit a crisis message still gets the card and a normal place
+    # in the queue, and staff are told (bot/conversation.py, handoff/urgent.py).
+    urgent_per_sender: tuple[int, int] = (1, 1800)
+    urgent_per_address: tuple[int, int] = (3, 600)
+    urgent_per_service: tuple[int, int] = (20, 600)
+    # What one conversation may add to its transcript while it waits for staff.
+    waiting_max_messages: int = 50
+    waiting_max_bytes: int = 20000
     redis_max_connections: int = 100  # per instance; each open staff console holds one
     retention_seconds: int = 30 * 24 * 3600  # transcripts, handoff records, outboxes
     handoff_silent_seconds: float = 600.0  # a claimed chat without staff activity goes back
@@ -64,6 +73,21 @@ class Settings:
                 raise ConfigError(f"{name} must be above zero")
             return value
 
+        def per_window(name: str, default: tuple[int, int]) -> tuple[int, int]:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            count, _, seconds = raw.partition("/")
+            try:
+                parsed = (int(count), int(seconds))
+            except ValueError:
+                parsed = (0, 0)
+            if parsed[0] <= 0 or parsed[1] <= 0:
+                raise ConfigError(
+                    f"{name}={raw!r} must be COUNT/SECONDS, e.g. 3/600; fix var/local.env"
+                )
+            return parsed
+
         settings = cls(
             host=env.get("CJG_HOST", cls.host),
             port=int(number("CJG_PORT", cls.port, int)),
@@ -77,6 +101,13 @@ class Settings:
             max_message_chars=int(number("CJG_MAX_MESSAGE_CHARS", cls.max_message_chars, int)),
             rate_per_sender=int(number("CJG_RATE_PER_SENDER", cls.rate_per_sender, int)),
             rate_per_address=int(number("CJG_RATE_PER_ADDRESS", cls.rate_per_address, int)),
+            urgent_per_sender=per_window("CJG_URGENT_PER_SENDER", cls.urgent_per_sender),
+            urgent_per_address=per_window("CJG_URGENT_PER_ADDRESS", cls.urgent_per_address),
+            urgent_per_service=per_window("CJG_URGENT_PER_SERVICE", cls.urgent_per_service),
+            waiting_max_messages=int(
+                number("CJG_WAITING_MAX_MESSAGES", cls.waiting_max_messages, int)
+            ),
+            waiting_max_bytes=int(number("CJG_WAITING_MAX_BYTES", cls.waiting_max_bytes, int)),
             redis_max_connections=int(
                 number("CJG_REDIS_MAX_CONNECTIONS", cls.redis_max_connections, int)
             ),

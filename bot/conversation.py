@@ -22,7 +22,7 @@ from bot.client_rasa import RasaClient, RasaUnavailable
 from bot.messages import BotMessage, from_rasa, service_message
 from bot.pseudonym import pseudonymise
 from bot.rate_limit import RateLimits
-from bot.text_input import RateLimited, clean_text
+from bot.text_input import RateLimited, StorageUnavailable, clean_text
 from bot.turns import Turn, Turns
 from common import registration
 from common.content import ServiceMessages
@@ -34,6 +34,7 @@ from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Message
 from handoff.store import State
 from handoff.transcript import Role
+from handoff.urgent import UrgentLimits
 from insight.registrar import Fact, facts_from_tag, outcome
 from insight.unclear import Kind, UnclearQuestions
 
@@ -66,6 +67,7 @@ class ConversationCore:
         limits: RateLimits,
         unclear: UnclearQuestions,
         public_url: str,
+        urgent: UrgentLimits,
         turn_seconds: float = 30.0,
     ) -> None:
         """``turn_seconds``: the longest a turn may take (Rasa's timeout, twice, and some): how
@@ -80,6 +82,7 @@ class ConversationCore:
         self._limits = limits
         self._unclear = unclear
         self._public_url = public_url.rstrip("/")
+        self._urgent = urgent
         self._turn_seconds = turn_seconds
         self._turns = Turns(handoff.redis, turn_seconds)
         handoff.registrar.set_quiet_hook(self.redact_tracker)
@@ -175,8 +178,10 @@ class ConversationCore:
         return service_message(user_id, self._texts.get(key), key)
 
     async def handle(self, incoming: Incoming) -> list[BotMessage]:
-        """Answers one user message. Raises InputRejected for empty or over-long text, and
-        RateLimited for a flood (the safety check still runs first).
+        """Answers one user message. Raises InputRejected for empty or over-long text,
+        RateLimited for a flood (the safety check still runs first) and StorageUnavailable when
+        Redis refuses to keep the message (full, or away): the user is told, nothing is lost
+        unnoticed. A crisis message gets the card even then.
 
         During a handoff the text goes to staff, never to Rasa; the service's own buttons
         (``/cjg_...``) are handled here too.
@@ -219,9 +224,9 @@ class ConversationCore:
             if state.state == State.LEAVING_MESSAGE:
                 own = await self.handoff.leave_message(conversation, incoming.channel, text)
                 return [_addressed(m, incoming.user_id) for m in own]
-        except RedisError as exc:
+        except RedisError as exc:  # full (maxmemory, noeviction) or away
             log.error("conversation state unavailable (%s)", type(exc).__name__)
-            return [self._unavailable(incoming.user_id)]
+            raise StorageUnavailable() from exc
         try:
             raw = await self._rasa.send(conversation, text)
         except RasaUnavailable as exc:
@@ -281,24 +286,56 @@ class ConversationCore:
     async def _escalate(
         self, conversation: str, incoming: Incoming, signal: Signal, text: str, said_to_rasa: bool
     ) -> list[BotMessage]:
+        """One alarm per handoff, and new urgent handoffs within the flood limits
+        (``handoff.urgent``); past a limit the conversation keeps or gets a normal place in the
+        queue, labelled for staff, and every console is told how many were limited."""
         state = await self.handoff.conversation(conversation)
         own: list[Message] = []
         if state.state in (State.WAITING, State.WITH_STAFF):
-            await self.handoff.escalate(state, signal.label)
+            if not await self.handoff.is_urgent(state):
+                urgent = await self._may_be_urgent(conversation, incoming)
+                await self.handoff.escalate(state, signal.label, urgent)
             own = await self.handoff.user_message(conversation, state, text)
         elif state.state == State.LEAVING_MESSAGE:
             own = await self.handoff.leave_message(conversation, incoming.channel, text)
-            await self.handoff.escalate(await self.handoff.conversation(conversation), signal.label)
+            urgent = await self._may_be_urgent(conversation, incoming)
+            left = await self.handoff.conversation(conversation)
+            await self.handoff.escalate(left, signal.label, urgent)
         else:
-            request = HandoffRequest(reason="safety", urgent=True, context={"safety": signal.label})
+            # Closed or nobody online: no queue, so nothing to limit (a message left later is).
+            urgent = not await self.handoff.would_queue() or await self._may_be_urgent(
+                conversation, incoming
+            )
+            request = HandoffRequest(
+                reason="safety", urgent=urgent, context={"safety": signal.label}
+            )
             unseen: list[tuple[Role, str]] = [] if said_to_rasa else [("user", text)]
             started = await self._start_handoff(conversation, incoming, request, unseen)
             after = await self.handoff.conversation(conversation)
             queued = after.state == State.WAITING
-            if queued:
-                await self.handoff.escalate(after, signal.label)  # the category, for staff
-            return [_addressed(safety.next_step(open_now=queued), incoming.user_id), *started]
+            if queued:  # the category, for staff
+                await self.handoff.escalate(after, signal.label, urgent)
+            step = (
+                safety.next_step(open_now=queued)
+                if urgent or not queued
+                else {
+                    "text": self._texts.get("crisis_queued_busy"),
+                    "custom": {"crisis": {"cjg_open": True, "urgent": False}},
+                }
+            )
+            return [_addressed(step, incoming.user_id), *started]
         return [_addressed(m, incoming.user_id) for m in own]
+
+    async def _may_be_urgent(self, conversation: str, incoming: Incoming) -> bool:
+        """Counts one new urgent handoff against the limits; False (and staff are told) when
+        one is full."""
+        full = await self._urgent.allow(conversation, incoming.address)
+        if full is None:
+            return True
+        log.warning("urgent handoff limit reached (%s): queued as normal", full)
+        count = await self._urgent.note_limited()
+        await self.handoff.urgent_limited(count, full)
+        return False
 
     async def _register(
         self, conversation: str, incoming: Incoming, text: str, replies: list[BotMessage]

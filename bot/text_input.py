@@ -24,6 +24,15 @@ class RateLimited(InputRejected):
         super().__init__("rate_limited")
 
 
+class StorageUnavailable(InputRejected):
+    """Redis refused to keep the message (out of memory, or away); try again in a while."""
+
+    retry_after = 60  # seconds, for the API's Retry-After
+
+    def __init__(self) -> None:
+        super().__init__("storage_unavailable")
+
+
 def clean_text(text: str, max_chars: int) -> str:
     """Normalises a message; raises InputRejected for empty or over-long ones."""
     text = unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()

@@ -35,6 +35,7 @@ from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
 from handoff.sessions import Sessions
 from handoff.transcript import OutboxWatcher
+from handoff.urgent import Limit, UrgentLimits
 from handoff.web_keys import (
     ACCOUNTS,
     AUDIT,
@@ -73,7 +74,12 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         app[TEXTS],
         Presence(redis, settings.presence_timeout_seconds),
         opening_hours,
-        Timing(settings.handoff_silent_seconds, settings.retention_seconds),
+        Timing(
+            settings.handoff_silent_seconds,
+            settings.retention_seconds,
+            settings.waiting_max_messages,
+            settings.waiting_max_bytes,
+        ),
         Registrar(redis, settings.registration_idle_seconds, settings.insight_keep_days),
     )
     app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
@@ -97,6 +103,12 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         unclear=app[UNCLEAR],
         public_url=settings.base_url,
         turn_seconds=2 * settings.rasa_timeout + 10,  # a message and the history for a handoff
+        urgent=UrgentLimits(
+            redis,
+            Limit(*settings.urgent_per_sender),
+            Limit(*settings.urgent_per_address),
+            Limit(*settings.urgent_per_service),
+        ),
     )
     yield
     with contextlib.suppress(Exception):

@@ -12,8 +12,8 @@ from aiohttp import web
 
 from bot.app_keys import CORE, SETTINGS, TEXTS
 from bot.conversation import Incoming
-from bot.text_input import InputRejected, RateLimited
-from bot.web_errors import json_error
+from bot.text_input import InputRejected, RateLimited, StorageUnavailable
+from bot.web_errors import json_error, storage_unavailable
 from handoff.web_keys import OUTBOX_WATCHER
 
 SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
@@ -52,6 +52,8 @@ async def chat(request: web.Request) -> web.Response:
         )
     except RateLimited:
         return json_error(429, "rate_limited", request.app[TEXTS].get("rate_limited"))
+    except StorageUnavailable as full:
+        return storage_unavailable(request, full.retry_after)
     except InputRejected as rejected:
         return _bad_request(request, rejected.code)
     return web.json_response(replies)

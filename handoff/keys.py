@@ -78,3 +78,18 @@ ACCOUNTS = "cjg:staff:accounts"  # set of usernames
 
 def session(token_hash: str) -> str:
     return f"cjg:staff:session:{token_hash}"
+
+
+# Flood limits for urgent handoffs (handoff/urgent.py). Sorted sets of times (ms), one per
+# hashed conversation or client address and one for the service; they expire with the window.
+URGENT_SERVICE = "cjg:urgent:service"
+
+
+def urgent_window(kind: str, digest: str) -> str:
+    """Zset: when this conversation (``kind`` sender) or address opened urgent handoffs."""
+    return f"cjg:urgent:{kind}:{digest}"
+
+
+def urgent_limited(window: int) -> str:
+    """Counter: crisis messages not put in as urgent in this window (for the staff notice)."""
+    return f"cjg:urgent:limited:{window}"

@@ -52,6 +52,9 @@ EWMA_WEIGHT = 0.2  # how fast the handling-time average follows recent handoffs
 class Timing:
     silent_seconds: float  # a claimed chat without staff activity this long goes back
     retention_seconds: int
+    # What one conversation may add to its transcript while it waits for staff.
+    waiting_max_messages: int = 50
+    waiting_max_bytes: int = 20000
 
 
 def _event(kind: str, **data: Any) -> dict[str, Any]:
@@ -164,21 +167,52 @@ class HandoffService:
             "recent_intents": request.recent_intents,
         }
 
-    async def escalate(self, conv: Conversation, safety: str) -> None:
-        """A safety signal during a handoff or a left message: staff see it as urgent at once."""
-        if conv.hid and await self.store.escalate(conv.hid, safety):
+    async def escalate(self, conv: Conversation, safety: str, urgent: bool = True) -> None:
+        """A safety signal during a handoff or a left message: staff see it as urgent at once.
+        Once per handoff: a repeat in an urgent handoff raises no new alarm. ``urgent`` False
+        (a flood limit was hit): the handoff is labelled for staff but keeps its place."""
+        if conv.hid and await self.store.escalate(conv.hid, safety, urgent):
             await events.publish(self._redis, "queue", hid=conv.hid, urgent=True)
             await events.publish(self._redis, "safety", hid=conv.hid, label=safety)
+
+    async def is_urgent(self, conv: Conversation) -> bool:
+        return conv.hid is not None and await self.store.is_urgent(conv.hid)
+
+    async def would_queue(self) -> bool:
+        """Whether a handoff started now goes into the queue (open, someone online)."""
+        return self._hours().is_open(datetime.now(UTC)) and await self.presence.online_count() > 0
+
+    async def urgent_limited(self, count: int, limit: str) -> None:
+        """Tells every console that crisis messages were queued without the urgent flag."""
+        text = self._say("urgent_limited_staff", count=count)
+        await events.publish(self._redis, "urgent_limited", count=count, limit=limit, text=text)
 
     async def user_message(self, cid: str, conv: Conversation, text: str) -> list[Message]:
         """While waiting or with staff, the user's words go to staff, never to Rasa."""
         assert conv.hid is not None
-        entry = await self.transcript.append(conv.hid, "user", text)
+        if conv.state == State.WAITING:
+            entry = await self._append_waiting(conv.hid, text)
+            if entry is None:  # past the cap: said so, never dropped silently
+                return [{"text": self._say("waiting_full"), "custom": {"service": "waiting_full"}}]
+        else:
+            entry = await self.transcript.append(conv.hid, "user", text)
         await events.publish(self._redis, "message", hid=conv.hid, entry=entry.public())
         if conv.state == State.WAITING:
             position = await self.store.position(conv.hid) or 1
             return [self._queue_message("handoff_waiting_ack", position, None)]
         return []
+
+    async def _append_waiting(self, hid: str, text: str) -> Entry | None:
+        """A waiting user's message, within ``waiting_max_messages`` and ``waiting_max_bytes``
+        (per wait: a claim starts afresh), so one conversation cannot fill Redis."""
+        at = now_ms()
+        entry_id = await self.store.append_waiting(
+            hid,
+            {"role": "user", "text": text, "at": str(at)},
+            self.timing.waiting_max_messages,
+            self.timing.waiting_max_bytes,
+        )
+        return None if entry_id is None else Entry(entry_id, "user", text, at)
 
     async def leave_message(self, cid: str, channel: str, text: str) -> list[Message]:
         raw = await self._redis.hget(keys.conversation(cid), "pending_summary")

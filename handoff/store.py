@@ -59,16 +59,39 @@ redis.call('ZADD', KEYS[2], score, ARGV[1])
 return {1, ARGV[1]}
 """
 
-# KEYS: record, queue   ARGV: hid, normal band, safety label
+# KEYS: record, queue   ARGV: hid, normal band, safety label, urgent ('1' or '0')
 # A waiting item moves to the urgent band, keeping its arrival order among the urgent ones.
+# One alarm per handoff: an urgent one stays as it is (2); urgent '0' (a flood limit was hit)
+# only labels it for staff (2). 1: it became urgent now; 0: no such handoff.
 _ESCALATE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'urgent', '1', 'safety', ARGV[3])
+if redis.call('HEXISTS', KEYS[1], 'safety') == 0 then
+  redis.call('HSET', KEYS[1], 'safety', ARGV[3])
+end
+if redis.call('HGET', KEYS[1], 'urgent') == '1' or ARGV[4] ~= '1' then return 2 end
+redis.call('HSET', KEYS[1], 'urgent', '1')
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if score and tonumber(score) >= tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[2], tonumber(score) - tonumber(ARGV[2]), ARGV[1])
 end
 return 1
+"""
+
+# KEYS: record, transcript   ARGV: max messages, max bytes, bytes, ttl, field, value, ...
+# What a waiting user adds to the transcript, within the caps; 0 when a cap is reached.
+_APPEND_WAITING = """
+local count = tonumber(redis.call('HGET', KEYS[1], 'waiting_messages') or '0')
+local size = tonumber(redis.call('HGET', KEYS[1], 'waiting_bytes') or '0')
+if count + 1 > tonumber(ARGV[1]) or size + tonumber(ARGV[3]) > tonumber(ARGV[2]) then
+  return 0
+end
+local fields = {}
+for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
+local id = redis.call('XADD', KEYS[2], '*', unpack(fields))
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'waiting_messages', 1)
+redis.call('HINCRBY', KEYS[1], 'waiting_bytes', ARGV[3])
+return id
 """
 
 # KEYS: conversation, queue, claims, record   ARGV: hid, staff, now
@@ -79,6 +102,7 @@ redis.call('HSET', KEYS[1], 'state', 'with_staff', 'updated', ARGV[3])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 redis.call('HSET', KEYS[4], 'state', 'with_staff', 'staff', ARGV[2], 'claimed_at', ARGV[3])
+redis.call('HDEL', KEYS[4], 'waiting_messages', 'waiting_bytes')
 if redis.call('HEXISTS', KEYS[4], 'first_claimed_at') == 0 then
   redis.call('HSET', KEYS[4], 'first_claimed_at', ARGV[3])
 end
@@ -206,6 +230,7 @@ class HandoffStore:
         self._enqueue = redis.register_script(_ENQUEUE)
         self._claim = redis.register_script(_CLAIM)
         self._escalate = redis.register_script(_ESCALATE)
+        self._append_waiting = redis.register_script(_APPEND_WAITING)
         self._cancel = redis.register_script(_CANCEL)
         self._release = redis.register_script(_RELEASE)
         self._transfer = redis.register_script(_TRANSFER)
@@ -250,13 +275,18 @@ class HandoffStore:
             await self._remember(cid, hid)
         return str(result_hid), bool(created)
 
-    async def escalate(self, hid: str, safety: str) -> bool:
-        """Marks a handoff urgent (a safety signal); a waiting one jumps to the urgent band."""
-        return bool(
-            await self._escalate(
-                keys=[keys.record(hid), keys.QUEUE], args=[hid, NORMAL_BAND, safety]
-            )
+    async def escalate(self, hid: str, safety: str, urgent: bool = True) -> bool:
+        """Marks a handoff urgent (a safety signal); a waiting one jumps to the urgent band.
+        True only when it became urgent now: one alarm per handoff. ``urgent`` False (a flood
+        limit was hit): only the label, for staff, without moving it."""
+        result = await self._escalate(
+            keys=[keys.record(hid), keys.QUEUE],
+            args=[hid, NORMAL_BAND, safety, "1" if urgent else "0"],
         )
+        return int(result) == 1
+
+    async def is_urgent(self, hid: str) -> bool:
+        return await self._redis.hget(keys.record(hid), "urgent") == "1"
 
     async def _remember(self, cid: str, hid: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -361,6 +391,19 @@ class HandoffStore:
                 args=[hid, staff or "", now_ms(), self.retention, *flat],
             )
         )
+
+    async def append_waiting(
+        self, hid: str, fields: dict[str, str], max_messages: int, max_bytes: int
+    ) -> str | None:
+        """Adds a waiting user's message to the transcript unless that would pass the caps on
+        what one handoff may add while waiting (reset when staff claim it); its id, or None."""
+        size = len(fields.get("text", "").encode())
+        flat = [item for pair in fields.items() for item in pair]
+        found = await self._append_waiting(
+            keys=[keys.record(hid), keys.transcript(hid)],
+            args=[max_messages, max_bytes, size, self.retention, *flat],
+        )
+        return None if found in (0, "0", None) else str(found)
 
     async def touch(self, hid: str) -> None:
         await self._touch(keys=[keys.CLAIMS], args=[hid, now_ms()])

@@ -189,7 +189,7 @@ class WidgetChannel:
                 await self._deliver(sid)
             except RedisError as exc:
                 log.error("widget reply could not be stored (%s)", type(exc).__name__)
-                await self._say_directly(sid, "assistant_unavailable")
+                await self._say_directly(sid, "storage_unavailable")
             finally:  # after the replies: clients may take it as "the answer is complete"
                 await self._typing(sid, "bot", False)
 

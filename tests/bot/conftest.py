@@ -22,6 +22,11 @@ def settings(redis_server: RedisServer, rasa_stack: RasaStack) -> Settings:
         action_server_url=rasa_stack.action_url,
         pseudonym_secret=SECRET,
         rasa_timeout=15,
+        # Every test client posts from 127.0.0.1 into the same database: the urgent limits
+        # would make later tests' crisis messages non-urgent. tests/handoff/test_urgent.py
+        # tests the limits themselves.
+        urgent_per_address=(10**6, 600),
+        urgent_per_service=(10**6, 600),
     )
 
 

@@ -19,8 +19,20 @@ def test_defaults_listen_on_loopback_8080() -> None:
         ({"RASA_TOKEN": "t"}, "CJG_PSEUDONYM_SECRET"),
         ({**GOOD, "CJG_PORT": "tachtig"}, "CJG_PORT"),
         ({**GOOD, "CJG_RASA_TIMEOUT": "0"}, "CJG_RASA_TIMEOUT"),
+        ({**GOOD, "CJG_URGENT_PER_ADDRESS": "3"}, "CJG_URGENT_PER_ADDRESS"),
+        ({**GOOD, "CJG_URGENT_PER_SERVICE": "0/600"}, "CJG_URGENT_PER_SERVICE"),
+        ({**GOOD, "CJG_WAITING_MAX_BYTES": "veel"}, "CJG_WAITING_MAX_BYTES"),
     ],
 )
 def test_a_bad_setting_is_named_in_the_error(env: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         Settings.from_env(env)
+
+
+def test_flood_limits_default_and_read_as_count_per_seconds() -> None:
+    defaults = Settings.from_env(GOOD)
+    assert defaults.urgent_per_sender == (1, 1800)
+    assert (defaults.urgent_per_address, defaults.urgent_per_service) == ((3, 600), (20, 600))
+    assert (defaults.waiting_max_messages, defaults.waiting_max_bytes) == (50, 20000)
+    custom = Settings.from_env({**GOOD, "CJG_URGENT_PER_SERVICE": " 40/900 "})
+    assert custom.urgent_per_service == (40, 900)

@@ -26,6 +26,7 @@ from common.content import service_messages
 from common.handoff_payload import HandoffRequest
 from handoff import keys
 from handoff.requests import STREAM, HandoffLog
+from handoff.urgent import Limit, UrgentLimits
 from insight.unclear import UnclearQuestions
 from tests.conftest import RedisServer
 from tests.handoff.conftest import make_service
@@ -100,6 +101,7 @@ async def rasa_and_core(
             limits=RateLimits(redis, 30, 120),
             unclear=UnclearQuestions(redis, 3600),
             public_url="http://127.0.0.1:8080",
+            urgent=UrgentLimits(redis, Limit(5, 60), Limit(50, 60), Limit(100, 60)),
             turn_seconds=20,
         )
         yield rasa, core

@@ -7,11 +7,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from common.content import service_messages
 from common.handoff_payload import HandoffRequest
 from handoff import keys
-from handoff.service import CANCEL, END, RATING, HandoffService
+from handoff.service import CANCEL, END, RATING, HandoffService, Timing
 from handoff.store import State, now_ms
-from tests.handoff.conftest import ANNE, BRAM, make_service
+from tests.handoff.conftest import ALWAYS, ANNE, BRAM, hours_from, make_service
 
 HISTORY: list[Any] = [
     ("user", "mijn dochter van 9 wil niet naar school"),
@@ -200,3 +201,35 @@ async def test_the_retention_purge_deletes_what_is_older_than_the_retention_time
     assert await service.store.get(old) is None and not await service.transcript.read(old)
     assert [h.hid for h in await service.store.history()] == [new]
     assert await service.store.get(new) is not None
+
+
+async def test_what_a_waiting_user_adds_is_capped_and_the_user_is_told(redis: Redis) -> None:
+    base = make_service(redis)
+    capped = HandoffService(
+        redis,
+        service_messages(),
+        base.presence,
+        lambda: hours_from(ALWAYS),
+        Timing(600, 3600, waiting_max_messages=3, waiting_max_bytes=100),
+    )
+    await online(capped, "anne")
+    await capped.begin("c1", "api", REQUEST, HISTORY)
+    conv = await capped.conversation("c1")
+    assert conv.hid is not None
+    for text in ("een", "twee", "drie"):
+        (ack,) = await capped.user_message("c1", conv, text)
+        assert "nummer 1" in ack["text"]
+    (full,) = await capped.user_message("c1", conv, "vier")
+    assert full["text"].startswith("Je bericht is niet meer toegevoegd")
+    assert full["custom"] == {"service": "waiting_full"}
+    said = [e.text for e in await capped.transcript.read(conv.hid)]
+    assert said == [text for _, text in HISTORY] + ["een", "twee", "drie"]  # nothing else
+
+    # A claim starts afresh; the cap is for waiting only. Bytes count too (UTF-8).
+    assert await capped.claim(conv.hid, ANNE)
+    assert await capped.release(conv.hid, ANNE)
+    conv = await capped.conversation("c1")
+    (ack,) = await capped.user_message("c1", conv, "é" * 50)  # 100 bytes: just fits
+    assert "nummer 1" in ack["text"]
+    (full,) = await capped.user_message("c1", conv, "x")
+    assert full["custom"] == {"service": "waiting_full"}

@@ -58,7 +58,7 @@ async def test_a_safety_signal_moves_a_waiting_chat_among_the_urgent_ones(
     assert [h.hid for h in await store.queue()] == [urgent, second, first]
     escalated = await store.get(second)
     assert escalated is not None and escalated.urgent
-    assert await store.escalate(second, "Gedachten aan zelfdoding")  # twice changes nothing
+    assert not await store.escalate(second, "Gedachten aan zelfdoding")  # one alarm per handoff
     assert [h.hid for h in await store.queue()] == [urgent, second, first]
     assert not await store.escalate("no-such-hid", "x")
 

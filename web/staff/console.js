@@ -9,6 +9,7 @@
   const TYPING_SEND_MS = 2000;
   const TYPING_SHOW_MS = 4000;
   const WAIT_REFRESH_MS = 30000;
+  const FLOOD_NOTICE_MS = 10 * 60 * 1000; // the urgent limits' window; a new event renews it
   const DEBOUNCE_MS = 150;
   const RECONNECT_TEXT = 'Verbinding verbroken, opnieuw verbinden…';
   const QUEUE_EVENTS = ['queue', 'claimed', 'released', 'transferred', 'closed', 'message_left', 'presence', 'safety'];
@@ -57,6 +58,7 @@
     lastTypingSent: 0,
     statusTimer: null,
     audio: null,
+    floodTimer: null,
     baseTitle: document.title,
   };
 
@@ -110,6 +112,16 @@
     if (text && !sticky) {
       state.statusTimer = setTimeout(() => setStatus(''), kind === 'error' ? 15000 : 6000);
     }
+  }
+
+  // Many crisis messages at once: those past the urgent limits wait at a normal place in the
+  // queue (labelled "Zorg over veiligheid"). The server sends the Dutch text with the count.
+  function showFloodNotice(text) {
+    const notice = $('flood-notice');
+    notice.textContent = text;
+    notice.hidden = false;
+    clearTimeout(state.floodTimer);
+    state.floodTimer = setTimeout(() => { notice.hidden = true; }, FLOOD_NOTICE_MS);
   }
 
   // --- API -------------------------------------------------------------------------------
@@ -926,6 +938,9 @@
       addEntry(data.entry);
     } else if (data.type === 'typing' && data.who === 'user' && data.hid === openHid) {
       showUserTyping();
+    } else if (data.type === 'urgent_limited' && typeof data.text === 'string') {
+      showFloodNotice(data.text);
+      scheduleQueueRefresh();
     }
   }
 
@@ -934,6 +949,7 @@
   function bind() {
     $('login-form').addEventListener('submit', onLogin);
     $('logout').addEventListener('click', onLogout);
+    $('flood-notice').addEventListener('click', () => { $('flood-notice').hidden = true; });
     $('presence').addEventListener('change', onPresenceChange);
     $('tab-queue').addEventListener('click', () => selectTab('queue'));
     $('tab-history').addEventListener('click', () => selectTab('history'));

@@ -133,6 +133,7 @@ class ConsoleLine:
                     connection.register_connect_callback(self._reconnected)
                 self.subscribed.set()
                 if lost:  # subscribed again: what happened meanwhile is fetched anew
+                    await self._drop_stale_connections()
                     await self._resync()
                 attempt, lost, self._gap = 0, False, False
                 while not self.ws.closed:
@@ -163,6 +164,12 @@ class ConsoleLine:
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
             await asyncio.sleep(BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS) - 1)])
             attempt += 1
+
+    async def _drop_stale_connections(self) -> None:
+        """After Redis was away, the pool's idle connections may lead to the old server and
+        would fail the console's reload once each: close them, so the reload connects anew."""
+        with contextlib.suppress(Exception):
+            await self.service.redis.connection_pool.disconnect(inuse_connections=False)
 
     async def _deliver(self, raw: str) -> None:
         """Sends an event on; a message's text only where it is watched and may be read."""

@@ -15,13 +15,14 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import WSMsgType
-from redis.exceptions import ConnectionError as RedisConnectionError
+from playwright.async_api import Browser, Page, expect
 
 from bot import Settings, create_app
 from handoff.accounts import Role
 from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF
 from handoff.web_staff_ws import LOGGED_OUT
 from tests.bot.conftest import ClientFactory
+from tests.browser import chromium
 from tests.conftest import RedisServer, free_port
 from tests.handoff.conftest import ALWAYS, TEST_DB, content_copy
 from tests.handoff.test_web_staff import PASSWORD, Client, login, start_handoff
@@ -150,12 +151,6 @@ async def test_the_feed_survives_a_redis_restart(
         assert lost["status"] == "lost" and lost["message"]
         await asyncio.to_thread(own_redis.start)  # same port and data directory
         await next_event(ws, kind("resync"), timeout=30)
-        for _ in range(10):  # the test's own pooled connections may still be the old ones
-            try:
-                await client.app[HANDOFF].redis.ping()
-                break
-            except RedisConnectionError:
-                continue
         hid = await start_handoff(client, "p1")
         queued = await next_event(ws, kind("queue"))
         assert queued["hid"] == hid
@@ -292,3 +287,49 @@ async def test_a_waiting_chat_is_readable_by_the_team_when_opened(client: Client
         await user_writes(client, "p1", "Hallo?")
         event = await next_event(ws, kind("message"))
         assert "entry" not in event
+
+
+# --- the console in Debian's Chromium ------------------------------------------------------
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async for browser in chromium():
+        yield browser
+
+
+async def console_page(browser: Browser, client: Client) -> Page:
+    page = await (await browser.new_context()).new_page()
+    await page.goto(str(client.make_url("/staff")))
+    await page.fill("#username", "anne")
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-form button[type=submit]")
+    await expect(page.locator("#console")).to_be_visible()
+    return page
+
+
+async def test_the_console_says_when_its_login_ended(client: Client, browser: Browser) -> None:
+    page = await console_page(browser, client)
+    await expect(page.locator("#presence")).to_be_visible()
+    await asyncio.sleep(1)  # the live line is open
+    redis = client.app[HANDOFF].redis
+    for name in await redis.keys("cjg:staff:session:*"):
+        await redis.delete(name)  # expired, or logged out in another tab
+    await expect(page.locator("#login-form")).to_be_visible(timeout=15000)
+    await expect(page.locator("#login-error")).to_have_text(LOGGED_OUT_TEXT)
+    await expect(page.locator("#console")).to_be_hidden()
+
+
+async def test_the_console_shows_a_lost_feed_and_reloads_when_it_is_back(
+    own_client: Client, own_redis: RedisServer, browser: Browser
+) -> None:
+    client = own_client
+    page = await console_page(browser, client)
+    await asyncio.sleep(1)  # the live line is open
+    await asyncio.to_thread(own_redis.stop)
+    status = page.locator("#status-line")
+    await expect(status).to_contain_text("live-updates zijn even weg", timeout=30000)
+    await asyncio.to_thread(own_redis.start)
+    await expect(status).to_contain_text("Live-updates hersteld", timeout=30000)
+    await start_handoff(client, "p1")
+    await expect(page.locator("#queue .queue-item")).to_have_count(1, timeout=15000)

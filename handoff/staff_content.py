@@ -69,9 +69,6 @@ def _check_console_texts(loaded: Any, path: Path) -> None:
     missing = sorted(CONSOLE_TEXT_KEYS - set(loaded.messages))
     if missing:
         raise ContentError(f"{path}: messages.{missing[0]} is missing")
-    for key, text in loaded.messages.items():
-        if not text.strip():
-            raise ContentError(f"{path}: messages.{key} is empty")
     if len(loaded.messages["logged_out"].encode()) > MAX_CLOSE_REASON:
         raise ContentError(f"{path}: messages.logged_out: at most {MAX_CLOSE_REASON} bytes")
 

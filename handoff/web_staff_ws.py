@@ -146,6 +146,8 @@ class ConsoleLine:
                     if message is not None and message.get("type") == "message":
                         await self._deliver(str(message["data"]))
             except (RedisError, OSError) as exc:
+                if self.ws.closed:  # the console went away while we were sending
+                    return
                 log.warning("staff feed: Redis line lost (%s); resubscribing", type(exc).__name__)
                 if not lost and not self.ws.closed:
                     lost = True

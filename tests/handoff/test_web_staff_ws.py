@@ -333,3 +333,21 @@ async def test_the_console_shows_a_lost_feed_and_reloads_when_it_is_back(
     await expect(status).to_contain_text("Live-updates hersteld", timeout=30000)
     await start_handoff(client, "p1")
     await expect(page.locator("#queue .queue-item")).to_have_count(1, timeout=15000)
+
+
+async def test_the_console_gets_the_text_of_the_chat_it_opened(
+    client: Client, browser: Browser
+) -> None:
+    page = await console_page(browser, client)
+    hid = await start_handoff(client, "p1")
+    item = page.locator("#queue .queue-item")
+    await expect(item).to_have_count(1, timeout=15000)
+    await item.locator("button.claim").click()  # claiming opens the conversation
+    await expect(page.locator("#conversation")).to_be_visible()
+    await user_writes(client, "p1", "Mijn dochter wil niet naar school")
+    transcript = page.locator("#transcript .entry .text")
+    await expect(transcript.filter(has_text="niet naar school")).to_have_count(1, timeout=15000)
+    entries = await client.app[AUDIT].read()
+    assert {"staff": "anne", "action": "received", "hid": hid}.items() <= next(
+        e for e in entries if e["action"] == "received"
+    ).items()

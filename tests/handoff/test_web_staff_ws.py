@@ -351,3 +351,30 @@ async def test_the_console_gets_the_text_of_the_chat_it_opened(
     assert {"staff": "anne", "action": "received", "hid": hid}.items() <= next(
         e for e in entries if e["action"] == "received"
     ).items()
+
+
+async def test_after_a_transfer_only_the_new_colleague_reads_on(client: Client) -> None:
+    csrf = await login(client)
+    hid = await start_handoff(client, "p1")
+    await client.post(f"/staff/api/handoffs/{hid}/claim", headers={"X-CSRF-Token": csrf})
+    bram = await console(client, "bram")
+    try:
+        async with client.ws_connect("/staff/api/ws") as anne:
+            for ws in (anne, bram[1]):
+                await ws.send_json({"type": "watch", "hid": hid})
+            moved = await client.post(
+                f"/staff/api/handoffs/{hid}/transfer",
+                json={"to": "bram"},
+                headers={"X-CSRF-Token": csrf},
+            )
+            assert moved.status == 200
+            await user_writes(client, "p1", "Ben je er nog?")
+
+            def message(event: Event) -> bool:
+                return event.get("type") == "message" and event.get("hid") == hid
+
+            assert (await next_event(bram[1], message))["entry"]["text"] == "Ben je er nog?"
+            assert await next_event(anne, message) == {"type": "message", "hid": hid}
+    finally:
+        await bram[1].close()
+        await bram[0].close()

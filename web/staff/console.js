@@ -544,7 +544,8 @@
       if (seq !== state.openSeq) return; // a later click won
       const same = state.open && state.open.hid === hid;
       state.open = h;
-      if (!same) {
+      // Not readable (any more), e.g. just transferred to a colleague: clear what was shown.
+      if (!same || h.readable === false) {
         state.entryIds.clear();
         $('transcript').replaceChildren();
         resetInputs();

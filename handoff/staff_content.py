@@ -1,4 +1,5 @@
-"""Staff-facing content files: canned replies and the registration lists (both editable)."""
+"""Staff-facing content files: canned replies, the registration lists and the console's live
+line texts (all editable)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,30 @@ class RegistrationOptions:
         return "anders"
 
 
+@dataclass(frozen=True)
+class ConsoleTexts:
+    """What the server itself tells the console over the websocket (content/staff_console.yml)."""
+
+    version: int
+    messages: dict[str, str]
+
+    def get(self, key: str) -> str:
+        return self.messages[key]
+
+
+CONSOLE_TEXT_KEYS = frozenset({"logged_out", "feed_lost", "feed_back"})
+MAX_CLOSE_REASON = 123  # bytes: the limit of a websocket close frame's reason
+
+
+def _check_console_texts(loaded: Any, path: Path) -> None:
+    assert isinstance(loaded, ConsoleTexts)
+    missing = sorted(CONSOLE_TEXT_KEYS - set(loaded.messages))
+    if missing:
+        raise ContentError(f"{path}: messages.{missing[0]} is missing")
+    if len(loaded.messages["logged_out"].encode()) > MAX_CLOSE_REASON:
+        raise ContentError(f"{path}: messages.logged_out: at most {MAX_CLOSE_REASON} bytes")
+
+
 def _check_registration(loaded: Any, path: Path) -> None:
     assert isinstance(loaded, RegistrationOptions)
     for name in ("topics", "outcomes", "referrals"):
@@ -77,3 +102,8 @@ def canned_replies(directory: Path | None = None) -> CannedReplies:
 def registration_options(directory: Path | None = None) -> RegistrationOptions:
     path = (directory or content_dir()) / "registration.yml"
     return load_current(RegistrationOptions, path, _check_registration)
+
+
+def console_texts(directory: Path | None = None) -> ConsoleTexts:
+    path = (directory or content_dir()) / "staff_console.yml"
+    return load_current(ConsoleTexts, path, _check_console_texts)

@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.app_keys import SETTINGS
 from bot.web_errors import json_error
 from handoff import events
+from handoff.access import may_read
 from handoff.accounts import Account
 from handoff.sessions import COOKIE, Session
 from handoff.staff_content import canned_replies, registration_options
@@ -231,9 +232,12 @@ async def handoff_detail(request: web.Request, account: Account) -> web.Response
     handoff = await service.store.get(hid)
     if handoff is None:
         return _error(404, "not_found", "Dit gesprek bestaat niet (meer).")
+    if not may_read(account, handoff):
+        # A colleague's chat in progress: that it exists and with whom, not what is said.
+        return web.json_response({**handoff.public(), "transcript": [], "readable": False})
     transcript = [e.public() for e in await service.transcript.read(hid)]
     await request.app[AUDIT].record(account.username, "opened", hid)
-    return web.json_response({**handoff.public(), "transcript": transcript})
+    return web.json_response({**handoff.public(), "transcript": transcript, "readable": True})
 
 
 def _conflict() -> web.Response:

@@ -12,6 +12,12 @@
   const FLOOD_NOTICE_MS = 10 * 60 * 1000; // the urgent limits' window; a new event renews it
   const DEBOUNCE_MS = 150;
   const RECONNECT_TEXT = 'Verbinding verbroken, opnieuw verbinden…';
+  // The server closes the live line with this code when the login behind it has ended; its reason
+  // is the Dutch text from content/staff_console.yml (this one is the fallback).
+  const LOGGED_OUT_CODE = 4001;
+  const LOGGED_OUT_TEXT = 'Je bent uitgelogd. Log opnieuw in.';
+  const FEED_LOST_TEXT = 'De live-updates zijn even weg. De console probeert het opnieuw…';
+  const FEED_BACK_TEXT = 'Live-updates hersteld. De wachtrij is opnieuw geladen.';
   const QUEUE_EVENTS = ['queue', 'claimed', 'released', 'transferred', 'closed', 'message_left', 'presence', 'safety'];
   const ROLES = ['user', 'bot', 'staff', 'note', 'system'];
   const CHANNELS = { api: 'Webchat', web: 'Webchat', webchat: 'Webchat', rest: 'Webchat', whatsapp: 'WhatsApp' };
@@ -24,6 +30,7 @@
     closed: 'afgesloten',
     answered: 'bericht beantwoord',
     transferred: 'overgedragen',
+    received: 'live meegelezen',
   };
   // Fallback when a summary carries no reason_label (e.g. a message left outside opening hours).
   const REASON_LABELS = {
@@ -542,12 +549,15 @@
   async function openConversation(hid) {
     const seq = ++state.openSeq;
     state.wantHid = hid;
+    // Before loading: the live line carries this conversation's text from now on (when allowed).
+    sendSocket({ type: 'watch', hid });
     try {
       const h = await api('GET', hidPath(hid));
       if (seq !== state.openSeq) return; // a later click won
       const same = state.open && state.open.hid === hid;
       state.open = h;
-      if (!same) {
+      // Not readable (any more), e.g. just transferred to a colleague: clear what was shown.
+      if (!same || h.readable === false) {
         state.entryIds.clear();
         $('transcript').replaceChildren();
         resetInputs();
@@ -583,6 +593,7 @@
     state.openSeq++;
     state.open = null;
     state.wantHid = null;
+    sendSocket({ type: 'watch', hid: null });
     state.entryIds.clear();
     $('transcript').replaceChildren();
     show($('conversation'), false);
@@ -596,6 +607,9 @@
 
   function metaText(h) {
     if (isMine(h)) return 'Dit gesprek is van jou.';
+    if (h.readable === false) {
+      return `In gesprek met ${staffName(h.staff)}. Alleen die collega en een beheerder kunnen het lezen.`;
+    }
     switch (h.state) {
       case 'with_staff': return `Alleen lezen: in gesprek met ${staffName(h.staff)}.`;
       case 'waiting': return 'Alleen lezen: dit gesprek staat in de wachtrij.';
@@ -869,7 +883,7 @@
     state.ws = ws;
     ws.addEventListener('open', () => onSocketOpen(ws));
     ws.addEventListener('message', (event) => onSocketMessage(event));
-    ws.addEventListener('close', () => onSocketClose(ws));
+    ws.addEventListener('close', (event) => onSocketClose(ws, event));
   }
 
   function onSocketOpen(ws) {
@@ -878,6 +892,7 @@
     state.wsAttempt = 0;
     clearInterval(state.pingTimer);
     state.pingTimer = setInterval(() => sendSocket({ type: 'ping' }), PING_MS);
+    if (state.wantHid) sendSocket({ type: 'watch', hid: state.wantHid });
     if (wasReconnecting) {
       if ($('status-line').textContent === RECONNECT_TEXT) setStatus('Verbinding hersteld.', 'info');
       // Events may have been missed while away: fetch the current picture again.
@@ -887,11 +902,20 @@
     }
   }
 
-  function onSocketClose(ws) {
+  function onSocketClose(ws, event) {
     if (state.ws !== ws) return;
     state.ws = null;
     clearInterval(state.pingTimer);
     if (!state.me) return;
+    if (event && event.code === LOGGED_OUT_CODE) {
+      // Logged out elsewhere, the session expired or the account was removed: no reconnecting.
+      endSession();
+      const errorBox = $('login-error');
+      errorBox.textContent = event.reason || LOGGED_OUT_TEXT;
+      show(errorBox, true);
+      setStatus(event.reason || LOGGED_OUT_TEXT, 'error', true);
+      return;
+    }
     setStatus(RECONNECT_TEXT, 'error', true);
     scheduleReconnect();
   }
@@ -929,7 +953,16 @@
 
   function handleEvent(data) {
     const openHid = state.open ? state.open.hid : null;
-    if (QUEUE_EVENTS.includes(data.type)) {
+    if (data.type === 'feed' && data.status === 'lost') {
+      setStatus(data.message || FEED_LOST_TEXT, 'error', true);
+    } else if (data.type === 'resync') {
+      // The server's line to the database was interrupted: events may be missing, fetch anew.
+      setStatus(data.message || FEED_BACK_TEXT, 'info');
+      refreshQueue();
+      loadStaff();
+      reloadOpen();
+      if (!$('panel-history').hidden) loadHistory();
+    } else if (QUEUE_EVENTS.includes(data.type)) {
       scheduleQueueRefresh();
       if (data.type === 'presence') scheduleStaffRefresh();
       if (data.hid && data.hid === state.wantHid && data.type !== 'queue') reloadOpen();

@@ -1,0 +1,21 @@
+"""Who may read a conversation's text: one rule for the staff API and the live feed.
+
+A chat in progress is read by the staff member who has it and by admins (supervision); a colleague
+sees that it exists and with whom, not what is said. Waiting chats, left messages and finished
+ones are the team's: every staff member may read them (to pick one up, or to follow up).
+"""
+
+from __future__ import annotations
+
+from handoff.accounts import Account
+from handoff.store import Handoff
+
+CONSOLE_ROLES = ("staff", "admin")
+
+
+def may_read(account: Account, handoff: Handoff) -> bool:
+    if account.role not in CONSOLE_ROLES:
+        return False
+    if account.role == "admin" or handoff.state != "with_staff":
+        return True
+    return handoff.staff == account.username

@@ -1,0 +1,37 @@
+"""The staff-facing content files: the console's live-line texts (content/staff_console.yml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from common.content import ContentError
+from handoff.staff_content import CONSOLE_TEXT_KEYS, console_texts
+
+
+def test_the_shipped_console_texts_are_complete_and_fit_a_close_frame() -> None:
+    texts = console_texts()
+    assert set(texts.messages) >= CONSOLE_TEXT_KEYS
+    assert texts.get("logged_out") == "Je bent uitgelogd. Log opnieuw in."
+    assert len(texts.get("logged_out").encode()) <= 123
+
+
+@pytest.mark.parametrize(
+    ("messages", "reason"),
+    [
+        ({"logged_out": "Uit.", "feed_lost": "Weg."}, "feed_back is missing"),
+        ({"logged_out": "x" * 124, "feed_lost": "Weg.", "feed_back": "Er."}, "at most 123"),
+        (
+            {"logged_out": " ", "feed_lost": "Weg.", "feed_back": "Er."},
+            "messages.logged_out: must be a non-empty text",
+        ),
+    ],
+)
+def test_bad_console_texts_are_refused(
+    tmp_path: Path, messages: dict[str, str], reason: str
+) -> None:
+    lines = "".join(f'  {key}: "{text}"\n' for key, text in messages.items())
+    (tmp_path / "staff_console.yml").write_text(f"version: 1\nmessages:\n{lines}")
+    with pytest.raises(ContentError, match=reason):
+        console_texts(tmp_path)

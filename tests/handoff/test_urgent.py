@@ -206,6 +206,7 @@ async def test_a_repeat_inside_an_urgent_handoff_raises_no_new_alarm(client: Cli
         await post(client, "repeat", CRISIS, "192.0.2.9")
         hid = await hid_of(client, "repeat")
         await events_until(ws, lambda e: e["type"] == "queue" and e.get("hid") == hid)
+        await ws.send_json({"type": "watch", "hid": hid})  # text goes to the console that watches
         for _ in range(3):
             replies = await post(client, "repeat", "ik wil dood, echt", "192.0.2.9")
             assert has_card(replies)

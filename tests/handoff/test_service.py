@@ -8,8 +8,9 @@ from typing import Any
 from redis.asyncio import Redis
 
 from common.handoff_payload import HandoffRequest
+from common.payload import CANCEL, END, RATING
 from handoff import keys
-from handoff.service import CANCEL, END, RATING, HandoffService
+from handoff.service import HandoffService
 from handoff.store import State, now_ms
 from tests.handoff.conftest import ANNE, BRAM, make_service
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,17 +39,13 @@ class Domain:
     names: frozenset[str]  # slots and entities a payload may set
 
 
-@lru_cache(maxsize=4)
-def _domain(path: str) -> Domain:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+@lru_cache(maxsize=1)
+def domain() -> Domain:
+    """The intents, slots and entities of the assistant's ``domain.yml``."""
+    data = yaml.safe_load(DOMAIN.read_text(encoding="utf-8")) or {}
     intents = {i if isinstance(i, str) else next(iter(i)) for i in data.get("intents") or []}
     entities = {e if isinstance(e, str) else next(iter(e)) for e in data.get("entities") or []}
     return Domain(frozenset(intents), frozenset(entities | set(data.get("slots") or {})))
-
-
-def domain() -> Domain:
-    """The intents, slots and entities of ``domain.yml`` (``CJG_DOMAIN`` may point elsewhere)."""
-    return _domain(os.environ.get("CJG_DOMAIN") or str(DOMAIN))
 
 
 def _scalar(value: object) -> bool:

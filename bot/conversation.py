@@ -28,6 +28,7 @@ from common import registration
 from common.content import ServiceMessages
 from common.handoff_payload import HandoffRequest
 from common.offers import catalogue
+from common.payload import as_text, is_payload, is_service_payload
 from common.safety import Signal, nlu_signal
 from handoff.redact import redact
 from handoff.requests import HandoffLog
@@ -155,7 +156,7 @@ class ConversationCore:
         cleaned = await redact([e["text"] for e in said])
         found = False
         for event, clean in zip(said, cleaned, strict=True):
-            if clean != event["text"] and not event["text"].startswith("/"):
+            if clean != event["text"] and not is_payload(event["text"]):
                 found = True
                 event["text"] = clean
                 if isinstance(event.get("parse_data"), dict):
@@ -188,9 +189,10 @@ class ConversationCore:
         """
         text = clean_text(incoming.text, self._max_chars)
         conversation = self.conversation_id(incoming.channel, incoming.user_id)
-        signal = None if text.startswith("/") else safety.check(text)
+        payload = is_payload(text)  # a button's own payload; anything else is checked as text
+        signal = None if payload else safety.check(text)
         async with self._turns.turn(conversation) as turn:
-            replies = await self._turn(conversation, incoming, text, signal, turn)
+            replies = await self._turn(conversation, incoming, text, payload, signal, turn)
             if turn is not None and await self._late(turn):
                 return []
             return replies
@@ -200,6 +202,7 @@ class ConversationCore:
         conversation: str,
         incoming: Incoming,
         text: str,
+        payload: bool,
         signal: Signal | None,
         turn: Turn | None,
     ) -> list[BotMessage]:
@@ -215,7 +218,7 @@ class ConversationCore:
         try:
             await self.handoff.registrar.note(conversation, incoming.channel)
             state = await self.handoff.conversation(conversation)
-            if text.startswith("/cjg_"):
+            if is_service_payload(text):
                 own = await self.handoff.control(conversation, state, text)
                 return [_addressed(m, incoming.user_id) for m in own]
             if state.state in (State.WAITING, State.WITH_STAFF):
@@ -227,8 +230,11 @@ class ConversationCore:
         except RedisError as exc:  # full (maxmemory, noeviction) or away
             log.error("conversation state unavailable (%s)", type(exc).__name__)
             raise StorageUnavailable() from exc
+        said = text if payload else as_text(text)  # Rasa reads only real payloads as intents
+        if not said:  # nothing but slashes: there is nothing to answer
+            return [self._unavailable(incoming.user_id, "no_answer")]
         try:
-            raw = await self._rasa.send(conversation, text)
+            raw = await self._rasa.send(conversation, said)
         except RasaUnavailable as exc:
             log.warning("assistant unavailable (%s) on channel %s", exc, incoming.channel)
             return [self._unavailable(incoming.user_id)]
@@ -238,10 +244,10 @@ class ConversationCore:
         signal = next((s for s in (nlu_signal(m.get("custom")) for m in replies) if s), None)
         if signal is not None:  # the crisis intent: the same path as a matching phrase
             return await self._crisis(conversation, incoming, signal, text, said_to_rasa=True)
-        replies = await self._register(conversation, incoming, text, replies)
+        replies = await self._register(conversation, incoming, text, replies, payload)
         if not any(m.get("text") or m.get("buttons") or m.get("custom") for m in replies):
             # Rasa had nothing to say (a lone "0", say): the user still gets an answer.
-            if not text.startswith("/"):
+            if not payload:
                 with contextlib.suppress(Exception):
                     await self._unclear.add(text, "fallback", None)
             return [self._unavailable(incoming.user_id, "no_answer")]
@@ -338,7 +344,12 @@ class ConversationCore:
         return False
 
     async def _register(
-        self, conversation: str, incoming: Incoming, text: str, replies: list[BotMessage]
+        self,
+        conversation: str,
+        incoming: Incoming,
+        text: str,
+        replies: list[BotMessage],
+        payload: bool,
     ) -> list[BotMessage]:
         """Takes the assistant's registration notes out of its replies and records them; keeps
         a redacted copy of a question it did not understand; sends offer links through the
@@ -357,7 +368,7 @@ class ConversationCore:
         try:
             if facts:
                 await self.handoff.registrar.note(conversation, incoming.channel, facts)
-            if unclear is not None and not text.startswith("/"):
+            if unclear is not None and not payload:
                 kind: Kind = "fallback" if unclear[0] == "not_understood" else "unsure"
                 await self._unclear.add(text, kind, unclear[1])
         except Exception as exc:  # the figures may miss one; the user never does

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from common.safety import without_format
+
 # C0/C1 control characters (not tab or newline) and lone surrogates: no meaning, only trouble.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_LINE_BREAKS = re.compile(r"\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
+_SPACES = re.compile(r"[^\S\t\n]+")  # any other (odd) whitespace: one plain space
 
 
 class InputRejected(ValueError):
@@ -33,9 +37,19 @@ class StorageUnavailable(InputRejected):
         super().__init__("storage_unavailable")
 
 
+def normalise_text(text: str) -> str:
+    """One form for what a user types, before the safety check and before Rasa (so the model
+    sees the same text): Unicode NFKC (fullwidth and other compatibility letters become plain
+    ones), no invisible format characters (zero-width spaces, soft hyphens ...), no control
+    characters, line breaks as newlines and every other odd whitespace as one plain space."""
+    text = _LINE_BREAKS.sub("\n", text)
+    text = unicodedata.normalize("NFKC", without_format(_CONTROL.sub("", text)))
+    return _SPACES.sub(" ", text).strip()
+
+
 def clean_text(text: str, max_chars: int) -> str:
     """Normalises a message; raises InputRejected for empty or over-long ones."""
-    text = unicodedata.normalize("NFC", _CONTROL.sub("", text)).strip()
+    text = normalise_text(text)
     if not text:
         raise InputRejected("empty_message")
     if len(text) > max_chars:

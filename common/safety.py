@@ -29,9 +29,19 @@ GAP = 4  # words that "..." may skip
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+def without_format(text: str) -> str:
+    """Text without invisible format characters (Unicode category Cf: zero-width spaces and
+    joiners, word joiner, byte-order mark, soft hyphen, direction marks ...), which would
+    otherwise split a word for the phrase list ("d\u200bood")."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
 def normalise(text: str) -> list[str]:
-    """Lower case, accents removed, words only: "Ik wíl er niet méér zijn!" -> ik wil er ..."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    """Lower case, accents removed, words only: "Ik wíl er niet méér zijn!" -> ik wil er ...
+
+    Compatibility forms count as their plain letters (fullwidth "ｄｏｏｄ" is "dood") and
+    invisible format characters are ignored."""
+    decomposed = unicodedata.normalize("NFKD", without_format(text).lower())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _WORD.findall(plain)
 

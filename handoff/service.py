@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from common.content import ServiceMessages, topics
 from common.handoff_payload import HandoffRequest
 from common.offers import THEME_LABELS
+from common.payload import CANCEL, END, RATING, is_service_payload
 from handoff import events, keys
 from handoff.accounts import Account
 from handoff.hours import OpeningHours
@@ -32,9 +33,6 @@ log = logging.getLogger(__name__)
 
 Message = dict[str, Any]  # a bot message without recipient: text, buttons, custom
 
-CANCEL = "/cjg_cancel"
-END = "/cjg_end"
-RATING = "/cjg_rating_"
 REASON_LABELS = {
     "ask_human": "Vroeg zelf om een medewerker",
     "callback": "Wil graag teruggebeld worden",
@@ -250,7 +248,7 @@ class HandoffService:
                 await self._archive(conv.hid)
                 await events.publish(self._redis, "closed", hid=conv.hid, by="user")
                 return [{"text": self._say("user_ended"), "custom": _event("closed")}]
-        elif payload.startswith(RATING) and payload[len(RATING) :] in {"1", "2", "3", "4", "5"}:
+        elif payload.startswith(RATING) and is_service_payload(payload):
             hid = await self._redis.hget(keys.conversation(cid), "rating_hid")
             if hid:
                 await self._redis.hdel(keys.conversation(cid), "rating_hid")

@@ -90,19 +90,29 @@ staff_only = for_roles(
 )
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+def _bad_request(code: str, message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(
+        text=json.dumps({"error": code, "message": message}), content_type="application/json"
+    )
+
+
+async def _body(request: web.Request, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The request's JSON object. With ``fields``: only those keys, each text (a string) or
+    absent/null; anything else is a clear 400, never a 500 further on."""
     try:
         body = json.loads(await request.read())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "invalid_json", "message": "Ongeldige JSON."}),
-            content_type="application/json",
-        ) from None
+    except (UnicodeDecodeError, ValueError, RecursionError):  # huge numbers, deep nesting too
+        raise _bad_request("invalid_json", "Ongeldige JSON.") from None
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "invalid_json", "message": "Verwacht een JSON-object."}),
-            content_type="application/json",
-        )
+        raise _bad_request("invalid_json", "Verwacht een JSON-object.")
+    if fields is None:
+        return body
+    if any(key not in fields for key in body):
+        allowed = ", ".join(fields)
+        raise _bad_request("unknown_field", f"Onbekend veld; dit verzoek kent alleen: {allowed}.")
+    for name in fields:
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise _bad_request("invalid_field", f"Het veld {name} moet tekst zijn.")
     return body
 
 
@@ -256,7 +266,7 @@ async def claim(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/handoffs/{hid}/messages")
 @staff_only
 async def send(request: web.Request, account: Account) -> web.Response:
-    text = _text(await _body(request))
+    text = _text(await _body(request, ("text",)))
     if text is None:
         return _error(400, "invalid_text", f"Schrijf een bericht van 1 tot {MAX_TEXT} tekens.")
     entry = await request.app[HANDOFF].send(request.match_info["hid"], account, text)
@@ -268,7 +278,7 @@ async def send(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/handoffs/{hid}/notes")
 @staff_only
 async def note(request: web.Request, account: Account) -> web.Response:
-    text = _text(await _body(request))
+    text = _text(await _body(request, ("text",)))
     if text is None:
         return _error(400, "invalid_text", f"Schrijf een notitie van 1 tot {MAX_TEXT} tekens.")
     entry = await request.app[HANDOFF].note(request.match_info["hid"], account, text)
@@ -288,7 +298,7 @@ async def release(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/handoffs/{hid}/transfer")
 @staff_only
 async def transfer(request: web.Request, account: Account) -> web.Response:
-    to = (await _body(request)).get("to")
+    to = (await _body(request, ("to",))).get("to")
     target = await request.app[ACCOUNTS].get(to) if isinstance(to, str) else None
     if target is None or target.role not in ("staff", "admin") or target == account:
         return _error(400, "invalid_colleague", "Kies een collega om aan over te dragen.")
@@ -301,7 +311,7 @@ async def transfer(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/handoffs/{hid}/close")
 @staff_only
 async def close(request: web.Request, account: Account) -> web.Response:
-    body = await _body(request)
+    body = await _body(request, ("topic", "outcome", "referred_to", "asker"))
     options = registration_options()
     topic, outcome = body.get("topic"), body.get("outcome")
     if topic not in options.topics:
@@ -328,7 +338,7 @@ async def close(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/handoffs/{hid}/answer")
 @staff_only
 async def answer(request: web.Request, account: Account) -> web.Response:
-    text = _text(await _body(request))
+    text = _text(await _body(request, ("text",)))
     if text is None:
         return _error(400, "invalid_text", f"Schrijf een antwoord van 1 tot {MAX_TEXT} tekens.")
     if not await request.app[HANDOFF].answer_message(request.match_info["hid"], account, text):
@@ -399,7 +409,7 @@ async def staff_list(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/presence")
 @staff_only
 async def presence(request: web.Request, account: Account) -> web.Response:
-    status = (await _body(request)).get("status")
+    status = (await _body(request, ("status",))).get("status")
     if status not in ("online", "away"):
         return _error(400, "invalid_status", "Kies online of afwezig.")
     service = request.app[HANDOFF]

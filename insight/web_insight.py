@@ -297,7 +297,8 @@ async def unclear_list(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/insight/unclear/{item_id}")
 @readers_only
 async def unclear_mark(request: web.Request, account: Account) -> web.Response:
-    mark = parse_mark(await _body(request), {c["id"] for c in _intent_choices()})
+    body = await _body(request, ("as", "intent", "note"))
+    mark = parse_mark(body, {c["id"] for c in _intent_choices()})
     if mark is None:
         return json_error(
             400, "invalid_mark", "Kies voorbeeld (met een intentie), nieuw onderwerp of negeren."

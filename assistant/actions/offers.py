@@ -31,6 +31,7 @@ from common.offers import (
     spread,
     theme_for_topic,
 )
+from common.payload import is_payload
 
 FORMAT_LABELS = {
     "training": "training",
@@ -66,7 +67,7 @@ def wanted_theme(tracker: Tracker) -> str | None:
     if theme is None:
         mentioned = named(catalogue().offers, text)
         theme = mentioned[0].theme if mentioned else None
-    follow_up = text.startswith("/") or tracker.get_intent_of_latest_message() == "inform"
+    follow_up = is_payload(text) or tracker.get_intent_of_latest_message() == "inform"
     if theme is None and follow_up:  # an age button or "hij is 9" after the offers
         theme = tracker.get_slot("offer_theme")
     topic = wanted_topic(tracker)
@@ -80,7 +81,7 @@ def wanted_topic(tracker: Tracker) -> str | None:
     """The parenting topic the request is about ("cursus voor mijn kind met faalangst"), when the
     model is sure enough; else the topic answered earlier in the conversation."""
     ranking = ranked_topics(tracker)
-    if ranking and ranking[0][1] >= TOPIC_SURE and not _text(tracker).startswith("/"):
+    if ranking and ranking[0][1] >= TOPIC_SURE and not is_payload(_text(tracker)):
         return ranking[0][0]
     topic = tracker.get_slot("topic")
     return str(topic) if topic else None

@@ -21,6 +21,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common.offers import wants_offers
+from common.payload import is_payload
 from common.person_wish import wants_person
 
 PERSON = "ask_human"
@@ -44,7 +45,7 @@ class ExplicitWishOverride(GraphComponent, IntentClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = str(message.get("text") or "")
-            if not text or text.startswith("/"):
+            if not text or is_payload(text):
                 continue
             intent = (message.get("intent") or {}).get("name")
             if intent != "crisis" and wants_person(text):

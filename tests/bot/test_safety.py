@@ -118,3 +118,34 @@ async def test_everyday_worries_get_an_ordinary_answer(make_client: MakeClient) 
     for text in ("mijn peuter slaat als hij boos is", "ik ga dood van het lachen om mijn zoon"):
         replies = await chat(client, sender(), text)
         assert all("crisis" not in (r.get("custom") or {}) for r in replies), text
+
+
+@pytest.mark.parametrize(
+    "disguised",
+    [
+        "/ik wil dood",  # a slash in front made it a "payload" that skipped the check
+        "/greet ik wil dood",
+        "ik wil d\u200bood",  # a zero-width space split the word for the phrase list
+        "ik wil do\u00adod",  # a soft hyphen
+        "\uff49\uff4b \uff57\uff49\uff4c \uff44\uff4f\uff4f\uff44",  # fullwidth letters
+    ],
+)
+async def test_a_disguised_cry_for_help_still_gets_the_card(
+    make_client: MakeClient, disguised: str
+) -> None:
+    client = await make_client(NEVER)
+    replies = await chat(client, sender(), disguised)
+    crisis_card(replies)
+
+
+async def test_text_with_a_slash_in_front_reaches_rasa_as_text(make_client: MakeClient) -> None:
+    client = await make_client(NEVER)
+    user = sender()
+    replies = await chat(client, user, "/greet extra text")
+    assert replies and "crisis" not in str(replies[0].get("custom"))
+    cid = client.app[CORE].conversation_id("api", user)
+    tracker = str(await client.app[REDIS].get(f"rasa:tracker:{cid}"))
+    assert "greet extra text" in tracker and "/greet extra text" not in tracker
+    await chat(client, user, "/greet")  # the buttons' own payloads still work
+    tracker = str(await client.app[REDIS].get(f"rasa:tracker:{cid}"))
+    assert '"text": "/greet"' in tracker

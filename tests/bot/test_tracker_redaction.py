@@ -3,6 +3,7 @@ conversation is counted as not anonymous when it held personal data."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -40,3 +41,19 @@ async def test_rasas_tracker_is_redacted_once_the_conversation_is_quiet(client: 
 
     replies = await chat(client, sender, '/opvoedvraag{"topic": "slapen"}')  # Rasa reads it fine
     assert any("slapen" in str(r.get("text", "")).lower() for r in replies)
+
+
+async def test_text_with_a_slash_in_front_is_redacted_payloads_are_kept(client: Client) -> None:
+    redis = client.app[REDIS]
+    cid = client.app[CORE].conversation_id("api", f"slash-{uuid.uuid4().hex[:8]}")
+    key = RASA_TRACKER_KEY.format(cid)
+    payload = '/inform{"municipality": "Haarlem"}'
+    said = "/ik ben Jan Jansen (06-12345678)"  # not a payload: redacted like any text
+    events = [{"event": "user", "text": t, "parse_data": {"text": t}} for t in (payload, said)]
+    await redis.set(key, json.dumps({"events": events}), ex=3600)
+
+    assert await client.app[CORE].redact_tracker(cid)
+
+    kept = json.loads(str(await redis.get(key)))["events"]
+    assert kept[0]["text"] == payload
+    assert "Jansen" not in str(kept[1]) and "12345678" not in str(kept[1])

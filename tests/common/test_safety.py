@@ -6,6 +6,7 @@ saw the phrase list), so these figures measure the list, not its author's memory
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,50 @@ def test_recall_and_false_alarms_on_the_held_out_set() -> None:
           f"false alarms {false_alarms:.3f} ({len(ordinary)} ordinary)")  # fmt: skip
     assert recall >= MIN_RECALL, f"missed {len(missed)} of {len(risk)}"  # never print the set
     assert false_alarms <= MAX_FALSE_ALARMS, f"{len(alarms)} false alarms"
+
+
+def _inside_words(text: str, mark: str) -> str:
+    """``mark`` in the middle of every word of two letters or more."""
+    return " ".join(w[: len(w) // 2] + mark + w[len(w) // 2 :] for w in text.split(" "))
+
+
+def _fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+# Ways to hide a phrase from a naive check (issue #13): invisible format characters inside the
+# words, fullwidth letters, odd spaces between the words.
+DISGUISES: dict[str, Callable[[str], str]] = {
+    "zero-width space": lambda t: _inside_words(t, "\u200b"),
+    "zero-width joiner": lambda t: _inside_words(t, "\u200d"),
+    "zero-width non-joiner": lambda t: _inside_words(t, "\u200c"),
+    "word joiner": lambda t: _inside_words(t, "\u2060"),
+    "byte-order mark": lambda t: _inside_words(t, "\ufeff"),
+    "soft hyphen": lambda t: _inside_words(t, "\u00ad"),
+    "direction marks": lambda t: _inside_words(t, "\u200e\u202e"),
+    "fullwidth letters": _fullwidth,
+    "odd spaces": lambda t: t.replace(" ", "\u00a0\u2003\u3000"),
+    "everything": lambda t: _fullwidth(_inside_words(t, "\u00ad\u200b")).replace(" ", "\u2009"),
+}
+
+
+@pytest.mark.parametrize("disguise", sorted(DISGUISES))
+def test_disguised_risk_messages_fire_as_the_plain_ones_do(disguise: str) -> None:
+    data = yaml.safe_load(HELD_OUT.read_text())
+    rules = safety_phrases()
+    risk = [text for texts in data["risk"].values() for text in texts]
+    plain = {text: check_text(text, rules) for text in risk}
+    hide = DISGUISES[disguise]
+    differ = [text for text in risk if check_text(hide(text), rules) != plain[text]]
+    fired = sum(1 for s in plain.values() if s is not None)
+    print(f"safety, {disguise}: {fired - len(differ)} of {fired} fire as the plain text")
+    assert not differ, f"{len(differ)} of {len(risk)} differ"  # never print the set
+
+
+def test_the_normalised_words_ignore_invisible_characters() -> None:
+    assert normalise("ik wil d\u200bood") == ["ik", "wil", "dood"]
+    assert normalise("zelf\u00admoord") == ["zelfmoord"]
+    assert normalise("\uff44\uff4f\uff4f\uff44") == ["dood"]
 
 
 # Figures of speech, jokes, games and a young child's angry words reported by a parent: found by

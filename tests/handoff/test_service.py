@@ -9,8 +9,9 @@ from redis.asyncio import Redis
 
 from common.content import service_messages
 from common.handoff_payload import HandoffRequest
+from common.payload import CANCEL, END, RATING
 from handoff import keys
-from handoff.service import CANCEL, END, RATING, HandoffService, Timing
+from handoff.service import HandoffService, Timing
 from handoff.store import State, now_ms
 from tests.handoff.conftest import ALWAYS, ANNE, BRAM, hours_from, make_service
 

@@ -16,12 +16,16 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot import Settings, create_app
 from bot.app_keys import CORE
 from common.handoff_payload import HandoffRequest
+from handoff import redact
 from handoff.web_keys import ACCOUNTS, HANDOFF, LOGIN_GUARD
 from tests.bot.conftest import ClientFactory
+from tests.bot.test_fuzz import EXAMPLES, json_values
 from tests.conftest import RedisServer, free_port
 from tests.handoff.conftest import ALWAYS, TEST_DB, content_copy
 
@@ -306,3 +310,86 @@ async def test_staff_data_is_out_of_reach_for_everyone_else(client: Client) -> N
     assert insight.status == 200  # the insight role logs in for the figures ...
     for path in paths:  # ... and still cannot reach a conversation
         assert (await client.get(path)).status == 403
+
+
+# --- strict bodies (issue #13): a wrong type is a clear 400, never a 500 --------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "code"),
+    [
+        ("close", {"topic": [], "outcome": "informatie"}, "invalid_field"),
+        ("close", {"topic": {"a": 1}}, "invalid_field"),
+        ("close", {"topic": "slapen", "outcome": "informatie", "asker": [1]}, "invalid_field"),
+        ("close", {"topic": "slapen", "extra": "x"}, "unknown_field"),
+        ("messages", {"text": ["hallo"]}, "invalid_field"),
+        ("notes", {"text": 5}, "invalid_field"),
+        ("transfer", {"to": {"username": "bram"}}, "invalid_field"),
+        ("answer", {"text": True}, "invalid_field"),
+    ],
+)
+async def test_a_wrong_type_in_a_staff_body_is_a_clear_400(
+    client: Client, action: str, body: dict[str, Any], code: str
+) -> None:
+    csrf = await login(client)
+    hid = await start_handoff(client, "strict-1")
+    response = await client.post(
+        f"/staff/api/handoffs/{hid}/{action}", json=body, headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status == 400, await response.text()
+    answer = await response.json()
+    assert answer["error"] == code and answer["message"]
+
+
+@pytest.mark.parametrize(
+    "raw", [b"[" * 100_000, b"1" * 5000, b'{"text": ' + b"9" * 5000 + b"}", b"\xff\xfe"]
+)
+async def test_json_that_python_cannot_read_is_a_clear_400(client: Client, raw: bytes) -> None:
+    csrf = await login(client)
+    for path in ("/staff/api/presence", "/staff/api/login"):
+        response = await client.post(path, data=raw, headers={"X-CSRF-Token": csrf})
+        assert response.status == 400, await response.text()
+        assert (await response.json())["error"] == "invalid_json"
+
+
+async def test_a_wrong_type_in_an_unclear_question_mark_is_a_clear_400(client: Client) -> None:
+    await client.app[ACCOUNTS].add("ida", "Ida", PASSWORD, "insight")
+    csrf = await login(client, "ida")
+    for body in ({"as": "example", "intent": []}, {"as": ["ignore"]}, {"as": "topic", "x": 1}):
+        response = await client.post(
+            "/staff/api/insight/unclear/1-0", json=body, headers={"X-CSRF-Token": csrf}
+        )
+        assert response.status == 400, await response.text()
+
+
+STAFF_POSTS = ("messages", "notes", "transfer", "close", "answer", "claim", "release")
+FIELDS = ["text", "to", "topic", "outcome", "referred_to", "asker", "status", "as", "intent"]
+
+
+@pytest.fixture
+async def admin_session(client: Client) -> tuple[str, str]:
+    """A logged-in admin (the console and the dashboard) and a waiting handoff: the CSRF token
+    and the handoff id, once for all the examples hypothesis draws."""
+    await redact.preload()  # see tests/bot/test_fuzz.py: numpy must be imported before drawing
+    await client.app[ACCOUNTS].add("ines", "Ines", PASSWORD, "admin")
+    return await login(client, "ines"), await start_handoff(client, "fuzz-staff")
+
+
+@EXAMPLES
+@given(body=json_values, fields=st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=4))
+async def test_no_staff_json_body_gives_a_500(
+    client: Client, admin_session: tuple[str, str], body: Any, fields: dict[str, Any]
+) -> None:
+    """Whatever JSON a logged-in staff member's browser sends, the staff API answers with JSON
+    and a 2xx/4xx, never a 500 (issue #13)."""
+    csrf, hid = admin_session
+    headers = {"X-CSRF-Token": csrf}
+    paths = [f"/staff/api/handoffs/{hid}/{a}" for a in STAFF_POSTS]
+    paths += ["/staff/api/presence", "/staff/api/insight/unclear/1-0"]
+    for path in paths:
+        for payload in (body, fields):
+            response = await client.post(path, json=payload, headers=headers)
+            assert response.status < 500, f"{path}: {response.status}"
+            assert response.content_type == "application/json", path
+    response = await client.post("/staff/api/login", json=body)  # the one body before a login
+    assert response.status < 500 and response.content_type == "application/json"

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import socketio
 from aiohttp.test_utils import TestServer
 
 from bot import Settings, create_app
@@ -207,3 +208,32 @@ async def test_failed_logins_behind_nginx_lock_out_only_their_own_address(
             assert statuses == [401] * 5
         assert await login(guesser, "anne", PASSWORD) == 429  # this address is locked ...
         assert await login(anne, "anne", PASSWORD) == 200  # ... Anne's is not
+
+
+async def _widget_replies(source: str, url: str, n: int) -> list[str]:
+    """A widget user on ``source``: ``n`` messages over Socket.IO, the text of each reply."""
+    async with _from(source) as http:
+        sio = socketio.AsyncClient(reconnection=False, http_session=http)
+        replies: asyncio.Queue[Any] = asyncio.Queue()
+        confirmed: asyncio.Queue[Any] = asyncio.Queue()
+        sio.on("bot_uttered", replies.put)
+        sio.on("session_confirm", confirmed.put)
+        await sio.connect(url, socketio_path="socket.io", transports=["websocket"])
+        try:
+            await sio.emit("session_request", {"session_id": None})
+            session_id = await asyncio.wait_for(confirmed.get(), 20)
+            texts = []
+            for _ in range(n):
+                await sio.emit("user_uttered", {"message": "hallo", "session_id": session_id})
+                texts.append(str((await asyncio.wait_for(replies.get(), 20)).get("text", "")))
+            return texts
+        finally:
+            await sio.disconnect()
+
+
+async def test_widget_users_behind_nginx_get_their_own_limits(nginx: Nginx) -> None:
+    """The widget's socket is counted by the same client address as the API."""
+    first = await _widget_replies("127.0.0.3", nginx.url, 4)
+    assert ["veel berichten" in text for text in first] == [False, False, False, True]
+    second = await _widget_replies("127.0.0.4", nginx.url, 1)  # another user: not limited
+    assert "veel berichten" not in second[0]

@@ -129,6 +129,22 @@ async def test_users_behind_a_trusted_proxy_get_their_own_limits(
     assert await _statuses(http, base, "d", 1, via("2001:db8:5:7::1")) == [200]
 
 
+async def test_a_proxy_that_sets_forwarded_is_read_through_aiohttp(
+    aiohttp_client: ClientFactory, redis_server: RedisServer
+) -> None:
+    trusted = (ip_network("127.0.0.1"),)
+    app = create_app(_settings(redis_server, trusted_proxies=trusted, forwarded_header="Forwarded"))
+    client = await aiohttp_client(app)
+    await client.app[REDIS].flushdb()
+    base, http = str(client.make_url("")).rstrip("/"), client.session
+    one = {"Forwarded": 'for="[2001:db8:9::1]:4711";proto=https'}
+    assert await _statuses(http, base, "f", 4, one) == [200, 200, 200, 429]
+    # X-Forwarded-For is not what this proxy sets: a client's copy of it changes nothing.
+    spoofed = {**one, "X-Forwarded-For": "198.51.100.1"}
+    assert await _statuses(http, base, "g", 1, spoofed) == [429]
+    assert await _statuses(http, base, "h", 1, {"Forwarded": "for=198.51.100.2"}) == [200]
+
+
 async def test_an_untrusted_peer_cannot_choose_its_address(
     aiohttp_client: ClientFactory, redis_server: RedisServer
 ) -> None:

@@ -28,7 +28,7 @@ from tests.conftest import RedisServer, free_port
 from tests.nginx import UPSTREAM_SOURCE, Nginx
 
 PROXY = (ip_network("10.0.0.0/24"), ip_network("2001:db8:ffff::1"))
-TEST_DB = 10  # flushed by each test here; see docs/DEVELOPMENT.md
+TEST_DB = 14  # flushed by each test here; see docs/DEVELOPMENT.md
 PASSWORD = "een-lang-wachtwoord-123"
 
 

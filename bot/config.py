@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
+
+Network = IPv4Network | IPv6Network
+FORWARDED_HEADERS = ("X-Forwarded-For", "Forwarded")
 
 
 class ConfigError(ValueError):
@@ -52,6 +56,10 @@ class Settings:
     # Pages on other sites that may embed the widget ("https://www.cjgkennemerland.nl");
     # empty: only pages of the service itself (the demo page).
     widget_origins: tuple[str, ...] = ()
+    # The reverse proxies in front of the service (addresses or networks). Only a request whose
+    # socket comes from one of them may name the client in ``forwarded_header``.
+    trusted_proxies: tuple[Network, ...] = ()
+    forwarded_header: str = "X-Forwarded-For"  # or "Forwarded" (RFC 7239): what the proxy sets
     # The service's address as users' browsers reach it, for counted offer links (/go/...).
     public_url: str = ""  # empty: http://<host>:<port>
     registration_idle_seconds: float = 1800.0  # a conversation quiet this long is counted
@@ -87,6 +95,18 @@ class Settings:
                     f"{name}={raw!r} must be COUNT/SECONDS, e.g. 3/600; fix var/local.env"
                 )
             return parsed
+
+        def networks(name: str) -> tuple[Network, ...]:
+            found = []
+            for entry in env.get(name, "").replace(",", " ").split():
+                try:
+                    found.append(ip_network(entry, strict=False))
+                except ValueError:
+                    raise ConfigError(
+                        f"{name}: {entry!r} is not an IP address or network (like 10.0.0.5 or "
+                        "10.0.0.0/24); separate several with commas."
+                    ) from None
+            return tuple(found)
 
         settings = cls(
             host=env.get("CJG_HOST", cls.host),
@@ -138,6 +158,8 @@ class Settings:
                 "CJG_REGISTRATION_IDLE_SECONDS", cls.registration_idle_seconds, float
             ),
             insight_keep_days=int(number("CJG_INSIGHT_KEEP_DAYS", cls.insight_keep_days, int)),
+            trusted_proxies=networks("CJG_TRUSTED_PROXIES"),
+            forwarded_header=env.get("CJG_FORWARDED_HEADER", "") or cls.forwarded_header,
             widget_origins=tuple(
                 origin.strip().rstrip("/")
                 for origin in env.get("CJG_WIDGET_ORIGINS", "").split(",")
@@ -178,6 +200,11 @@ class Settings:
                     f"CJG_WIDGET_ORIGINS: {origin!r} is not an origin like https://www.example.nl "
                     "(scheme and host, no path); separate several with commas."
                 )
+        if self.forwarded_header.lower() not in (h.lower() for h in FORWARDED_HEADERS):
+            raise ConfigError(
+                "CJG_FORWARDED_HEADER must be X-Forwarded-For or Forwarded: the header your "
+                "reverse proxy sets."
+            )
         if not self.rasa_token:
             raise ConfigError("RASA_TOKEN is not set; 'make run' generates one in var/secrets.env.")
         if len(self.pseudonym_secret) < 32:

@@ -119,6 +119,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         await trackers.aclose()
     await redis.aclose()
     await pool.aclose()
+    app[ACCOUNTS].pool.close()
 
 
 async def _sweeper(app: web.Application) -> AsyncIterator[None]:

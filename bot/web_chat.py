@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.app_keys import CORE, SETTINGS, TEXTS
+from bot.client_address import client_address
 from bot.conversation import Incoming
 from bot.text_input import InputRejected, RateLimited, StorageUnavailable
 from bot.web_errors import json_error, storage_unavailable
@@ -48,7 +49,12 @@ async def chat(request: web.Request) -> web.Response:
         return _bad_request(request, "message_too_long")  # don't even clean a huge text
     try:
         replies = await request.app[CORE].handle(
-            Incoming("api", sender, message, address=request.remote)
+            Incoming(
+                "api",
+                sender,
+                message,
+                address=client_address(request, request.app[SETTINGS]),
+            )
         )
     except RateLimited:
         return json_error(429, "rate_limited", request.app[TEXTS].get("rate_limited"))

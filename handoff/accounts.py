@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Literal, TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
 from handoff import keys
+from handoff.sessions import end_sessions_of
 
 Role = Literal["staff", "admin", "insight"]
 ROLES: tuple[Role, ...] = ("staff", "admin", "insight")
@@ -26,8 +29,39 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0")
 
 
+T = TypeVar("T")
+
+
 class AccountError(ValueError):
     pass
+
+
+class HashingBusy(RuntimeError):
+    """More password checks are waiting than the service takes on; try again shortly."""
+
+
+class HashPool:
+    """Password hashing off the event loop, bounded: ``workers`` threads (argon2 takes a core and
+    64 MiB each) and at most ``waiting`` more checks queued; beyond that ``HashingBusy`` at once.
+    Apart from asyncio's default executor, so a login storm cannot hold up the file responses
+    and name lookups that use it."""
+
+    def __init__(self, workers: int = 2, waiting: int = 8) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._limit = workers + waiting
+        self._in_flight = 0
+
+    async def run(self, function: Callable[..., T], *args: str) -> T:
+        if self._in_flight >= self._limit:
+            raise HashingBusy
+        self._in_flight += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+        finally:
+            self._in_flight -= 1
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass(frozen=True)
@@ -38,8 +72,9 @@ class Account:
 
 
 class Accounts:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, pool: HashPool | None = None) -> None:
         self._redis = redis
+        self.pool = pool or HashPool()
 
     async def add(self, username: str, name: str, password: str, role: Role = "staff") -> None:
         if not USERNAME.match(username):
@@ -65,10 +100,13 @@ class Accounts:
         if not await self._redis.exists(keys.account(username)):
             raise AccountError(f"no account '{username}'")
         await self._redis.hset(keys.account(username), "hash", _hasher.hash(password))
+        await end_sessions_of(self._redis, username)  # a stolen session ends with the password
 
     async def remove(self, username: str) -> bool:
         await self._redis.srem(keys.ACCOUNTS, username)
-        return bool(await self._redis.delete(keys.account(username)))
+        removed = bool(await self._redis.delete(keys.account(username)))
+        await end_sessions_of(self._redis, username)
+        return removed
 
     async def get(self, username: str) -> Account | None:
         raw = cast(dict[str, str], await self._redis.hgetall(keys.account(username)))
@@ -82,18 +120,20 @@ class Accounts:
         return [a for a in found if a is not None]
 
     async def verify(self, username: str, password: str) -> Account | None:
-        """The account if the password is right; argon2 runs in a thread (it is slow by design)."""
+        """The account if the password is right. argon2 is slow by design: it runs in the
+        bounded pool, which raises ``HashingBusy`` when too many checks wait already."""
         stored = (
             await self._redis.hget(keys.account(username), "hash")
             if USERNAME.match(username)
             else None
         )
         try:
-            await asyncio.to_thread(_hasher.verify, str(stored or _DUMMY_HASH), password)
+            await self.pool.run(_hasher.verify, str(stored or _DUMMY_HASH), password)
         except (VerificationError, InvalidHashError):
             return None
         if stored is None:
             return None
         if _hasher.check_needs_rehash(str(stored)):
-            await self._redis.hset(keys.account(username), "hash", _hasher.hash(password))
+            rehashed = await self.pool.run(_hasher.hash, password)
+            await self._redis.hset(keys.account(username), "hash", rehashed)
         return await self.get(username)

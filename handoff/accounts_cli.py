@@ -40,9 +40,12 @@ async def _run(args: argparse.Namespace) -> str:
                 raise AccountError(f"no account '{args.username}'")
             return f"Account '{args.username}' removed."
         if args.command == "unlock":
-            if not await LoginGuard(redis).unlock(args.username):
-                return f"'{args.username}' was not locked."
-            return f"'{args.username}' can log in again."
+            # The username's lock and every address lock: behind a shared address (a proxy
+            # without CJG_TRUSTED_PROXIES, an office) another's failures block this user too.
+            lifted = await LoginGuard(redis).unlock(args.username)
+            if not lifted:
+                return f"'{args.username}' was not locked; failed-login counts were reset."
+            return f"'{args.username}' can log in again ({lifted} lock(s) lifted)."
         rows = [f"{a.username}\t{a.role}\t{a.name}" for a in await accounts.all()]
         return "\n".join(rows) or "No accounts yet. Add one with: scripts/staff-account add ..."
     finally:
@@ -62,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     passwd.add_argument("--password-stdin", action="store_true")
     remove = sub.add_parser("remove", help="delete an account")
     remove.add_argument("username")
-    unlock = sub.add_parser("unlock", help="lift a lock after too many failed logins")
+    unlock = sub.add_parser(
+        "unlock", help="lift every lock after too many failed logins (username and addresses)"
+    )
     unlock.add_argument("username")
     sub.add_parser("list", help="list the accounts")
     args = parser.parse_args(argv)

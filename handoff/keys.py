@@ -80,6 +80,11 @@ def session(token_hash: str) -> str:
     return f"cjg:staff:session:{token_hash}"
 
 
+def sessions_of(username: str) -> str:
+    """Set: the session keys of one account, so a new password or a removal ends them all."""
+    return f"cjg:staff:sessions:{username}"
+
+
 # Flood limits for urgent handoffs (handoff/urgent.py). Sorted sets of times (ms), one per
 # hashed conversation or client address and one for the service; they expire with the window.
 URGENT_SERVICE = "cjg:urgent:service"

@@ -36,9 +36,13 @@ class Sessions:
     async def create(self, username: str) -> tuple[str, Session]:
         token = secrets.token_urlsafe(32)
         session = Session(username, secrets.token_urlsafe(24))
-        name = keys.session(_hash(token))
-        await self._redis.hset(name, mapping={"username": username, "csrf": session.csrf})
-        await self._redis.expire(name, self.lifetime)
+        name, mine = keys.session(_hash(token)), keys.sessions_of(username)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(name, mapping={"username": username, "csrf": session.csrf})
+            pipe.expire(name, self.lifetime)
+            pipe.sadd(mine, name)  # so a new password or a removal can end them all
+            pipe.expire(mine, self.lifetime)
+            await pipe.execute()
         return token, session
 
     async def get(self, token: str | None) -> Session | None:
@@ -52,3 +56,12 @@ class Sessions:
     async def end(self, token: str | None) -> None:
         if token:
             await self._redis.delete(keys.session(_hash(token)))
+
+
+async def end_sessions_of(redis: Redis, username: str) -> int:
+    """End every session of an account (its password changed, or it was removed)."""
+    mine = keys.sessions_of(username)
+    names = cast(set[str], await redis.smembers(mine))
+    ended = int(await redis.delete(*names)) if names else 0
+    await redis.delete(mine)
+    return ended

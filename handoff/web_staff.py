@@ -14,10 +14,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.app_keys import SETTINGS
+from bot.client_address import client_address
 from bot.web_errors import json_error
 from handoff import events
 from handoff.access import may_read
-from handoff.accounts import Account
+from handoff.accounts import Account, HashingBusy
 from handoff.sessions import COOKIE, Session
 from handoff.staff_content import canned_replies, registration_options
 from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF, LOGIN_GUARD, SESSIONS
@@ -161,9 +162,11 @@ async def login(request: web.Request) -> web.Response:
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or len(password) > 1024:
         return _error(400, "invalid_request", "Vul je gebruikersnaam en wachtwoord in.")
-    username, address = username.strip().lower()[:64], request.remote or ""
+    username = username.strip().lower()[:64]
+    address = client_address(request, request.app[SETTINGS]) or ""
     guard = request.app[LOGIN_GUARD]
-    if await guard.locked(username, address):
+    # Counted before the slow check, so parallel guesses cannot all pass a limit of 5.
+    if not await guard.attempt(username, address):
         minutes = guard.limits.window_seconds // 60
         return _error(
             429,
@@ -171,11 +174,16 @@ async def login(request: web.Request) -> web.Response:
             f"Te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw, "
             "of vraag de beheerder je account te ontgrendelen.",
         )
-    account = await request.app[ACCOUNTS].verify(username, password)
+    try:
+        account = await request.app[ACCOUNTS].verify(username, password)
+    except HashingBusy:
+        await guard.take_back(username, address)
+        response = _error(503, "busy", "Het is even erg druk. Probeer het over een minuut opnieuw.")
+        response.headers["Retry-After"] = "30"
+        return response
     if account is None:
-        await guard.failed(username, address)
         return _error(401, "login_failed", "Gebruikersnaam of wachtwoord klopt niet.")
-    await guard.succeeded(username)
+    await guard.succeeded(username, address)
     await request.app[AUDIT].record(account.username, "login")
     token, session = await request.app[SESSIONS].create(account.username)
     response = web.json_response(_me(account, session))

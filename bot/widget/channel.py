@@ -26,6 +26,7 @@ import socketio
 from aiohttp import WSCloseCode, web
 from redis.exceptions import RedisError
 
+from bot.client_address import client_address
 from bot.config import Settings
 from bot.conversation import ConversationCore, Incoming
 from bot.messages import service_message
@@ -139,8 +140,9 @@ class WidgetChannel:
 
     def _address(self, sid: str) -> str | None:
         request = (self.sio.get_environ(sid) or {}).get("aiohttp.request")
-        remote = getattr(request, "remote", None)
-        return remote if isinstance(remote, str) else None
+        if not isinstance(request, web.BaseRequest):
+            return None
+        return client_address(request, self._settings)
 
     async def _disconnect(self, sid: str, *_: Any) -> None:
         self._unbind(sid)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +22,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import Settings, create_app
-from bot.app_keys import CORE
+from bot.app_keys import CORE, SETTINGS
 from common.handoff_payload import HandoffRequest
 from handoff import redact
 from handoff.web_keys import ACCOUNTS, HANDOFF, LOGIN_GUARD
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_fuzz import EXAMPLES, json_values
 from tests.conftest import RedisServer, free_port
-from tests.handoff.conftest import ALWAYS, TEST_DB, content_copy
+from tests.handoff.conftest import ALWAYS, ROOT, TEST_DB, content_copy
 
 Client = TestClient[Request, Application]
 PASSWORD = "een-lang-wachtwoord-123"
@@ -272,12 +274,116 @@ async def test_repeated_failures_lock_the_login_until_unlocked(client: Client) -
 
 async def test_many_failures_from_one_address_lock_every_username(client: Client) -> None:
     guard = client.app[LOGIN_GUARD]
-    for n in range(guard.limits.address_failures):
-        await client.post("/staff/api/login", json={"username": f"guess{n}", "password": "x"})
+    for batch in range(0, guard.limits.address_failures, 5):
+        wrong = await asyncio.gather(
+            *(
+                client.post("/staff/api/login", json={"username": f"guess{n}", "password": "x"})
+                for n in range(batch, batch + 5)
+            )
+        )
+        assert [r.status for r in wrong] == [401] * 5
     response = await client.post(
         "/staff/api/login", json={"username": "bram", "password": PASSWORD}
     )
     assert response.status == 429
+
+    # `scripts/staff-account unlock bram` lifts every lock that blocks Bram, the address's too.
+    unlock = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "handoff.accounts_cli", "unlock", "bram"),
+        env={"CJG_REDIS_URL": client.app[SETTINGS].redis_url, "PATH": ""},
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await unlock.communicate()
+    assert unlock.returncode == 0 and "can log in again" in out.decode()
+    await login(client, "bram")
+
+
+async def test_parallel_guesses_cannot_race_past_the_lock(client: Client) -> None:
+    guesses = await asyncio.gather(
+        *(
+            client.post("/staff/api/login", json={"username": "anne", "password": f"x{n}"})
+            for n in range(30)
+        )
+    )
+    statuses = sorted(r.status for r in guesses)
+    limit = client.app[LOGIN_GUARD].limits.user_failures
+    assert statuses == [401] * limit + [429] * (30 - limit)  # only 5 passwords were tried
+
+
+async def test_a_login_storm_does_not_starve_the_service(
+    aiohttp_client: ClientFactory, redis_server: RedisServer
+) -> None:
+    """200 parallel logins from 200 addresses (behind a trusted proxy, so no address lock
+    stops them): the password checks queue in their own small pool, the rest get 503 at once,
+    and the service keeps answering other requests meanwhile."""
+    settings = Settings(
+        redis_url=redis_server.url.rsplit("/", 1)[0] + f"/{TEST_DB}",
+        rasa_url=f"http://127.0.0.1:{free_port()}",  # not needed here
+        rasa_token="t" * 32,
+        pseudonym_secret="s" * 32,
+        trusted_proxies=(ip_network("127.0.0.1"),),
+    )
+    client = await aiohttp_client(create_app(settings))
+    redis = client.app[HANDOFF].redis
+    await redis.flushdb()
+    url = str(client.make_url("/staff/api/login"))
+
+    done, half = 0, asyncio.Event()
+
+    async def guess(http: aiohttp.ClientSession, n: int) -> tuple[int, str | None]:
+        async with http.post(
+            url,
+            json={"username": f"guess{n}", "password": "fout-wachtwoord"},
+            headers={"X-Forwarded-For": f"198.51.{n // 250}.{n % 250}"},
+        ) as response:
+            await response.read()
+            nonlocal done
+            done += 1
+            if done == 100:
+                half.set()
+            return response.status, response.headers.get("Retry-After")
+
+    async def probe(http: aiohttp.ClientSession, path: str) -> float:
+        started = asyncio.get_running_loop().time()
+        async with http.get(client.make_url(path)) as response:
+            await response.read()
+        return asyncio.get_running_loop().time() - started
+
+    unlimited = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=unlimited) as http, aiohttp.ClientSession() as other:
+        storm = asyncio.gather(*(guess(http, n) for n in range(200)))
+        await half.wait()  # half of them answered: the rest wait while the checks run
+        waits = [await probe(other, path) for path in ("/health", "/staff", "/health")]
+        meanwhile = done < 200
+        results = await storm
+    # The page (read from disk in a thread) and health still answer while the checks run. With
+    # asyncio's default executor doing the hashing, the page waited behind ~100 checks (>30 s).
+    assert max(waits) < 3 and meanwhile, waits
+    statuses = [status for status, _ in results]
+    assert set(statuses) <= {401, 503} and statuses.count(503) >= 100
+    assert all(retry for status, retry in results if status == 503)
+    # Every checked guess is counted (once); a guess refused as busy was not tried.
+    counted = [int(v or 0) async for v in _failure_counts(redis, "user:guess*")]
+    assert sum(counted) == statuses.count(401)
+
+
+async def _failure_counts(redis: Any, pattern: str) -> AsyncIterator[str | None]:
+    async for key in redis.scan_iter(match=f"cjg:staff:login_failures:{pattern}"):
+        yield await redis.get(key)
+
+
+async def test_a_new_password_or_removal_ends_the_sessions(client: Client) -> None:
+    accounts = client.app[ACCOUNTS]
+    await login(client, "anne")
+    assert (await client.get("/staff/api/me")).status == 200
+    await accounts.set_password("anne", "een-nieuw-wachtwoord-456")
+    assert (await client.get("/staff/api/me")).status == 401  # the old session has ended
+
+    await login(client, "bram")
+    assert await accounts.remove("bram")
+    await accounts.add("bram", "Bram", PASSWORD)  # a new account under the same name
+    assert (await client.get("/staff/api/me")).status == 401  # is not the old one's session
 
 
 async def test_the_audit_log_shows_who_opened_what_to_admins_only(client: Client) -> None:

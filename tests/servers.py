@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "cjg.tar.gz"
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 
 
 def free_port() -> int:
@@ -116,7 +117,8 @@ class RasaStack:
 
 def start_rasa_stack(redis_port: int, logs: Path, model: Path = MODEL) -> RasaStack:
     """Starts the action server and the Rasa server on ``model``; raises RuntimeError with the
-    tails of their logs when either does not come up."""
+    tails of their logs when either does not come up. Rasa starts as in the Procfile: through
+    assistant/launch.py, which reads the token from RASA_TOKEN (never on a command line)."""
     rasa_port, action_port, token = free_port(), free_port(), secrets.token_hex(24)
     env = {
         **os.environ,
@@ -130,14 +132,14 @@ def start_rasa_stack(redis_port: int, logs: Path, model: Path = MODEL) -> RasaSt
         "TRACKER_TTL_SECONDS": "3600",
     }
 
-    def start(name: str, *args: str) -> subprocess.Popen[bytes]:
+    def start(name: str, *argv: str) -> subprocess.Popen[bytes]:
         log = (logs / f"{name}.log").open("wb")
-        return subprocess.Popen([str(RASA), *args], cwd=ROOT, env=env, stdout=log, stderr=log)
+        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=log)
 
-    actions = start("actions", "run", "actions", "--actions", "assistant.actions",
+    actions = start("actions", str(RASA), "run", "actions", "--actions", "assistant.actions",
                     "--port", str(action_port))  # fmt: skip
-    rasa = start("rasa", "run", "--model", str(model), "--interface", "127.0.0.1",
-                 "--port", str(rasa_port), "--enable-api", f"--auth-token={token}",
+    rasa = start("rasa", str(RASA_PYTHON), "-m", "assistant.launch", "run", "--model", str(model),
+                 "--interface", "127.0.0.1", "--port", str(rasa_port), "--enable-api",
                  "--endpoints", "endpoints.yml", "--credentials", "credentials.yml")  # fmt: skip
     stack = RasaStack(
         url=f"http://127.0.0.1:{rasa_port}",

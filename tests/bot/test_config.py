@@ -24,3 +24,17 @@ def test_defaults_listen_on_loopback_8080() -> None:
 def test_a_bad_setting_is_named_in_the_error(env: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         Settings.from_env(env)
+
+
+def test_the_redis_password_joins_the_url_and_counts_as_a_secret() -> None:
+    settings = Settings.from_env(
+        {**GOOD, "CJG_REDIS_URL": "redis://127.0.0.1:6390/2", "REDIS_PASSWORD": "p@ss/w:rd"}
+    )
+    assert settings.redis_url == "redis://:p%40ss%2Fw%3Ard@127.0.0.1:6390/2"
+    assert settings.tracker_redis_url == "redis://:p%40ss%2Fw%3Ard@127.0.0.1:6390/0"
+    assert "p@ss/w:rd" in settings.secrets
+    default = Settings.from_env({**GOOD, "REDIS_PASSWORD": "pw-of-the-stack"})
+    assert default.redis_url == "redis://:pw-of-the-stack@127.0.0.1:6390/0"
+    own = Settings.from_env({**GOOD, "CJG_REDIS_URL": "redis://u:own@h:1/0", "REDIS_PASSWORD": "x"})
+    assert own.redis_url == "redis://u:own@h:1/0"  # a URL with its own password keeps it
+    assert Settings.from_env(GOOD).redis_url == "redis://127.0.0.1:6390/0"

@@ -10,7 +10,7 @@ from tests.conftest import RedisServer
 
 
 async def test_a_request_is_appended_to_the_durable_stream(redis_server: RedisServer) -> None:
-    redis = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    redis = aioredis.Redis.from_url(redis_server.url(), decode_responses=True)
     try:
         request = HandoffRequest("ask_human", context={"child_age": "4"}, recent_intents=["greet"])
         entry_id = await HandoffLog(redis).record("api-abc", "api", request)

@@ -35,6 +35,7 @@ from handoff.accounts import Accounts  # noqa: E402
 from handoff.hours import opening_hours  # noqa: E402
 from handoff.presence import Presence  # noqa: E402
 from handoff.service import HandoffService, Timing  # noqa: E402
+from tests.servers import RedisServer  # noqa: E402
 
 SECRET = "bench-pseudonym-secret-of-32-characters"
 PASSWORD = "bench-wachtwoord-lang"
@@ -319,13 +320,10 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        redis_port, port = free_port(), free_port()
-        redis_url = f"redis://127.0.0.1:{redis_port}/0"
-        redis_proc = subprocess.Popen(
-            ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--dir", tmp,
-             "--appendonly", "yes", "--save", ""],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        port = free_port()
+        redis_server = RedisServer(Path(tmp))  # with a password, as in the stack
+        redis_server.start()
+        redis_url = redis_server.url()
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -356,8 +354,7 @@ def main() -> None:
         finally:
             service_proc.terminate()
             service_proc.wait(10)
-            redis_proc.terminate()
-            redis_proc.wait(10)
+            redis_server.stop()
 
 
 if __name__ == "__main__":

@@ -6,20 +6,40 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 Network = IPv4Network | IPv6Network
 FORWARDED_HEADERS = ("X-Forwarded-For", "Forwarded")
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6390/0"
 
 
 class ConfigError(ValueError):
     """A setting is missing or wrong; the message names the variable and what to do."""
 
 
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` in it (``redis://:pw@host:port/db``), unless it has one."""
+    parts = urlsplit(url)
+    if not password or parts.password is not None or parts.scheme not in ("redis", "rediss"):
+        return url
+    user = quote(unquote(parts.username or ""), safe="")
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
+
+
+def redis_url_from_env(env: Mapping[str, str] | None = None) -> str:
+    """The service's Redis: ``CJG_REDIS_URL`` with the stack's ``REDIS_PASSWORD`` (generated
+    into var/secrets.env; redis.conf's ``requirepass``). The scripts use it too."""
+    env = os.environ if env is None else env
+    url = env.get("CJG_REDIS_URL") or DEFAULT_REDIS_URL
+    return with_password(url, env.get("REDIS_PASSWORD", ""))
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
-    redis_url: str = "redis://127.0.0.1:6390/0"
+    redis_url: str = DEFAULT_REDIS_URL  # with the password in it (see redis_url_from_env)
     # Where Rasa keeps its trackers (endpoints.yml: db 0), so "Gesprek wissen" erases them too.
     rasa_tracker_redis_url: str = ""  # empty: the server of redis_url, database 0
     rasa_url: str = "http://127.0.0.1:5005"
@@ -111,8 +131,10 @@ class Settings:
         settings = cls(
             host=env.get("CJG_HOST", cls.host),
             port=int(number("CJG_PORT", cls.port, int)),
-            redis_url=env.get("CJG_REDIS_URL", cls.redis_url),
-            rasa_tracker_redis_url=env.get("CJG_RASA_TRACKER_REDIS_URL", ""),
+            redis_url=redis_url_from_env(env),
+            rasa_tracker_redis_url=with_password(
+                env.get("CJG_RASA_TRACKER_REDIS_URL", ""), env.get("REDIS_PASSWORD", "")
+            ),
             rasa_url=env.get("CJG_RASA_URL", cls.rasa_url).rstrip("/"),
             rasa_token=env.get("RASA_TOKEN", ""),
             action_server_url=env.get("CJG_ACTION_SERVER_URL", cls.action_server_url).rstrip("/"),
@@ -172,6 +194,21 @@ class Settings:
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value of the settings (for keeping them out of the log)."""
+        values = [
+            self.rasa_token,
+            self.pseudonym_secret,
+            self.telegram_token,
+            self.telegram_token.partition(":")[2],  # the bot id before the colon is public
+            self.telegram_webhook_secret,
+        ]
+        for url in (self.redis_url, self.rasa_tracker_redis_url):
+            password = urlsplit(url).password
+            values += [password, unquote(password)] if password else []
+        return tuple(v for v in dict.fromkeys(values) if v)
 
     @property
     def tracker_redis_url(self) -> str:

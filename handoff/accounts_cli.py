@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import os
 import sys
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from bot.config import redis_url_from_env
 from handoff.accounts import ROLES, AccountError, Accounts
 from handoff.login_guard import LoginGuard
 
@@ -25,7 +25,7 @@ def _password(from_stdin: bool) -> str:
 
 
 async def _run(args: argparse.Namespace) -> str:
-    url = os.environ.get("CJG_REDIS_URL", "redis://127.0.0.1:6390/0")
+    url = redis_url_from_env()
     redis = Redis.from_url(url, decode_responses=True)
     accounts = Accounts(redis)
     try:

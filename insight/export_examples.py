@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ import yaml
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from bot.config import redis_url_from_env
 from insight.unclear import UnclearQuestions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nlu", type=Path, default=ROOT / "nlu" / "staff_examples.yml")
     parser.add_argument("--topics", type=Path, default=ROOT / "content" / "topic_suggestions.yml")
     args = parser.parse_args(argv)
-    url = os.environ.get("CJG_REDIS_URL", "redis://127.0.0.1:6390/0")
+    url = redis_url_from_env()
 
     async def run() -> tuple[int, int]:
         redis = Redis.from_url(url, decode_responses=True)

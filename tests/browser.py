@@ -35,7 +35,7 @@ def make_service(
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "CJG_PORT": str(port),
-        "CJG_REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/{db}",
+        **redis_server.env(db),
         "CJG_RASA_URL": rasa_stack.url,
         "RASA_TOKEN": rasa_stack.token,
         "CJG_ACTION_SERVER_URL": rasa_stack.action_url,
@@ -45,7 +45,7 @@ def make_service(
     }
     subprocess.run(
         ["redis-cli", "-p", str(redis_server.port), "-n", str(db), "flushdb"], check=True,
-        capture_output=True,
+        capture_output=True, env={**os.environ, "REDISCLI_AUTH": redis_server.password},
     )  # fmt: skip
     for username in staff:
         created = subprocess.run(

@@ -49,7 +49,7 @@ def rasa_stack(
     if not MODEL.exists():
         pytest.fail("No trained model in models/: run scripts/test (it trains first).")
     try:
-        stack = start_rasa_stack(redis_server.port, tmp_path_factory.mktemp("rasa-logs"))
+        stack = start_rasa_stack(redis_server, tmp_path_factory.mktemp("rasa-logs"))
     except RuntimeError as exc:
         pytest.fail(str(exc))
     yield stack

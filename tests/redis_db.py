@@ -15,7 +15,7 @@ from tests.conftest import RedisServer
 
 @asynccontextmanager
 async def fresh_db(server: RedisServer, db: int) -> AsyncIterator[Redis]:
-    client = Redis.from_url(f"redis://127.0.0.1:{server.port}/{db}", decode_responses=True)
+    client = Redis.from_url(server.url(db), decode_responses=True)
     await client.flushdb()
     try:
         yield client

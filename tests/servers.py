@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "cjg.tar.gz"
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 
 
 def free_port() -> int:
@@ -52,32 +53,41 @@ def _http_ok(url: str) -> bool:
 
 @dataclass
 class RedisServer:
+    """redis-server with a password, like the stack's: it reads the password from its config
+    file (mode 600), never from its command line, where ``ps`` would show it."""
+
     directory: Path
     port: int = field(default_factory=free_port)
+    password: str = field(default_factory=lambda: secrets.token_hex(16))
     process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+    def url(self, db: int = 0) -> str:
+        """The URL of database ``db``, password included: build every client from it."""
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/{db}"
+
+    def env(self, db: int = 0) -> dict[str, str]:
+        """The service's settings for database ``db`` as the stack gives them: the URL without
+        the password (defaults.env), the password apart (var/secrets.env)."""
+        return {"CJG_REDIS_URL": self.url(db).replace(f":{self.password}@", ""),
+                "REDIS_PASSWORD": self.password}  # fmt: skip
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--dir", str(self.directory),
-                "--appendonly", "yes",
-                "--save", "",
-            ],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        conf = self.directory / "redis.conf"
+        conf.touch(mode=0o600)
+        conf.write_text(
+            f"port {self.port}\nbind 127.0.0.1\ndir {self.directory}\nappendonly yes\n"
+            f'save ""\nrequirepass {self.password}\nmaxmemory-policy noeviction\n'
+        )
+        self.process = subprocess.Popen(["redis-server", str(conf)], stdout=subprocess.DEVNULL)
         wait_until(self._pong, 20, "redis-server", self.process)
 
     def _pong(self) -> bool:
         with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
+            s.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
+            answer = b""
+            while answer.count(b"\r\n") < 2 and (chunk := s.recv(64)):
+                answer += chunk
+            return answer == b"+OK\r\n+PONG\r\n"
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -114,9 +124,10 @@ class RasaStack:
                 process.wait(10)
 
 
-def start_rasa_stack(redis_port: int, logs: Path, model: Path = MODEL) -> RasaStack:
+def start_rasa_stack(redis: RedisServer, logs: Path, model: Path = MODEL) -> RasaStack:
     """Starts the action server and the Rasa server on ``model``; raises RuntimeError with the
-    tails of their logs when either does not come up."""
+    tails of their logs when either does not come up. Rasa starts as in the Procfile: through
+    assistant/launch.py, which reads the token from RASA_TOKEN (never on a command line)."""
     rasa_port, action_port, token = free_port(), free_port(), secrets.token_hex(24)
     env = {
         **os.environ,
@@ -124,20 +135,21 @@ def start_rasa_stack(redis_port: int, logs: Path, model: Path = MODEL) -> RasaSt
         "RASA_TELEMETRY_ENABLED": "false",
         "SANIC_HOST": "127.0.0.1",
         "REDIS_HOST": "127.0.0.1",
-        "REDIS_PORT": str(redis_port),
+        "REDIS_PORT": str(redis.port),
+        "REDIS_PASSWORD": redis.password,
         "ACTION_PORT": str(action_port),
         "RASA_TOKEN": token,
         "TRACKER_TTL_SECONDS": "3600",
     }
 
-    def start(name: str, *args: str) -> subprocess.Popen[bytes]:
+    def start(name: str, *argv: str) -> subprocess.Popen[bytes]:
         log = (logs / f"{name}.log").open("wb")
-        return subprocess.Popen([str(RASA), *args], cwd=ROOT, env=env, stdout=log, stderr=log)
+        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=log)
 
-    actions = start("actions", "run", "actions", "--actions", "assistant.actions",
+    actions = start("actions", str(RASA), "run", "actions", "--actions", "assistant.actions",
                     "--port", str(action_port))  # fmt: skip
-    rasa = start("rasa", "run", "--model", str(model), "--interface", "127.0.0.1",
-                 "--port", str(rasa_port), "--enable-api", f"--auth-token={token}",
+    rasa = start("rasa", str(RASA_PYTHON), "-m", "assistant.launch", "run", "--model", str(model),
+                 "--interface", "127.0.0.1", "--port", str(rasa_port), "--enable-api",
                  "--endpoints", "endpoints.yml", "--credentials", "credentials.yml")  # fmt: skip
     stack = RasaStack(
         url=f"http://127.0.0.1:{rasa_port}",
@@ -166,7 +178,7 @@ def running_stack(directory: Path, model: Path = MODEL) -> Iterator[tuple[RedisS
     redis = RedisServer(directory)
     redis.start()
     try:
-        stack = start_rasa_stack(redis.port, directory, model)
+        stack = start_rasa_stack(redis, directory, model)
         try:
             yield redis, stack
         finally:
@@ -188,7 +200,7 @@ def running_service(
             "PYTHONPATH": str(ROOT),
             "CJG_HOST": "127.0.0.1",
             "CJG_PORT": str(port),
-            "CJG_REDIS_URL": redis.url,
+            **redis.env(),
             "CJG_RASA_URL": stack.url,
             "CJG_ACTION_SERVER_URL": stack.action_url,
             "RASA_TOKEN": stack.token,

@@ -16,7 +16,7 @@ SECRET = "test-pseudonym-secret-of-32-chars!!"
 @pytest.fixture
 def settings(redis_server: RedisServer, rasa_stack: RasaStack) -> Settings:
     return Settings(
-        redis_url=redis_server.url,
+        redis_url=redis_server.url(),
         rasa_url=rasa_stack.url,
         rasa_token=rasa_stack.token,
         action_server_url=rasa_stack.action_url,

@@ -81,7 +81,7 @@ def test_trusted_proxies_are_read_and_checked() -> None:
 
 def _settings(redis_server: RedisServer, **changes: Any) -> Settings:
     base = Settings(
-        redis_url=redis_server.url.rsplit("/", 1)[0] + f"/{TEST_DB}",
+        redis_url=redis_server.url(TEST_DB),
         rasa_url=f"http://127.0.0.1:{free_port()}",  # not needed: the limit comes first
         rasa_token="t" * 32,
         pseudonym_secret="s" * 32,

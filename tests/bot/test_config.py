@@ -36,3 +36,17 @@ def test_flood_limits_default_and_read_as_count_per_seconds() -> None:
     assert (defaults.waiting_max_messages, defaults.waiting_max_bytes) == (50, 20000)
     custom = Settings.from_env({**GOOD, "CJG_URGENT_PER_SERVICE": " 40/900 "})
     assert custom.urgent_per_service == (40, 900)
+
+
+def test_the_redis_password_joins_the_url_and_counts_as_a_secret() -> None:
+    settings = Settings.from_env(
+        {**GOOD, "CJG_REDIS_URL": "redis://127.0.0.1:6390/2", "REDIS_PASSWORD": "p@ss/w:rd"}
+    )
+    assert settings.redis_url == "redis://:p%40ss%2Fw%3Ard@127.0.0.1:6390/2"
+    assert settings.tracker_redis_url == "redis://:p%40ss%2Fw%3Ard@127.0.0.1:6390/0"
+    assert "p@ss/w:rd" in settings.secrets
+    default = Settings.from_env({**GOOD, "REDIS_PASSWORD": "pw-of-the-stack"})
+    assert default.redis_url == "redis://:pw-of-the-stack@127.0.0.1:6390/0"
+    own = Settings.from_env({**GOOD, "CJG_REDIS_URL": "redis://u:own@h:1/0", "REDIS_PASSWORD": "x"})
+    assert own.redis_url == "redis://u:own@h:1/0"  # a URL with its own password keeps it
+    assert Settings.from_env(GOOD).redis_url == "redis://127.0.0.1:6390/0"

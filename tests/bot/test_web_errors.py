@@ -50,7 +50,7 @@ async def client(
 ) -> Client:
     monkeypatch.setenv("CJG_CONTENT_DIR", str(content_copy(tmp_path, ALWAYS)))
     settings = Settings(
-        redis_url=redis_server.url.rsplit("/", 1)[0] + f"/{FULL_DB}",  # the fixture's URL
+        redis_url=redis_server.url(FULL_DB),  # the fixture's URL
         rasa_url=f"http://127.0.0.1:{free_port()}",  # Redis is refused before Rasa is asked
         rasa_token="t" * 32,
         pseudonym_secret="s" * 32,

@@ -37,7 +37,7 @@ async def test_weak_or_duplicate_accounts_are_refused(redis: Redis) -> None:
 
 
 def test_the_command_line_creates_and_lists_accounts(redis_server: RedisServer) -> None:
-    env = {"CJG_REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/{TEST_DB + 1}", "PATH": ""}
+    env = {**redis_server.env(TEST_DB + 1), "PATH": ""}
     run = [sys.executable, "-m", "handoff.accounts_cli"]
 
     def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

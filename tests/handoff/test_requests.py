@@ -10,7 +10,7 @@ from tests.conftest import RedisServer
 
 
 async def test_a_request_is_appended_to_the_durable_stream(redis_server: RedisServer) -> None:
-    redis = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    redis = aioredis.Redis.from_url(redis_server.url(), decode_responses=True)
     try:
         request = HandoffRequest("ask_human", context={"child_age": "4"}, recent_intents=["greet"])
         entry_id = await HandoffLog(redis).record("api-abc", "api", request)
@@ -26,7 +26,7 @@ async def test_a_request_is_appended_to_the_durable_stream(redis_server: RedisSe
 
 
 async def test_erase_deletes_only_that_conversations_entries(redis_server: RedisServer) -> None:
-    redis = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    redis = aioredis.Redis.from_url(redis_server.url(), decode_responses=True)
     log = HandoffLog(redis, 3600)
     try:
         mine = [await log.record("api-mine", "api", HandoffRequest("callback")) for _ in range(2)]

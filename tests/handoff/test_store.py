@@ -142,7 +142,7 @@ async def test_a_redis_restart_loses_no_waiting_conversation(tmp_path: Path) -> 
     server = RedisServer(tmp_path)
     server.start()
     try:
-        redis = Redis.from_url(server.url, decode_responses=True)
+        redis = Redis.from_url(server.url(), decode_responses=True)
         store = HandoffStore(redis, retention_seconds=3600)
         hid = await queued(store, "c1", urgent=True)
         transcript = Transcript(redis, 3600)
@@ -150,7 +150,7 @@ async def test_a_redis_restart_loses_no_waiting_conversation(tmp_path: Path) -> 
         await redis.aclose()
         server.stop()  # SIGTERM: Redis writes its append-only file and stops
         server.start()
-        redis = Redis.from_url(server.url, decode_responses=True)
+        redis = Redis.from_url(server.url(), decode_responses=True)
         store = HandoffStore(redis, retention_seconds=3600)
         assert [h.hid for h in await store.queue()] == [hid]
         assert (await store.conversation("c1")).state == State.WAITING

@@ -38,7 +38,7 @@ CRISIS = "ik denk aan zelfmoord"
 
 def _db_url(server: RedisServer, db: int) -> str:
     """The test server's own URL (with whatever credentials it carries), another database."""
-    return server.url.rsplit("/", 1)[0] + f"/{db}"
+    return server.url(db)
 
 
 @pytest.fixture

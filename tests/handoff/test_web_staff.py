@@ -44,7 +44,7 @@ async def client(
 ) -> AsyncIterator[Client]:
     monkeypatch.setenv("CJG_CONTENT_DIR", str(content_copy(tmp_path, ALWAYS)))
     settings = Settings(
-        redis_url=f"redis://127.0.0.1:{redis_server.port}/{TEST_DB}",
+        redis_url=redis_server.url(TEST_DB),
         rasa_url=f"http://127.0.0.1:{free_port()}",  # not needed here
         rasa_token="t" * 32,
         pseudonym_secret="s" * 32,
@@ -318,7 +318,7 @@ async def test_a_login_storm_does_not_starve_the_service(
     stops them): the password checks queue in their own small pool, the rest get 503 at once,
     and the service keeps answering other requests meanwhile."""
     settings = Settings(
-        redis_url=redis_server.url.rsplit("/", 1)[0] + f"/{TEST_DB}",
+        redis_url=redis_server.url(TEST_DB),
         rasa_url=f"http://127.0.0.1:{free_port()}",  # not needed here
         rasa_token="t" * 32,
         pseudonym_secret="s" * 32,

@@ -105,7 +105,7 @@ async def app_client(
 
 def database(server: RedisServer, db: int) -> str:
     """The server's own address (with whatever it needs to log in), another database."""
-    return f"{server.url.rsplit('/', 1)[0]}/{db}"
+    return server.url(db)
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ async def own_client(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Client:
-    return await app_client(aiohttp_client, own_redis.url, tmp_path, monkeypatch)
+    return await app_client(aiohttp_client, own_redis.url(), tmp_path, monkeypatch)
 
 
 async def test_the_feed_survives_a_redis_restart(

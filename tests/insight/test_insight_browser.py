@@ -16,6 +16,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from redis.asyncio import Redis
 
+from bot.config import redis_url_from_env
 from insight.registrar import OPEN
 from insight.unclear import UnclearQuestions
 from tests.browser import PASSWORD, Service, chromium, make_service
@@ -71,7 +72,7 @@ async def test_the_dashboard_shows_the_counted_conversations_as_charts(
             await say(http, service.url, f"p{n}-{run}", f'/opvoedvraag{{"topic": "{topic}"}}')
     # A question the bot did not understand, as the service keeps it (the path from the chat
     # to this list is tested in test_web_insight.py); it must show as text, never as markup.
-    redis = Redis.from_url(service.env["CJG_REDIS_URL"], decode_responses=True)
+    redis = Redis.from_url(redis_url_from_env(service.env), decode_responses=True)
     await UnclearQuestions(redis, 3600).add("<img src=x onerror=alert(1)> qwxz", "fallback", None)
     for _ in range(60):  # quiet for a second, then the service's sweeper counts them
         if not await redis.zcard(OPEN):

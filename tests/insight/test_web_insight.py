@@ -48,7 +48,7 @@ async def client(
 ) -> AsyncIterator[Client]:
     monkeypatch.setenv("CJG_CONTENT_DIR", str(content_copy(tmp_path, ALWAYS)))
     settings = Settings(
-        redis_url=f"redis://127.0.0.1:{redis_server.port}/{TEST_DB}",
+        redis_url=redis_server.url(TEST_DB),
         rasa_url=rasa_stack.url,
         rasa_token=rasa_stack.token,
         pseudonym_secret="s" * 32,

@@ -150,7 +150,7 @@ async def test_keyboard_only_and_gesprek_wissen(
 
     await widget("#cjg-launcher").click()
     session = await widget.session_id()
-    redis = Redis(port=redis_server.port, db=0)  # Rasa's tracker store (endpoints.yml)
+    redis = Redis.from_url(redis_server.url(0))  # Rasa's tracker store (endpoints.yml)
     cid = pseudonymise(service.env["CJG_PSEUDONYM_SECRET"], CHANNEL, session)
     assert await redis.exists(f"rasa:tracker:{cid}")
     await widget("#cjg-clear").click()
@@ -204,7 +204,7 @@ async def test_handoff_with_staff_and_a_forced_reconnect(
     await widget("#cjg-close").click()
     service.stop()
     await expect(widget("#cjg-send")).to_be_disabled(timeout=15000)
-    redis = Redis(port=redis_server.port, db=WIDGET_DB, decode_responses=True)
+    redis = Redis.from_url(redis_server.url(WIDGET_DB), decode_responses=True)
     other_instance = make_handoff_service(redis)
     cid = pseudonymise(service.env["CJG_PSEUDONYM_SECRET"], CHANNEL, await widget.session_id())
     hid = (await other_instance.conversation(cid)).hid

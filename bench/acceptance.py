@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import sys
 import tempfile
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,8 +163,8 @@ class Judge:
 
 
 async def ask(http: aiohttp.ClientSession, url: str, text: str) -> list[Reply]:
-    body = {"sender": f"acc-{uuid.uuid4().hex[:24]}", "message": text}
-    async with http.post(url, json=body) as response:
+    """The first reply of a fresh conversation (no token: the service starts a new one)."""
+    async with http.post(url, json={"message": text}) as response:
         if response.status != 200:
             raise SystemExit(f"/api/chat answered HTTP {response.status}; see the service log")
         replies: list[Reply] = await response.json()

@@ -35,7 +35,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.servers import MODEL, running_service  # noqa: E402  (root not on a script's path)
+from bot.web_chat import TOKEN_HEADER  # noqa: E402  (root not on a script's path)
+from tests.servers import MODEL, running_service  # noqa: E402
 
 MESSAGES = [
     "hallo",
@@ -84,9 +85,10 @@ async def user(
     session: aiohttp.ClientSession, url: str, headers: dict[str, str], stop: float, out: Result
 ) -> None:
     sender = f"bench-{uuid.uuid4().hex[:12]}"
+    own = dict(headers)  # the service's conversation token joins these after the first reply
     i = 0
     while time.monotonic() < stop:
-        await _one(session, url, headers, MESSAGES[i % len(MESSAGES)], out, sender)
+        await _one(session, url, own, MESSAGES[i % len(MESSAGES)], out, sender)
         i += 1
 
 
@@ -198,12 +200,20 @@ async def _one(
     out: Result,
     sender: str | None = None,
 ) -> None:
-    """Sends one message; its latency counts only when a real answer came back."""
+    """Sends one message; its latency counts only when a real answer came back.
+
+    Rasa's webhook knows the user by ``sender``; the service ignores it and issues a
+    conversation token with the first reply, which a lasting user (``sender`` given) keeps in
+    ``headers``. Without ``sender`` every message starts a new conversation on both.
+    """
     body = {"sender": sender or f"bench-{uuid.uuid4().hex[:12]}", "message": text}
     started = time.perf_counter()
     try:
         async with session.post(url, json=body, headers=headers) as response:
             replies = await response.json() if response.status == 200 else []
+            token = response.headers.get(TOKEN_HEADER)
+            if sender and token:
+                headers[TOKEN_HEADER] = token
             ok = bool(replies) and not failed(replies)
     except (aiohttp.ClientError, TimeoutError, ValueError):
         ok = False

@@ -29,7 +29,9 @@ from redis.asyncio import Redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.credentials import api_tokens  # noqa: E402
 from bot.pseudonym import pseudonymise  # noqa: E402
+from bot.web_chat import TOKEN_HEADER  # noqa: E402
 from common.content import service_messages  # noqa: E402
 from handoff.accounts import Accounts  # noqa: E402
 from handoff.hours import opening_hours  # noqa: E402
@@ -136,10 +138,14 @@ async def relay(
     for n in range(STAFF):
         await service.presence.heartbeat(f"bench{n}")
 
-    # Put every conversation in the queue, then let the staff members claim them in turn.
+    # Put every conversation in the queue, then let the staff members claim them in turn. Each
+    # parent's conversation token is issued here, as the service issues it at a first message.
     owner: dict[str, int] = {}
-    for i in range(conversations):
-        cid = pseudonymise(SECRET, "api", f"bench-{i}")
+    issued = api_tokens(redis, 3600)
+    tokens = [issued.new() for _ in range(conversations)]
+    for i, token in enumerate(tokens):
+        cid = pseudonymise(SECRET, "api", token)
+        await issued.issue(token, cid)
         hid, _ = await service.store.enqueue(
             cid, "api", reason="ask_human", urgent=False, summary={}
         )
@@ -181,9 +187,9 @@ async def relay(
     stop = time.monotonic() + seconds
 
     async def parent(i: int, http: aiohttp.ClientSession) -> None:
-        sender = f"bench-{i}"
+        as_parent = {TOKEN_HEADER: tokens[i]}
         after = "$"
-        async with http.get(url + "/api/chat/updates", params={"sender": sender}) as response:
+        async with http.get(url + "/api/chat/updates", headers=as_parent) as response:
             first = await response.json()
             if "next" not in first:
                 raise SystemExit(f"update feed failed: HTTP {response.status} {first}")
@@ -196,14 +202,15 @@ async def relay(
             start = time.perf_counter()
             sent_at[text] = start
             async with http.post(
-                url + "/api/chat", json={"sender": sender, "message": text}
+                url + "/api/chat", json={"message": text}, headers=as_parent
             ) as response:
                 if response.status != 200:  # e.g. rate limited: the benchmark would measure that
                     raise SystemExit(f"/api/chat answered HTTP {response.status}; stopping")
             while True:
                 async with http.get(
                     url + "/api/chat/updates",
-                    params={"sender": sender, "after": after, "wait": "10"},
+                    params={"after": after, "wait": "10"},
+                    headers=as_parent,
                 ) as response:
                     body = await response.json()
                 after = body["next"]

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from bot.client_rasa import RasaClient
 from bot.config import Settings
 from bot.conversation import ConversationCore
+from bot.credentials import IssuedIds
 from bot.telegram import TelegramChannel
 from bot.widget import WidgetChannel
 from common.content import ServiceMessages
@@ -21,3 +22,4 @@ RASA = web.AppKey("rasa", RasaClient)
 CORE = web.AppKey("core", ConversationCore)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)  # only when Telegram is on
 WIDGET = web.AppKey("widget", WidgetChannel)
+API_TOKENS = web.AppKey("api_tokens", IssuedIds)  # conversation tokens of /api/chat

@@ -15,10 +15,11 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from telegram.error import TelegramError
 
 from bot import web_chat, web_health, web_privacy, web_security, web_widget
-from bot.app_keys import CORE, HTTP, RASA, REDIS, SETTINGS, TELEGRAM, TEXTS, WIDGET
+from bot.app_keys import API_TOKENS, CORE, HTTP, RASA, REDIS, SETTINGS, TELEGRAM, TEXTS, WIDGET
 from bot.client_rasa import RasaClient
 from bot.config import Settings
 from bot.conversation import ConversationCore
+from bot.credentials import api_tokens, widget_sessions
 from bot.rate_limit import RateLimits
 from bot.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.web_errors import json_errors
@@ -88,6 +89,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     app[LOGIN_GUARD] = LoginGuard(redis)
     app[AUDIT] = AuditLog(redis, settings.retention_seconds)
     app[UNCLEAR] = UnclearQuestions(redis, settings.retention_seconds)
+    app[API_TOKENS] = api_tokens(redis, settings.retention_seconds)
     app[OUTBOX_WATCHER] = OutboxWatcher(redis)
     await app[OUTBOX_WATCHER].start()
     preloading = asyncio.create_task(redact.preload())  # deduce's model, in a thread
@@ -176,7 +178,8 @@ async def _close_widget_sockets(app: web.Application) -> None:
 
 
 async def _widget(app: web.Application) -> AsyncIterator[None]:
-    app[WIDGET].start(app[CORE], app[TEXTS], app[OUTBOX_WATCHER])
+    sessions = widget_sessions(app[REDIS], app[SETTINGS].retention_seconds)
+    app[WIDGET].start(app[CORE], app[TEXTS], app[OUTBOX_WATCHER], sessions)
     yield
     await app[WIDGET].stop()
 

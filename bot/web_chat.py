@@ -1,24 +1,38 @@
-"""POST /api/chat: the plain JSON channel, a thin adapter around the conversation core."""
+"""POST /api/chat: the plain JSON channel, a thin adapter around the conversation core.
+
+The server issues each conversation its token: the first ``POST /api/chat`` without one starts a
+new conversation and returns the token in the ``X-CJG-Conversation`` response header; every later
+call presents it in the same request header. Only the token's hash is stored (bot/credentials.py);
+a guessed, foreign or expired token gets 401 and nothing else. The messages keep Rasa's REST
+shape (a list of ``{text, buttons, custom ...}``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import math
 import re
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
-from bot.app_keys import CORE, SETTINGS, TEXTS
+from bot.app_keys import API_TOKENS, CORE, SETTINGS, TEXTS
 from bot.client_address import client_address
 from bot.conversation import Incoming
 from bot.text_input import InputRejected, RateLimited, StorageUnavailable
 from bot.web_errors import json_error, storage_unavailable
 from handoff.web_keys import OUTBOX_WATCHER
 
-SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
-STREAM_ID = re.compile(r"^[0-9]{1,20}(-[0-9]{1,20})?$")
+CHANNEL = "api"
+TOKEN_HEADER = "X-CJG-Conversation"  # the conversation token, both ways
+# A Redis stream id: "ms" or "ms-seq", each part a 64-bit unsigned number.
+STREAM_ID = re.compile(r"([0-9]{1,20})(?:-([0-9]{1,20}))?")
+STREAM_PART_MAX = 2**64 - 1
+WAIT = re.compile(r"[0-9]{1,2}(?:\.[0-9]{1,3})?")  # seconds, plain decimal: no nan, inf, 1e9
+MAX_WAIT = 25.0
 
 routes = web.RouteTableDef()
 
@@ -32,41 +46,119 @@ def _bad_request(request: web.Request, code: str) -> web.Response:
     return json_error(400, code, request.app[TEXTS].get(text_key))
 
 
-@routes.post("/api/chat")
-async def chat(request: web.Request) -> web.Response:
+def _unknown(request: web.Request, code: str = "unknown_conversation") -> web.Response:
+    return json_error(401, code, request.app[TEXTS].get("unknown_conversation"))
+
+
+def _own_origin(request: web.Request, origin: str) -> bool:
+    """The service's own pages (its public URL, or the host the request was sent to) and the
+    sites that may embed the widget (CJG_WIDGET_ORIGINS)."""
+    settings = request.app[SETTINGS]
+    allowed = set(settings.widget_origins)
+    if settings.public_url:
+        scheme, _, rest = settings.public_url.partition("://")
+        allowed.add(f"{scheme}://{rest.split('/', 1)[0]}")
+    if origin in allowed:
+        return True
+    scheme, _, host = origin.partition("://")
+    return scheme in ("http", "https") and bool(host) and host == request.host
+
+
+def _refused(request: web.Request, body: bool) -> web.Response | None:
+    """Another web page must not make its visitors talk to the chat: an ``Origin`` that is not
+    ours gets 403, and a body must be declared JSON (a plain HTML form or a ``no-cors`` fetch
+    cannot send ``application/json`` to another site)."""
+    origin = request.headers.get("Origin")
+    if origin is not None and not _own_origin(request, origin):
+        return json_error(403, "bad_origin", request.app[TEXTS].get("bad_origin"))
+    if body and request.content_type != "application/json":
+        return json_error(
+            415, "unsupported_media_type", request.app[TEXTS].get("unsupported_media_type")
+        )
+    return None
+
+
+async def _presented(request: web.Request) -> tuple[str | None, web.Response | None]:
+    """The token of the request and the refusal if it is not a valid one."""
+    token = request.headers.get(TOKEN_HEADER)
+    if token is None:
+        return None, _unknown(request, "missing_conversation")
+    cid = request.app[CORE].conversation_id(CHANNEL, token)
+    try:
+        valid = await request.app[API_TOKENS].check(token, cid)
+    except RedisError:
+        return None, storage_unavailable(request)
+    return (token, None) if valid else (None, _unknown(request))
+
+
+async def _json_object(request: web.Request) -> dict[str, Any] | None:
     try:
         body: Any = json.loads(await request.read())
     except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _shown(replies: list[Any]) -> list[dict[str, Any]]:
+    """The replies as sent: never with the token (the core's ``recipient_id``)."""
+    return [{k: v for k, v in r.items() if k != "recipient_id"} for r in replies]
+
+
+@routes.post("/api/chat")
+async def chat(request: web.Request) -> web.Response:
+    refused = _refused(request, body=True)
+    if refused is not None:
+        return refused
+    new = TOKEN_HEADER not in request.headers
+    if new:
+        token = request.app[API_TOKENS].new()
+    else:
+        presented, refused = await _presented(request)
+        if refused is not None or presented is None:
+            return refused or _unknown(request)
+        token = presented
+    body = await _json_object(request)
+    if body is None:
         return _bad_request(request, "invalid_json")
-    if not isinstance(body, dict):
-        return _bad_request(request, "invalid_json")
-    sender, message = body.get("sender"), body.get("message")
-    if not isinstance(sender, str) or not SENDER.match(sender):
-        return _bad_request(request, "invalid_sender")
+    message = body.get("message")  # a "sender" (Rasa REST clients send one) is ignored
     if not isinstance(message, str):
         return _bad_request(request, "missing_message")
     if len(message) > request.app[SETTINGS].max_message_chars * 2:
         return _bad_request(request, "message_too_long")  # don't even clean a huge text
+    core = request.app[CORE]
+    if new:
+        try:
+            await request.app[API_TOKENS].issue(token, core.conversation_id(CHANNEL, token))
+        except RedisError:
+            return storage_unavailable(request)
     try:
-        replies = await request.app[CORE].handle(
-            Incoming(
-                "api",
-                sender,
-                message,
-                address=client_address(request, request.app[SETTINGS]),
-            )
-        )
-    except RateLimited:
-        return json_error(429, "rate_limited", request.app[TEXTS].get("rate_limited"))
-    except StorageUnavailable as full:
-        return storage_unavailable(request, full.retry_after)
-    except InputRejected as rejected:
-        return _bad_request(request, rejected.code)
-    return web.json_response(replies)
+        address = client_address(request, request.app[SETTINGS])
+        replies = await core.handle(Incoming(CHANNEL, token, message, address=address))
+    except InputRejected as refusal:
+        if new:  # no conversation was started: the client tries again without a token
+            with contextlib.suppress(RedisError):
+                await request.app[API_TOKENS].revoke(token)
+        if isinstance(refusal, StorageUnavailable):
+            return storage_unavailable(request, refusal.retry_after)
+        if isinstance(refusal, RateLimited):
+            return json_error(429, "rate_limited", request.app[TEXTS].get("rate_limited"))
+        return _bad_request(request, refusal.code)
+    headers = {TOKEN_HEADER: token} if new else None
+    return web.json_response(_shown(replies), headers=headers)
 
 
-def _sender(request: web.Request, value: object) -> str | None:
-    return value if isinstance(value, str) and SENDER.match(value) else None
+def _after(value: str) -> str | None:
+    match = STREAM_ID.fullmatch(value)
+    if match is None or any(int(p) > STREAM_PART_MAX for p in match.groups() if p is not None):
+        return None
+    return value
+
+
+def _wait(value: str) -> float | None:
+    if not WAIT.fullmatch(value):
+        return None
+    seconds = float(value)
+    return seconds if math.isfinite(seconds) and 0 <= seconds <= MAX_WAIT else None
 
 
 @routes.get("/api/chat/updates")
@@ -76,18 +168,20 @@ async def updates(request: web.Request) -> web.Response:
     Long-polls up to ``wait`` seconds (max 25). The reply's ``next`` is the ``after`` of the
     next call, so a client that reconnects neither loses nor repeats a message.
     """
-    sender = _sender(request, request.query.get("sender"))
-    if sender is None:
-        return _bad_request(request, "invalid_sender")
-    after = request.query.get("after", "0")
-    if not STREAM_ID.match(after):
+    refused = _refused(request, body=False)
+    if refused is not None:
+        return refused
+    token, refused = await _presented(request)
+    if refused is not None or token is None:
+        return refused or _unknown(request)
+    after = _after(request.query.get("after", "0"))
+    if after is None:
         return _bad_request(request, "invalid_after")
-    try:
-        wait = min(max(float(request.query.get("wait", "0")), 0.0), 25.0)
-    except ValueError:
+    wait = _wait(request.query.get("wait", "0"))
+    if wait is None:
         return _bad_request(request, "invalid_wait")
     core = request.app[CORE]
-    cid = core.conversation_id("api", sender)
+    cid = core.conversation_id(CHANNEL, token)
     outbox = core.handoff.outbox
     async with request.app[OUTBOX_WATCHER].news(cid) as news:
         found = await outbox.read(cid, after)
@@ -95,7 +189,7 @@ async def updates(request: web.Request) -> web.Response:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(news), wait)
             found = await outbox.read(cid, after)
-    messages = [{"id": i, "recipient_id": sender, **m} for i, m in found]
+    messages = [{"id": i, **m} for i, m in found]
     return web.json_response(
         {
             "messages": messages,
@@ -107,14 +201,13 @@ async def updates(request: web.Request) -> web.Response:
 
 @routes.post("/api/chat/typing")
 async def typing(request: web.Request) -> web.Response:
-    """The user is typing: staff see it in the console during a handoff."""
-    try:
-        body: Any = json.loads(await request.read())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _bad_request(request, "invalid_json")
-    sender = _sender(request, body.get("sender") if isinstance(body, dict) else None)
-    if sender is None:
-        return _bad_request(request, "invalid_sender")
+    """The user is typing: staff see it in the console during a handoff. No body needed."""
+    refused = _refused(request, body=False)
+    if refused is not None:
+        return refused
+    token, refused = await _presented(request)
+    if refused is not None or token is None:
+        return refused or _unknown(request)
     core = request.app[CORE]
-    await core.handoff.user_typing(core.conversation_id("api", sender))
+    await core.handoff.user_typing(core.conversation_id(CHANNEL, token))
     return web.json_response({"ok": True})

@@ -185,6 +185,9 @@ SERVICE_MESSAGE_KEYS = frozenset(
         "conversation_erased",
         "no_session",
         "rate_limited",
+        "unknown_conversation",
+        "bad_origin",
+        "unsupported_media_type",
         "no_answer",
     }
 )

@@ -98,3 +98,17 @@ def urgent_window(kind: str, digest: str) -> str:
 def urgent_limited(window: int) -> str:
     """Counter: crisis messages not put in as urgent in this window (for the staff notice)."""
     return f"cjg:urgent:limited:{window}"
+
+
+def api_conversation(token_hash: str) -> str:
+    """String: the pseudonym (cid) of the JSON API conversation whose token hashes to this.
+
+    Only the SHA-256 of the token is stored; it lives as long as the conversation's data
+    (the retention time, renewed on each use). See bot/credentials.py.
+    """
+    return f"cjg:api:conversation:{token_hash}"
+
+
+def widget_session(id_hash: str) -> str:
+    """String: the pseudonym (cid) of a widget session id the server issued (its SHA-256)."""
+    return f"cjg:widget:session:{id_hash}"

@@ -17,7 +17,6 @@ import functools
 import logging
 import re
 import time
-import uuid
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +28,7 @@ from redis.exceptions import RedisError
 from bot.client_address import client_address
 from bot.config import Settings
 from bot.conversation import ConversationCore, Incoming
+from bot.credentials import IssuedIds
 from bot.messages import service_message
 from bot.text_input import InputRejected
 from bot.widget.render import bot_uttered, handoff_event, stream_id
@@ -40,9 +40,10 @@ log = logging.getLogger(__name__)
 CHANNEL = "widget"
 SOCKET_PATH = "socket.io"
 SOCKET_URL = f"/{SOCKET_PATH}/"
-# Session ids are 128 random bits, as the server hands them out: a guessed or chosen id
-# ("test", "1") is replaced by a new one, so nobody can walk into someone else's session.
-SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+# Session ids are 128 random bits, and only the server hands them out (bot/credentials.py): an id
+# it did not issue, or that expired or was erased, is replaced by a new one, so nobody can walk
+# into someone else's session with a guessed or chosen id.
+SESSION_ID = re.compile(r"[0-9a-f]{32}")
 READ_BATCH = 100
 CLOSE_SECONDS = 3  # a socket that does not take its close in time is cut off by the server
 USER_TYPING_EVERY = 1.5  # seconds; a faster client only costs staff consoles work
@@ -74,6 +75,7 @@ class WidgetChannel:
         )
         self._core: ConversationCore | None = None
         self._texts: ServiceMessages | None = None
+        self._issued: IssuedIds | None = None
         self._sockets: dict[str, _Socket] = {}
         self._by_cid: dict[str, set[str]] = {}
         self._transports: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
@@ -90,8 +92,14 @@ class WidgetChannel:
         self.sio.attach(app, socketio_path=SOCKET_PATH)
         app.on_response_prepare.append(self._track)
 
-    def start(self, core: ConversationCore, texts: ServiceMessages, watcher: OutboxWatcher) -> None:
-        self._core, self._texts = core, texts
+    def start(
+        self,
+        core: ConversationCore,
+        texts: ServiceMessages,
+        watcher: OutboxWatcher,
+        sessions: IssuedIds,
+    ) -> None:
+        self._core, self._texts, self._issued = core, texts, sessions
         watcher.add_listener(self._news)
         watcher.add_signal_listener(self._signal)
 
@@ -120,6 +128,18 @@ class WidgetChannel:
         if self._core is None:
             raise RuntimeError("WidgetChannel.start() was not called")
         return self._core
+
+    @property
+    def issued(self) -> IssuedIds:
+        if self._issued is None:
+            raise RuntimeError("WidgetChannel.start() was not called")
+        return self._issued
+
+    async def _was_issued(self, session_id: object) -> bool:
+        """The server handed out this id and its conversation has not expired or been erased."""
+        if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+            return False
+        return await self.issued.check(session_id, self.core.conversation_id(CHANNEL, session_id))
 
     # --- sockets and sessions --------------------------------------------------------------
 
@@ -151,11 +171,16 @@ class WidgetChannel:
         """Rasa's handshake. ``last_id`` (our extension) is the last message the client has."""
         data = data if isinstance(data, dict) else {}
         requested = data.get("session_id")
-        session_id = (
-            requested
-            if isinstance(requested, str) and SESSION_ID.match(requested)
-            else uuid.uuid4().hex
-        )
+        try:
+            if isinstance(requested, str) and await self._was_issued(requested):
+                session_id = requested
+            else:  # none, or one this server never issued (or erased): a new session
+                session_id = self.issued.new()
+                await self.issued.issue(session_id, self.core.conversation_id(CHANNEL, session_id))
+        except RedisError as exc:  # no session without Redis; the widget asks again later
+            log.error("widget session could not be checked (%s)", type(exc).__name__)
+            await self._say_directly(sid, "assistant_unavailable")
+            return
         acks = "last_id" in data
         last = stream_id(data.get("last_id")) if requested == session_id else None
         old = self._sockets.get(sid)
@@ -177,10 +202,13 @@ class WidgetChannel:
         data = data if isinstance(data, dict) else {}
         socket = self._sockets.get(sid)
         requested = data.get("session_id")
-        if socket is None and isinstance(requested, str) and SESSION_ID.match(requested):
-            # A Rasa client that skipped session_request: join the session it names.
-            await self._session_request(sid, {"session_id": requested})
-            socket = self._sockets.get(sid)
+        if socket is None:
+            # A Rasa client that skipped session_request may join a session the server issued;
+            # an id it did not issue is never adopted.
+            with contextlib.suppress(RedisError):
+                if await self._was_issued(requested):
+                    await self._session_request(sid, {"session_id": requested})
+                    socket = self._sockets.get(sid)
         if socket is None:
             await self._say_directly(sid, "no_session")
             return
@@ -227,6 +255,7 @@ class WidgetChannel:
         if socket is None:
             return False
         await self.core.forget(CHANNEL, socket.session_id)
+        await self.issued.revoke(socket.session_id)  # the erased session cannot be resumed
         await self.sio.emit("cjg_forgotten", {}, room=socket.session_id, skip_sid=sid)
         for other in list(self._by_cid.get(socket.cid, ())):
             self._unbind(other)

@@ -4,23 +4,26 @@ answers with JSON and never a 500, and a widget socket never crashes or goes sil
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from bot import Settings, create_app
+from bot.web_chat import TOKEN_HEADER
 from handoff import redact
 from tests.bot.conftest import ClientFactory
 from tests.bot.widget.socket_client import RasaSocketClient
 from tests.bot.widget.test_channel import ServerFactory
 
 Client = TestClient[Request, Application]
+JSON = {"Content-Type": "application/json"}
 EXAMPLES = hypothesis_settings(
     max_examples=60,
     deadline=None,
@@ -66,15 +69,75 @@ async def test_api_chat_never_fails_whatever_the_body(
 ) -> None:
     for payload in (
         json.dumps(body),
-        json.dumps({"sender": "fuzz-1", "message": message}),
+        json.dumps({"message": message}),
         json.dumps({"sender": "fuzz-1", "message": body}),
         raw,
     ):
-        response = await api.post("/api/chat", data=payload)
+        response = await api.post("/api/chat", data=payload, headers=JSON)
         assert response.status in (200, 400, 413), await response.text()
         answer = await response.json()
         if response.status == 400:
             assert answer["message"]  # a Dutch text a user can read
+        assert (response.status == 200) == (TOKEN_HEADER in response.headers)
+    untyped = await api.post("/api/chat", data=raw)  # not declared JSON
+    assert untyped.status == 415 and (await untyped.json())["message"]
+
+
+# What a client may put in the feed's query: anything, plus the values that once slipped
+# through (nan, inf, a trailing newline, numbers past 64 bits).
+query_values = (
+    st.text(max_size=30)
+    | st.floats().map(str)
+    | st.integers().map(str)
+    | st.from_regex(r"[0-9]{1,25}(-[0-9]{1,25})?\n?", fullmatch=True)
+    | st.sampled_from(["nan", "-nan", "inf", "1e9", "0x10", "٣", "0%0A", "0\n", "$", "+", "-"])
+)
+VALID_WAIT = re.compile(r"[0-9]{1,2}(\.[0-9]{1,3})?")
+
+
+@pytest.fixture
+async def feed_token(api: Client) -> str:
+    response = await api.post("/api/chat", json={"message": "/greet"})
+    assert response.status == 200
+    return response.headers[TOKEN_HEADER]
+
+
+@EXAMPLES
+@given(
+    after=query_values,
+    wait=query_values,
+    extra=st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3),
+)
+async def test_the_updates_feed_never_fails_whatever_the_query(
+    api: Client, feed_token: str, after: str, wait: str, extra: dict[str, str]
+) -> None:
+    # a valid long wait would only wait (tested in test_web_chat); the fuzzer skips the slow ones
+    assume(not (VALID_WAIT.fullmatch(wait) and float(wait) > 0.2))
+    response = await api.get(
+        "/api/chat/updates",
+        params={**extra, "after": after, "wait": wait},
+        headers={TOKEN_HEADER: feed_token},
+    )
+    assert response.status in (200, 400), await response.text()
+    answer = await response.json()
+    if response.status == 400:
+        assert answer["error"] in ("invalid_after", "invalid_wait") and answer["message"]
+    else:
+        assert isinstance(answer["messages"], list) and isinstance(answer["next"], str)
+        assert 0 <= float(wait) <= 25 and "\n" not in after + wait
+
+
+@EXAMPLES
+@given(token=st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=60))
+async def test_a_made_up_token_is_refused_on_every_route(api: Client, token: str) -> None:
+    headers = {TOKEN_HEADER: token}
+    for response in (
+        await api.post("/api/chat", json={"message": "/cjg_end"}, headers=headers),
+        await api.get("/api/chat/updates", headers=headers),
+        await api.post("/api/chat/typing", headers=headers),
+    ):
+        assert response.status == 401, token
+        assert (await response.json())["error"] == "unknown_conversation"
 
 
 @pytest.fixture

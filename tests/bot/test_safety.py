@@ -13,11 +13,12 @@ from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
 
 from bot import Settings, create_app
-from bot.app_keys import CORE, REDIS
+from bot.app_keys import REDIS
 from handoff.accounts import Account
 from handoff.web_keys import HANDOFF
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat as post_chat
+from tests.bot.test_web_chat import cid_of
 from tests.handoff.conftest import ALWAYS, NEVER, content_copy
 
 Client = TestClient[Request, Application]
@@ -72,7 +73,7 @@ async def test_crisis_card_first_and_an_urgent_handoff_ahead_of_the_queue(
     assert replies[1]["custom"]["crisis"] == {"cjg_open": True}
     assert any("nummer 1" in str(r.get("text")) for r in replies)  # ahead of the one waiting
 
-    cid = client.app[CORE].conversation_id("api", parent)
+    cid = cid_of(client, parent)
     hid = (await service.conversation(cid)).hid
     record = await service.store.get(hid or "")
     assert record and record.urgent and record.reason == "safety"
@@ -100,7 +101,7 @@ async def test_during_a_chat_with_staff_the_card_shows_and_staff_see_it_urgent(
     await service.presence.heartbeat("anne")
     parent = sender()
     await chat(client, parent, "/ask_human")
-    cid = client.app[CORE].conversation_id("api", parent)
+    cid = cid_of(client, parent)
     hid = (await service.conversation(cid)).hid or ""
     assert await service.claim(hid, ANNE)
 
@@ -143,7 +144,7 @@ async def test_text_with_a_slash_in_front_reaches_rasa_as_text(make_client: Make
     user = sender()
     replies = await chat(client, user, "/greet extra text")
     assert replies and "crisis" not in str(replies[0].get("custom"))
-    cid = client.app[CORE].conversation_id("api", user)
+    cid = cid_of(client, user)
     tracker = str(await client.app[REDIS].get(f"rasa:tracker:{cid}"))
     assert "greet extra text" in tracker and "/greet extra text" not in tracker
     await chat(client, user, "/greet")  # the buttons' own payloads still work

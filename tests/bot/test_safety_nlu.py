@@ -14,10 +14,9 @@ import yaml
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
 
-from bot.app_keys import CORE
 from common.safety import NLU_LABEL, SafetyPhrases, check_text, safety_phrases
 from handoff.web_keys import HANDOFF
-from tests.bot.test_web_chat import chat
+from tests.bot.test_web_chat import chat, cid_of
 from tests.common.test_safety import HELD_OUT, MAX_FALSE_ALARMS, TARGET_RECALL
 from tests.conftest import RasaStack
 from tests.handoff.conftest import ALWAYS, content_copy
@@ -102,7 +101,7 @@ async def test_the_crisis_intent_asks_and_yes_shows_the_card_and_raises_an_urgen
     text = str(card["text"])
     assert "113" in text and "0800-0432" in text and "112" in text
     assert not any("cjg_safety" in (r.get("custom") or {}) for r in replies)  # type: ignore[operator]
-    cid = client.app[CORE].conversation_id("api", "nlu-crisis")
+    cid = cid_of(client, "nlu-crisis")
     conv = await client.app[HANDOFF].conversation(cid)
     assert conv.hid is not None
     handoff = await client.app[HANDOFF].store.get(conv.hid)

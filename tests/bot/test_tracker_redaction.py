@@ -14,7 +14,7 @@ from bot.app_keys import CORE, REDIS
 from bot.conversation import RASA_TRACKER_KEY
 from handoff.web_keys import HANDOFF
 from insight.figures import Query, figures
-from tests.bot.test_web_chat import chat
+from tests.bot.test_web_chat import chat, cid_of
 
 Client = TestClient[Request, Application]
 
@@ -26,7 +26,7 @@ async def test_rasas_tracker_is_redacted_once_the_conversation_is_quiet(client: 
     before = (await figures(redis, Query(day, day)))["totals"]
     # (no wish to be called back: that would rightly start a handoff instead of a topic answer)
     await chat(client, sender, "Ik ben Jan Jansen (06-12345678) en mijn zoon slaapt zo slecht")
-    cid = client.app[CORE].conversation_id("api", sender)
+    cid = cid_of(client, sender)
     key = RASA_TRACKER_KEY.format(cid)
     assert "Jansen" in str(await redis.get(key))
 

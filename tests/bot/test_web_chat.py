@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from typing import cast
+import weakref
+from typing import Any, cast
 
 import pytest
 import redis.asyncio as aioredis
@@ -12,17 +14,60 @@ from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
 
 from bot import Settings, create_app
+from bot.app_keys import API_TOKENS, CORE, REDIS
+from bot.web_chat import TOKEN_HEADER
 from common.handoff_payload import HandoffRequest
+from handoff import keys as redis_keys
 from handoff.requests import STREAM
 from tests.bot.conftest import ClientFactory
 from tests.conftest import RasaStack
 
 Client = TestClient[Request, Application]
+JSON = {"Content-Type": "application/json"}
+# The conversation token the server issued to each test user, per test client: the tests name
+# their users ("parent-1"); the server knows only the tokens it handed out.
+_TOKENS: weakref.WeakKeyDictionary[Client, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
-async def chat(client: Client, sender: str, message: str) -> list[dict[str, object]]:
-    response = await client.post("/api/chat", json={"sender": sender, "message": message})
-    assert response.status == 200
+def token_of(client: Client, user: str) -> str:
+    return _TOKENS[client][user]
+
+
+def cid_of(client: Client, user: str) -> str:
+    """The conversation's pseudonym, as the service's Redis keys use it."""
+    return client.app[CORE].conversation_id("api", token_of(client, user))
+
+
+def as_user(client: Client, user: str) -> dict[str, str]:
+    """The headers of a later call of this user (empty before the first message)."""
+    token = _TOKENS.setdefault(client, {}).get(user)
+    return {TOKEN_HEADER: token} if token else {}
+
+
+async def issue(client: Client, user: str) -> str:
+    """A conversation token for ``user`` without a first message (tests without Rasa)."""
+    known = _TOKENS.setdefault(client, {})
+    if user not in known:
+        issued = client.app[API_TOKENS]
+        token = issued.new()
+        await issued.issue(token, client.app[CORE].conversation_id("api", token))
+        known[user] = token
+    return known[user]
+
+
+async def chat(client: Client, user: str, message: str) -> list[dict[str, object]]:
+    """One message of ``user``: the first starts a conversation and keeps its token."""
+    response = await client.post(
+        "/api/chat", json={"message": message}, headers=as_user(client, user)
+    )
+    assert response.status == 200, await response.text()
+    issued = response.headers.get(TOKEN_HEADER)
+    known = _TOKENS.setdefault(client, {})
+    if user in known:
+        assert issued is None  # a token is issued once, on the first call
+    else:
+        assert issued is not None
+        known[user] = issued
     body = await response.json()
     assert isinstance(body, list)
     return body
@@ -31,7 +76,7 @@ async def chat(client: Client, sender: str, message: str) -> list[dict[str, obje
 async def test_hallo_gets_a_dutch_welcome_in_rest_format(client: Client) -> None:
     (welcome,) = await chat(client, "parent-1", "hallo")
 
-    assert welcome["recipient_id"] == "parent-1"
+    assert "recipient_id" not in welcome  # it would be the token
     text = str(welcome["text"])
     assert "CJG" in text and "opvoeden" in text
     assert "geen diagnose" in text  # says what it cannot do
@@ -62,8 +107,9 @@ async def test_ask_human_is_recognised_and_recorded_without_text_or_raw_id(
     finally:
         await redis.aclose()
     assert '"reason": "ask_human"' in stored
-    assert "parent-3" not in stored and "medewerker praten" not in stored
-    assert not any("parent-3" in k for k in keys)  # Rasa's tracker key is a pseudonym too
+    token = token_of(client, "parent-3")
+    assert token not in stored and "medewerker praten" not in stored
+    assert not any(token in k for k in keys)  # Rasa's tracker key is a pseudonym too
 
 
 async def test_html_is_passed_on_as_plain_text_not_markup(client: Client) -> None:
@@ -75,33 +121,30 @@ async def test_html_is_passed_on_as_plain_text_not_markup(client: Client) -> Non
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        (b"{}", "invalid_sender"),
+        (b"{}", "missing_message"),
         (b'{"sender": "a"}', "missing_message"),
-        (b'{"message": "hallo"}', "invalid_sender"),
         (b"dit is geen json", "invalid_json"),
         (b"[1, 2]", "invalid_json"),
         (os.urandom(512), "invalid_json"),
-        (json.dumps({"sender": "a", "message": "x" * 100_000}).encode(), "message_too_long"),
-        (json.dumps({"sender": "a" * 65, "message": "hallo"}).encode(), "invalid_sender"),
-        (json.dumps({"sender": 42, "message": "hallo"}).encode(), "invalid_sender"),
-        (json.dumps({"sender": {"x": 1}, "message": "hallo"}).encode(), "invalid_sender"),
-        (json.dumps({"sender": "a", "message": "   \u0000\u0007  "}).encode(), "empty_message"),
-        (json.dumps({"sender": "a", "message": 12}).encode(), "missing_message"),
+        (json.dumps({"message": "x" * 100_000}).encode(), "message_too_long"),
+        (json.dumps({"message": "   \u0000\u0007  "}).encode(), "empty_message"),
+        (json.dumps({"message": 12}).encode(), "missing_message"),
     ],
 )
 async def test_bad_input_gets_a_400_with_a_json_error(
     client: Client, body: bytes, error: str
 ) -> None:
-    response = await client.post("/api/chat", data=body)
+    response = await client.post("/api/chat", data=body, headers=JSON)
 
     assert response.status == 400
     payload = await response.json()
     assert payload["error"] == error
     assert payload["message"]  # a Dutch sentence a widget can show
+    assert TOKEN_HEADER not in response.headers  # no conversation was started
 
 
 async def test_a_huge_body_gets_413_json(client: Client) -> None:
-    response = await client.post("/api/chat", data=b"x" * (300 * 1024))
+    response = await client.post("/api/chat", data=b"x" * (300 * 1024), headers=JSON)
 
     assert response.status == 413
     assert (await response.json())["error"] == "body_too_large"
@@ -165,7 +208,9 @@ async def test_a_flood_gets_a_friendly_429_but_a_cry_for_help_still_gets_the_car
     client = await aiohttp_client(create_app(strict))
     for _ in range(3):
         await chat(client, "flood-1", "/greet")
-    flooded = await client.post("/api/chat", json={"sender": "flood-1", "message": "hallo"})
+    flooded = await client.post(
+        "/api/chat", json={"message": "hallo"}, headers=as_user(client, "flood-1")
+    )
     assert flooded.status == 429
     body = await flooded.json()
     assert body["error"] == "rate_limited" and "Wacht even" in body["message"]
@@ -173,5 +218,200 @@ async def test_a_flood_gets_a_friendly_429_but_a_cry_for_help_still_gets_the_car
     assert "crisis" in dict(crisis[0]["custom"])  # type: ignore[call-overload]
     await chat(client, "flood-2", "/greet")  # another sender from the same address ...
     await chat(client, "flood-3", "/greet")
-    too_many = await client.post("/api/chat", json={"sender": "flood-4", "message": "hallo"})
+    too_many = await client.post("/api/chat", json={"message": "hallo"})
     assert too_many.status == 429  # ... until the address itself is over its limit
+    assert TOKEN_HEADER not in too_many.headers  # and no conversation was started
+
+
+# --- the conversation token --------------------------------------------------------------
+
+
+async def _snapshot(client: Client, cid: str) -> dict[str, Any]:
+    """Everything the service keeps of one conversation that a stranger could change."""
+    redis = client.app[REDIS]
+    conversation = cast(dict[str, str], await redis.hgetall(redis_keys.conversation(cid)))
+    hid = conversation.get("hid")
+    return {
+        "conversation": conversation,
+        "outbox": await redis.xrange(redis_keys.outbox(cid)),
+        "tracker": await redis.get(f"rasa:tracker:{cid}"),
+        "record": await redis.hgetall(redis_keys.record(hid)) if hid else None,
+        "transcript": await redis.xrange(redis_keys.transcript(hid)) if hid else None,
+    }
+
+
+async def test_the_first_call_issues_a_token_and_only_its_hash_is_kept(
+    client: Client, settings: Settings
+) -> None:
+    await chat(client, "token-1", "hallo")
+    token = token_of(client, "token-1")
+    assert len(token) >= 22  # at least 128 random bits (token_urlsafe(32): 43 characters)
+    redis = client.app[REDIS]
+    key = redis_keys.api_conversation(hashlib.sha256(token.encode()).hexdigest())
+    assert await redis.get(key) == cid_of(client, "token-1")
+    assert 0 < await redis.ttl(key) <= settings.retention_seconds  # as long as the conversation
+    names = [k async for k in redis.scan_iter("cjg:*")]
+    assert not any(token in k for k in names)
+    values = [await redis.get(k) for k in names if await redis.type(k) == "string"]
+    assert token not in json.dumps(values)
+
+    again = await chat(client, "token-1", "/greet")  # the same conversation goes on
+    assert again and all("recipient_id" not in m for m in again)
+    other = await chat(client, "token-2", "hallo")  # no token: a new one
+    assert other and token_of(client, "token-2") != token
+
+
+async def test_a_guessed_foreign_or_expired_token_gets_401_and_nothing_else(
+    client: Client,
+) -> None:
+    await chat(client, "owner", "ik wil graag met een medewerker praten")
+    owner = cid_of(client, "owner")
+    before = await _snapshot(client, owner)
+    # a handoff (or a message being left) that a stranger's /cjg_cancel or /cjg_end would stop
+    assert before["conversation"]["state"] in ("waiting", "leaving_message")
+
+    await chat(client, "expired", "hallo")
+    expired = token_of(client, "expired")
+    expired_key = redis_keys.api_conversation(hashlib.sha256(expired.encode()).hexdigest())
+    await client.app[REDIS].pexpire(expired_key, 1)
+    guessed = "A" * 43  # the right shape, never issued
+    for token in (guessed, expired, "owner", "", "x" * 1000, token_of(client, "owner")[:-1]):
+        headers = {TOKEN_HEADER: token}
+        for message in ("/cjg_end", "/cjg_rating_1", "/cjg_cancel", "ik denk aan zelfmoord"):
+            response = await client.post("/api/chat", json={"message": message}, headers=headers)
+            assert response.status == 401, token
+            assert await response.json() == {
+                "error": "unknown_conversation",
+                "message": "Dit gesprek bestaat niet (meer). Begin gerust een nieuw gesprek.",
+            }
+            assert TOKEN_HEADER not in response.headers
+        updates = await client.get("/api/chat/updates", headers=headers)
+        assert updates.status == 401 and "messages" not in await updates.json()
+        typing = await client.post("/api/chat/typing", json={}, headers=headers)
+        assert typing.status == 401
+    for path in ("/api/chat/updates", "/api/chat/updates?sender=owner"):
+        missing = await client.get(path)
+        assert missing.status == 401 and (await missing.json())["error"] == "missing_conversation"
+    assert (await client.post("/api/chat/typing", json={"sender": "owner"})).status == 401
+
+    assert await _snapshot(client, owner) == before  # the owner's chat is untouched
+
+
+async def test_a_token_of_one_conversation_cannot_read_another(client: Client) -> None:
+    await chat(client, "conv-a", "hallo")
+    await chat(client, "conv-b", "hallo")
+    outbox = client.app[CORE].handoff.outbox
+    await outbox.push(cid_of(client, "conv-b"), {"text": "alleen voor B"})
+
+    a_feed = await client.get("/api/chat/updates", headers=as_user(client, "conv-a"))
+    assert a_feed.status == 200
+    assert "alleen voor B" not in await a_feed.text()
+    # naming B in the query (the old API) changes nothing: the token decides
+    named = await client.get(
+        "/api/chat/updates", params={"sender": "conv-b"}, headers=as_user(client, "conv-a")
+    )
+    assert "alleen voor B" not in await named.text()
+    b_feed = await client.get("/api/chat/updates", headers=as_user(client, "conv-b"))
+    texts = [m["text"] for m in (await b_feed.json())["messages"]]
+    assert texts == ["alleen voor B"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/plain", b'{"message": "ik denk aan zelfmoord"}'),  # a cross-site fetch, no-cors
+        ("application/x-www-form-urlencoded", b"message=hallo"),  # an HTML form
+        ("multipart/form-data; boundary=x", b"--x--"),
+        ("application/octet-stream", b'{"message": "hallo"}'),  # what a body without a type is
+    ],
+)
+async def test_a_body_that_is_not_declared_json_gets_415(
+    client: Client, content_type: str, body: bytes
+) -> None:
+    response = await client.post("/api/chat", data=body, headers={"Content-Type": content_type})
+    assert response.status == 415
+    answer = await response.json()
+    assert answer["error"] == "unsupported_media_type" and answer["message"]
+    assert TOKEN_HEADER not in response.headers
+
+
+async def test_only_the_services_own_and_the_widget_origins_may_post(
+    aiohttp_client: ClientFactory, settings: Settings
+) -> None:
+    allowed = Settings(**{**settings.__dict__, "widget_origins": ("https://www.cjg.example",)})
+    client = await aiohttp_client(create_app(allowed))
+    own = f"http://{client.server.host}:{client.server.port}"
+    redis = client.app[REDIS]
+    requests = await redis.xlen(STREAM)
+    for origin in ("https://evil.example", "null", "https://www.cjg.example.evil.nl", own + "x"):
+        response = await client.post(
+            "/api/chat", json={"message": "ik denk aan zelfmoord"}, headers={"Origin": origin}
+        )
+        assert response.status == 403, origin
+        assert (await response.json())["error"] == "bad_origin"
+        assert TOKEN_HEADER not in response.headers
+        feed = await client.get("/api/chat/updates", headers={"Origin": origin})
+        assert feed.status == 403
+    assert await redis.xlen(STREAM) == requests  # no urgent handoff was started
+    for origin in (own, "https://www.cjg.example"):
+        response = await client.post(
+            "/api/chat", json={"message": "hallo"}, headers={"Origin": origin}
+        )
+        assert response.status == 200, origin
+    assert (await client.post("/api/chat", json={"message": "hallo"})).status == 200  # no Origin
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ({"wait": "nan"}, "invalid_wait"),
+        ({"wait": "NaN"}, "invalid_wait"),
+        ({"wait": "inf"}, "invalid_wait"),
+        ({"wait": "-inf"}, "invalid_wait"),
+        ({"wait": "-1"}, "invalid_wait"),
+        ({"wait": "26"}, "invalid_wait"),
+        ({"wait": "1e9"}, "invalid_wait"),
+        ({"wait": "99999999999999999999"}, "invalid_wait"),
+        ({"wait": ""}, "invalid_wait"),
+        ({"wait": " 5"}, "invalid_wait"),
+        ({"wait": "5\n"}, "invalid_wait"),
+        ({"wait": "0x10"}, "invalid_wait"),
+        ({"after": "0\n"}, "invalid_after"),
+        ({"after": "abc"}, "invalid_after"),
+        ({"after": ""}, "invalid_after"),
+        ({"after": "-1"}, "invalid_after"),
+        ({"after": "1-2-3"}, "invalid_after"),
+        ({"after": "$"}, "invalid_after"),
+        ({"after": "+"}, "invalid_after"),
+        ({"after": "18446744073709551616-0"}, "invalid_after"),  # over 64 bits: Redis refuses
+        ({"after": "1-18446744073709551616"}, "invalid_after"),
+        ({"after": "١٢٣"}, "invalid_after"),  # digits, but not ASCII ones
+    ],
+)
+async def test_the_updates_feed_validates_wait_and_after_strictly(
+    client: Client, query: dict[str, str], error: str
+) -> None:
+    await chat(client, "strict", "hallo")
+    response = await client.get(
+        "/api/chat/updates", params=query, headers=as_user(client, "strict")
+    )
+    assert response.status == 400
+    answer = await response.json()
+    assert answer["error"] == error and answer["message"]
+
+
+async def test_the_updates_feed_accepts_what_it_documents(client: Client) -> None:
+    await chat(client, "valid", "hallo")
+    for query in (
+        {},
+        {"wait": "0"},
+        {"wait": "0.25"},
+        {"after": "0"},
+        {"after": "0-0", "wait": "0.1"},
+        {"after": "18446744073709551615-18446744073709551615"},
+    ):
+        response = await client.get(
+            "/api/chat/updates", params=query, headers=as_user(client, "valid")
+        )
+        assert response.status == 200, query
+        assert (await response.json())["messages"] == []

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, expect
 
+from tests.api_client import ApiConversation
 from tests.browser import Service, chromium, log_in, make_service
 from tests.conftest import RasaStack, RedisServer
 
@@ -38,26 +39,16 @@ async def browser() -> AsyncIterator[Browser]:
 class Parent:
     """The parent's side, through the plain chat API: send, and read the update feed."""
 
-    def __init__(self, http: aiohttp.ClientSession, url: str, sender: str) -> None:
-        self.http, self.url, self.sender, self.after = http, url, sender, "0"
+    def __init__(self, http: aiohttp.ClientSession, url: str) -> None:
+        self.chat = ApiConversation(http, url)
         self.seen: list[str] = []
 
     async def say(self, text: str) -> list[dict[str, Any]]:
-        async with self.http.post(
-            self.url + "/api/chat", json={"sender": self.sender, "message": text}
-        ) as response:
-            assert response.status == 200
-            replies: list[dict[str, Any]] = await response.json()
-            return replies
+        return await self.chat.say(text)
 
     async def wait_for(self, fragment: str) -> dict[str, Any]:
         for _ in range(20):
-            async with self.http.get(
-                self.url + "/api/chat/updates",
-                params={"sender": self.sender, "after": self.after, "wait": "3"},
-            ) as response:
-                body = await response.json()
-            self.after = body["next"]
+            body = await self.chat.updates(wait=3)
             self.seen += [m["text"] for m in body["messages"]]
             if any(fragment in t for t in self.seen):
                 return dict(body["handoff"])
@@ -74,7 +65,7 @@ async def test_parent_and_staff_talk_and_a_restart_loses_nothing(
 
     # a new connection per request, like a browser after the server restarted
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
-        parent = Parent(http, service.url, "browser-parent-1")
+        parent = Parent(http, service.url)
         await parent.say("hallo")
         replies = await parent.say("ik wil graag een medewerker spreken")
         texts = " ".join(str(r.get("text", "")) for r in replies)

@@ -22,12 +22,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import Settings, create_app
-from bot.app_keys import CORE, SETTINGS
+from bot.app_keys import SETTINGS
 from common.handoff_payload import HandoffRequest
 from handoff import redact
 from handoff.web_keys import ACCOUNTS, HANDOFF, LOGIN_GUARD
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_fuzz import EXAMPLES, json_values
+from tests.bot.test_web_chat import as_user, cid_of, issue
 from tests.conftest import RedisServer, free_port
 from tests.handoff.conftest import ALWAYS, ROOT, TEST_DB, content_copy
 
@@ -75,7 +76,8 @@ async def close_chat(client: Client, hid: str, csrf: str, **registration: str) -
 async def start_handoff(client: Client, sender: str, urgent: bool = False) -> str:
     """What the conversation core does when Rasa's reply carries a handoff request."""
     service = client.app[HANDOFF]
-    cid = client.app[CORE].conversation_id("api", sender)
+    await issue(client, sender)
+    cid = cid_of(client, sender)
     await service.presence.heartbeat("anne")
     await service.begin(cid, "api", HandoffRequest("ask_human", urgent=urgent), [])
     conv = await service.conversation(cid)
@@ -133,7 +135,7 @@ async def test_full_handoff_through_the_api(client: Client) -> None:
     assert [w["hid"] for w in queue["waiting"]] == [hid]
     assert queue["waiting"][0]["position"] == 1
 
-    start = await (await client.get("/api/chat/updates", params={"sender": "p1"})).json()
+    start = await (await client.get("/api/chat/updates", headers=as_user(client, "p1"))).json()
     assert start["handoff"]["state"] == "waiting" and start["handoff"]["position"] == 1
 
     assert (await client.post(f"/staff/api/handoffs/{hid}/claim", headers=headers)).status == 200
@@ -147,14 +149,18 @@ async def test_full_handoff_through_the_api(client: Client) -> None:
     assert note.status == 200
 
     feed = await (
-        await client.get("/api/chat/updates", params={"sender": "p1", "after": start["next"]})
+        await client.get(
+            "/api/chat/updates", params={"after": start["next"]}, headers=as_user(client, "p1")
+        )
     ).json()
     texts = [m["text"] for m in feed["messages"]]
     assert texts[-1] == "<b>Hoi</b>"  # plain text: the client renders it as text
     assert "intern" not in texts  # internal notes never reach the user
     assert feed["handoff"]["state"] == "with_staff"
     again = await (
-        await client.get("/api/chat/updates", params={"sender": "p1", "after": feed["next"]})
+        await client.get(
+            "/api/chat/updates", params={"after": feed["next"]}, headers=as_user(client, "p1")
+        )
     ).json()
     assert again["messages"] == []  # nothing repeated
 
@@ -209,7 +215,7 @@ async def test_the_websocket_brings_queue_news_and_user_typing(client: Client) -
         kinds: list[dict[str, Any]] = []
         while not any(k["type"] == "queue" for k in kinds):
             kinds.append(json.loads((await ws.receive(timeout=5)).data))
-        typing = await client.post("/api/chat/typing", json={"sender": "p1"})
+        typing = await client.post("/api/chat/typing", headers=as_user(client, "p1"))
         assert typing.status == 200
         while True:
             event = json.loads((await ws.receive(timeout=5)).data)
@@ -224,17 +230,21 @@ async def test_the_websocket_refuses_strangers(client: Client) -> None:
 
 
 async def test_update_feed_rejects_bad_input(client: Client) -> None:
-    assert (await client.get("/api/chat/updates")).status == 400
-    bad = await client.get("/api/chat/updates", params={"sender": "p1", "after": "x; DROP"})
+    assert (await client.get("/api/chat/updates")).status == 401  # no conversation token
+    await issue(client, "p1")
+    headers = as_user(client, "p1")
+    bad = await client.get("/api/chat/updates", params={"after": "x; DROP"}, headers=headers)
     assert (await bad.json())["error"] == "invalid_after"
-    assert (await client.post("/api/chat/typing", data=b"\xff\xfe")).status == 400
+    # typing needs no body; a stranger's typing is refused
+    assert (await client.post("/api/chat/typing", data=b"\xff\xfe", headers=headers)).status == 200
+    assert (await client.post("/api/chat/typing", data=b"\xff\xfe")).status == 401
 
 
 async def test_a_long_poll_wakes_up_as_soon_as_staff_write(client: Client) -> None:
     csrf = await login(client)
     hid = await start_handoff(client, "p1")
     await client.post(f"/staff/api/handoffs/{hid}/claim", headers={"X-CSRF-Token": csrf})
-    start = await (await client.get("/api/chat/updates", params={"sender": "p1"})).json()
+    start = await (await client.get("/api/chat/updates", headers=as_user(client, "p1"))).json()
 
     async def staff_writes_later() -> None:
         await asyncio.sleep(0.3)
@@ -248,7 +258,9 @@ async def test_a_long_poll_wakes_up_as_soon_as_staff_write(client: Client) -> No
     began = asyncio.get_running_loop().time()
     feed = await (
         await client.get(
-            "/api/chat/updates", params={"sender": "p1", "after": start["next"], "wait": "10"}
+            "/api/chat/updates",
+            params={"after": start["next"], "wait": "10"},
+            headers=as_user(client, "p1"),
         )
     ).json()
     waited = asyncio.get_running_loop().time() - began

@@ -22,6 +22,7 @@ from handoff.accounts import Role
 from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF
 from handoff.web_staff_ws import LOGGED_OUT
 from tests.bot.conftest import ClientFactory
+from tests.bot.test_web_chat import as_user
 from tests.browser import chromium
 from tests.conftest import RedisServer, free_port
 from tests.handoff.conftest import ALWAYS, TEST_DB, content_copy
@@ -66,7 +67,10 @@ def kind(name: str) -> Callable[[Event], bool]:
 
 
 async def user_writes(client: Client, sender: str, text: str) -> None:
-    response = await client.post("/api/chat", json={"sender": sender, "message": text})
+    """A message of the user whose conversation start_handoff began (it holds its token)."""
+    headers = as_user(client, sender)
+    assert headers, f"{sender} has no conversation yet"
+    response = await client.post("/api/chat", json={"message": text}, headers=headers)
     assert response.status == 200
 
 

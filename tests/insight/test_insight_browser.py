@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from redis.asyncio import Redis
 from bot.config import redis_url_from_env
 from insight.registrar import OPEN
 from insight.unclear import UnclearQuestions
+from tests.api_client import ApiConversation
 from tests.browser import PASSWORD, Service, chromium, make_service
 from tests.conftest import RasaStack, RedisServer
 
@@ -51,9 +51,9 @@ async def browser() -> AsyncIterator[Browser]:
         yield browser
 
 
-async def say(http: aiohttp.ClientSession, url: str, sender: str, text: str) -> None:
-    async with http.post(url + "/api/chat", json={"sender": sender, "message": text}) as response:
-        assert response.status == 200
+async def say(http: aiohttp.ClientSession, url: str, text: str) -> None:
+    """One message in a new conversation."""
+    assert await ApiConversation(http, url).say(text)
 
 
 async def log_in_as(page: Page, url: str, username: str) -> None:
@@ -66,10 +66,9 @@ async def log_in_as(page: Page, url: str, username: str) -> None:
 async def test_the_dashboard_shows_the_counted_conversations_as_charts(
     service: Service, browser: Browser
 ) -> None:
-    run = uuid.uuid4().hex[:6]
     async with aiohttp.ClientSession() as http:
-        for n, topic in enumerate(("slapen", "eten", "scheiding_vertellen")):
-            await say(http, service.url, f"p{n}-{run}", f'/opvoedvraag{{"topic": "{topic}"}}')
+        for topic in ("slapen", "eten", "scheiding_vertellen"):
+            await say(http, service.url, f'/opvoedvraag{{"topic": "{topic}"}}')
     # A question the bot did not understand, as the service keeps it (the path from the chat
     # to this list is tested in test_web_insight.py); it must show as text, never as markup.
     redis = Redis.from_url(redis_url_from_env(service.env), decode_responses=True)

@@ -19,12 +19,11 @@ from aiohttp.web import Application, Request
 from redis.asyncio import Redis
 
 from bot import Settings, create_app
-from bot.app_keys import CORE
 from handoff.web_keys import ACCOUNTS, HANDOFF
 from insight.export_examples import export
 from insight.registrar import HOUR_PREFIX, OPEN
 from tests.bot.conftest import ClientFactory
-from tests.bot.test_web_chat import chat
+from tests.bot.test_web_chat import chat, cid_of, token_of
 from tests.conftest import RasaStack, RedisServer
 from tests.handoff.conftest import ALWAYS, content_copy
 from tests.handoff.test_web_staff import PASSWORD, close_chat, login
@@ -108,7 +107,7 @@ async def handle_crisis_chat(client: Client, sender: str) -> None:
     """Anne picks up the urgent chat, closes it with a referral and registers the asker as a
     professional (a teacher, say); the user rates it 5."""
     csrf = await login(client, "anne")
-    cid = client.app[CORE].conversation_id("api", sender)
+    cid = cid_of(client, sender)
     hid = (await client.app[HANDOFF].conversation(cid)).hid
     assert hid is not None  # the crisis message started an urgent handoff
     headers = {"X-CSRF-Token": csrf}
@@ -195,7 +194,8 @@ async def test_the_registration_store_holds_no_text_and_no_ids(client: Client) -
 
     redis: Redis = client.app[HANDOFF].redis
     forbidden = [*who.values()]
-    forbidden += [client.app[CORE].conversation_id("api", s) for s in who.values()]
+    forbidden += [cid_of(client, s) for s in who.values()]
+    forbidden += [token_of(client, s) for s in who.values()]
     forbidden += ["jansen", "qwxz", "slaapt", "niet meer zijn"]
     keys = [k async for k in redis.scan_iter(f"{HOUR_PREFIX}*")]
     assert keys

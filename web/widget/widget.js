@@ -13,7 +13,7 @@
   const STORE_KEY = "cjg-chat";
   const MAX_CHARS = 2000;
   const COUNTER_FROM = 1800;
-  const MAX_HISTORY = 200; // keeps sessionStorage well under its quota
+  const MAX_HISTORY = 200; // messages kept in the log (in memory only)
   const TYPING_HIDE_MS = 6000;
   const USER_TYPING_EVERY_MS = 2000;
   const DOUBLE_ESCAPE_MS = 1000;
@@ -116,6 +116,9 @@
   };
 
   // --- state in sessionStorage (one tab, cleared when the tab closes) ------------------------------
+  // The host page's other scripts can read sessionStorage, so it holds only what resuming needs:
+  // the session id, the last message id, open or closed, and the unread count. What was said
+  // (the history) stays in this page's memory and is gone after a reload.
 
   function emptyStore() {
     return { sessionId: null, lastId: "0", open: null, history: [], unread: 0 };
@@ -129,7 +132,6 @@
         if (typeof parsed.sessionId === "string" && parsed.sessionId) store.sessionId = parsed.sessionId;
         if (parseId(parsed.lastId)) store.lastId = String(parsed.lastId);
         if (typeof parsed.open === "boolean") store.open = parsed.open;
-        if (Array.isArray(parsed.history)) store.history = parsed.history.filter(validEntry);
         if (Number.isInteger(parsed.unread) && parsed.unread > 0) store.unread = parsed.unread;
       }
     } catch (_) {
@@ -138,21 +140,14 @@
     return store;
   }
 
-  // sessionStorage can be edited by anyone with devtools: keep only well-formed entries.
-  function validEntry(entry) {
-    if (!entry || typeof entry !== "object" || !["user", "bot", "staff"].includes(entry.from)) return false;
-    if (typeof entry.text !== "string") entry.text = "";
-    if (entry.buttons !== undefined) entry.buttons = cleanButtons(entry.buttons);
-    return true;
-  }
-
   let exiting = false; // after "Snel weg" nothing may write the entry back
 
   function saveStore() {
     if (exiting) return;
     if (store.history.length > MAX_HISTORY) store.history.splice(0, store.history.length - MAX_HISTORY);
+    const kept = { sessionId: store.sessionId, lastId: store.lastId, open: store.open, unread: store.unread };
     try {
-      sessionStorage.setItem(STORE_KEY, JSON.stringify(store));
+      sessionStorage.setItem(STORE_KEY, JSON.stringify(kept));
     } catch (_) {
       /* quota or privacy mode: the chat still works, it just won't survive a reload */
     }

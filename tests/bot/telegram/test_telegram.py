@@ -274,7 +274,7 @@ async def test_an_unreachable_telegram_leaves_the_web_chat_running(
     )
     client = await aiohttp_client(create_app(unreachable))
     assert "Telegram could not start (NetworkError)" in caplog.text
-    response = await client.post("/api/chat", json={"sender": "web-1", "message": "hallo"})
+    response = await client.post("/api/chat", json={"message": "hallo"})
     assert response.status == 200
 
 

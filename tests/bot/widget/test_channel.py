@@ -83,14 +83,53 @@ async def test_rasa_socketio_events_with_buttons(
     assert len(question[0]["text"]) > 40
 
 
-async def test_guessable_session_ids_are_replaced(
+async def test_session_ids_the_server_did_not_issue_are_replaced(
     clients: Callable[[int], RasaSocketClient],
 ) -> None:
     client = clients(0)
     assert await client.connect(session_id="1234") != "1234"
     other = clients(0)
-    chosen = "a" * 32
-    assert await other.connect(session_id=chosen) == chosen  # the server's own format is kept
+    chosen = "a" * 32  # the server's own format, but never issued
+    issued = await other.connect(session_id=chosen)
+    assert issued != chosen and len(issued) == 32
+    again = clients(1)
+    assert await again.connect(session_id=issued) == issued  # an issued one is resumed
+
+
+async def test_user_uttered_never_adopts_a_session_id_it_was_not_given(
+    servers: list[TestServer], clients: Callable[[int], RasaSocketClient]
+) -> None:
+    """A Rasa client that skips session_request may name only an issued session."""
+    app = servers[0].app
+    owner = clients(0)
+    session = await owner.connect()
+    await answer(owner, "/greet")
+
+    stranger = clients(0)
+    await stranger.sio.connect(stranger.url, socketio_path="socket.io", transports=["websocket"])
+    chosen = "b" * 32
+    await stranger.sio.emit("user_uttered", {"message": "/cjg_end", "session_id": chosen})
+    reply = await stranger.next("bot_uttered")
+    assert reply["custom"]["service"] == "no_session"
+    assert stranger.drain("session_confirm") == []
+    chosen_cid = app[CORE].conversation_id(CHANNEL, chosen)
+    assert not await app[REDIS].exists(keys.conversation(chosen_cid), keys.outbox(chosen_cid))
+    assert not await app[REDIS].exists(f"rasa:tracker:{chosen_cid}")
+
+    # An issued id still works without a handshake (Rasa clients do that), and only that one.
+    await stranger.sio.emit("user_uttered", {"message": "/greet", "session_id": session})
+    assert await stranger.next("session_confirm") == session
+
+
+async def test_an_erased_session_cannot_be_resumed(
+    servers: list[TestServer], clients: Callable[[int], RasaSocketClient]
+) -> None:
+    tab = clients(0)
+    session = await tab.connect()
+    await answer(tab, "/greet")
+    assert await tab.sio.call("cjg_forget", {"session_id": session}, timeout=20) is True
+    later = clients(1)
+    assert await later.connect(session_id=session) != session
 
 
 async def test_bad_input_gets_friendly_dutch_and_the_socket_lives_on(

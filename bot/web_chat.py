@@ -14,15 +14,16 @@ import contextlib
 import json
 import math
 import re
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from bot import safety
 from bot.app_keys import API_TOKENS, CORE, SETTINGS, TEXTS
 from bot.client_address import client_address
 from bot.conversation import Incoming
-from bot.text_input import InputRejected, RateLimited, StorageUnavailable
+from bot.text_input import InputRejected, RateLimited, StorageUnavailable, normalise_text
 from bot.web_errors import json_error, storage_unavailable
 from handoff.web_keys import OUTBOX_WATCHER
 
@@ -91,6 +92,21 @@ async def _presented(request: web.Request) -> tuple[str | None, web.Response | N
     return (token, None) if valid else (None, _unknown(request))
 
 
+async def _with_crisis_card(request: web.Request, refusal: web.Response) -> web.Response:
+    """A refused token opens nothing, but a cry for help in its message still gets the crisis
+    contacts (a child's safety comes first): the 401 carries the card, and no handoff starts."""
+    body = await _json_object(request) if request.content_type == "application/json" else None
+    message = body.get("message") if body else None
+    if refusal.status != 401 or not isinstance(message, str):
+        return refusal
+    limit = request.app[SETTINGS].max_message_chars
+    signal = safety.check(normalise_text(message[: limit * 2]))
+    if signal is None:
+        return refusal
+    error = json.loads(cast(bytes, refusal.body))
+    return web.json_response({**error, "crisis": safety.card(signal)}, status=401)
+
+
 async def _json_object(request: web.Request) -> dict[str, Any] | None:
     try:
         body: Any = json.loads(await request.read())
@@ -115,7 +131,7 @@ async def chat(request: web.Request) -> web.Response:
     else:
         presented, refused = await _presented(request)
         if refused is not None or presented is None:
-            return refused or _unknown(request)
+            return await _with_crisis_card(request, refused or _unknown(request))
         token = presented
     body = await _json_object(request)
     if body is None:

@@ -280,10 +280,15 @@ async def test_a_guessed_foreign_or_expired_token_gets_401_and_nothing_else(
         for message in ("/cjg_end", "/cjg_rating_1", "/cjg_cancel", "ik denk aan zelfmoord"):
             response = await client.post("/api/chat", json={"message": message}, headers=headers)
             assert response.status == 401, token
-            assert await response.json() == {
+            refusal = await response.json()
+            # a cry for help still reads the crisis contacts, though nothing is opened
+            assert ("crisis" in refusal) == ("zelfmoord" in message)
+            assert {k: v for k, v in refusal.items() if k != "crisis"} == {
                 "error": "unknown_conversation",
                 "message": "Dit gesprek bestaat niet (meer). Begin gerust een nieuw gesprek.",
             }
+            if "crisis" in refusal:
+                assert "113" in refusal["crisis"]["text"]
             assert TOKEN_HEADER not in response.headers
         updates = await client.get("/api/chat/updates", headers=headers)
         assert updates.status == 401 and "messages" not in await updates.json()

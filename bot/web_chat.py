@@ -92,6 +92,14 @@ async def _presented(request: web.Request) -> tuple[str | None, web.Response | N
     return (token, None) if valid else (None, _unknown(request))
 
 
+async def _admitted(request: web.Request) -> tuple[str | None, web.Response | None]:
+    """For the routes without a message: the origin check, then the token."""
+    refused = _refused(request, body=False)
+    if refused is not None:
+        return None, refused
+    return await _presented(request)
+
+
 async def _with_crisis_card(request: web.Request, refusal: web.Response) -> web.Response:
     """A refused token opens nothing, but a cry for help in its message still gets the crisis
     contacts (a child's safety comes first): the 401 carries the card, and no handoff starts."""
@@ -184,10 +192,7 @@ async def updates(request: web.Request) -> web.Response:
     Long-polls up to ``wait`` seconds (max 25). The reply's ``next`` is the ``after`` of the
     next call, so a client that reconnects neither loses nor repeats a message.
     """
-    refused = _refused(request, body=False)
-    if refused is not None:
-        return refused
-    token, refused = await _presented(request)
+    token, refused = await _admitted(request)
     if refused is not None or token is None:
         return refused or _unknown(request)
     after = _after(request.query.get("after", "0"))
@@ -218,10 +223,7 @@ async def updates(request: web.Request) -> web.Response:
 @routes.post("/api/chat/typing")
 async def typing(request: web.Request) -> web.Response:
     """The user is typing: staff see it in the console during a handoff. No body needed."""
-    refused = _refused(request, body=False)
-    if refused is not None:
-        return refused
-    token, refused = await _presented(request)
+    token, refused = await _admitted(request)
     if refused is not None or token is None:
         return refused or _unknown(request)
     core = request.app[CORE]

@@ -36,11 +36,6 @@ PASSWORD = "een-lang-wachtwoord-123"
 CRISIS = "ik denk aan zelfmoord"
 
 
-def _db_url(server: RedisServer, db: int) -> str:
-    """The test server's own URL (with whatever credentials it carries), another database."""
-    return server.url(db)
-
-
 @pytest.fixture
 async def client(
     aiohttp_client: ClientFactory,
@@ -52,7 +47,7 @@ async def client(
     async with fresh_db(redis_server, FLOOD_DB):
         pass  # emptied
     settings = Settings(
-        redis_url=_db_url(redis_server, FLOOD_DB),
+        redis_url=redis_server.url(FLOOD_DB),
         rasa_url=f"http://127.0.0.1:{free_port()}",  # the phrase check answers before Rasa
         rasa_token="t" * 32,
         pseudonym_secret="s" * 32,

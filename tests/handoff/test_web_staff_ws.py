@@ -107,11 +107,6 @@ async def app_client(
     return client
 
 
-def database(server: RedisServer, db: int) -> str:
-    """The server's own address (with whatever it needs to log in), another database."""
-    return server.url(db)
-
-
 @pytest.fixture
 async def client(
     aiohttp_client: ClientFactory,
@@ -119,7 +114,7 @@ async def client(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Client:
-    url = database(redis_server, TEST_DB)
+    url = redis_server.url(TEST_DB)
     return await app_client(aiohttp_client, url, tmp_path, monkeypatch)
 
 

@@ -41,6 +41,7 @@ from tests.servers import RedisServer  # noqa: E402
 
 SECRET = "bench-pseudonym-secret-of-32-characters"
 PASSWORD = "bench-wachtwoord-lang"
+REPLY_TIMEOUT = 30.0  # seconds a parent waits for the staff reply before the run fails
 STAFF = 5
 
 
@@ -167,11 +168,12 @@ async def relay(
         async with session.ws_connect(url.replace("http", "ws") + "/staff/api/ws") as ws:
             async for msg in ws:
                 event = json.loads(msg.data)
-                if event.get("type") != "message" or event["entry"]["role"] != "user":
+                entry = event.get("entry")  # the text comes only to the staff member who has it
+                if event.get("type") != "message" or not entry or entry["role"] != "user":
                     continue
                 if owner.get(event["hid"]) != n:
                     continue
-                text = event["entry"]["text"]
+                text = entry["text"]
                 if text in sent_at:
                     to_staff.append(time.perf_counter() - sent_at[text])
                 replied_at[text] = time.perf_counter()
@@ -206,7 +208,10 @@ async def relay(
             ) as response:
                 if response.status != 200:  # e.g. rate limited: the benchmark would measure that
                     raise SystemExit(f"/api/chat answered HTTP {response.status}; stopping")
+            deadline = time.monotonic() + REPLY_TIMEOUT
             while True:
+                if time.monotonic() > deadline:  # fail, never hang: the reply did not come
+                    raise SystemExit(f"no staff reply to {text!r} within {REPLY_TIMEOUT} s")
                 async with http.get(
                     url + "/api/chat/updates",
                     params={"after": after, "wait": "10"},

@@ -150,16 +150,17 @@ async def chat(request: web.Request) -> web.Response:
     if len(message) > request.app[SETTINGS].max_message_chars * 2:
         return _bad_request(request, "message_too_long")  # don't even clean a huge text
     core = request.app[CORE]
+    issued = not new
     if new:
-        try:
+        # Redis may refuse: the core then still shows a crisis card, and refuses the rest.
+        with contextlib.suppress(RedisError):
             await request.app[API_TOKENS].issue(token, core.conversation_id(CHANNEL, token))
-        except RedisError:
-            return storage_unavailable(request)
+            issued = True
     try:
         address = client_address(request, request.app[SETTINGS])
         replies = await core.handle(Incoming(CHANNEL, token, message, address=address))
     except InputRejected as refusal:
-        if new:  # no conversation was started: the client tries again without a token
+        if new and issued:  # no conversation was started: the client tries again without one
             with contextlib.suppress(RedisError):
                 await request.app[API_TOKENS].revoke(token)
         if isinstance(refusal, StorageUnavailable):
@@ -167,7 +168,7 @@ async def chat(request: web.Request) -> web.Response:
         if isinstance(refusal, RateLimited):
             return json_error(429, "rate_limited", request.app[TEXTS].get("rate_limited"))
         return _bad_request(request, refusal.code)
-    headers = {TOKEN_HEADER: token} if new else None
+    headers = {TOKEN_HEADER: token} if new and issued else None  # unkept: no token to give
     return web.json_response(_shown(replies), headers=headers)
 
 

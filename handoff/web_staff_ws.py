@@ -9,7 +9,8 @@ transferred, closed, presence, message_left, safety), as JSON, plus the feed's o
   connection); events of the gap may be lost, so the console reloads what it shows.
 
 A ``message`` event carries the text (``entry``) only to the console that has that conversation
-open (``watch``) and may read it (``handoff.access``); every other console gets its id only. The
+open (``watch``) or whose chat it is, and may read it (``handoff.access``); every other console
+gets its id only. The
 first text a console receives of a conversation is written to the audit log (``received``).
 
 Console to server: ``{"type": "ping"}`` (the heartbeat that keeps the staff member present),
@@ -174,7 +175,7 @@ class ConsoleLine:
             await self.service.redis.connection_pool.disconnect(inuse_connections=False)
 
     async def _deliver(self, raw: str) -> None:
-        """Sends an event on; a message's text only where it is watched and may be read."""
+        """Sends an event on; a message's text only where it is open or owned, and may be read."""
         try:
             data = json.loads(raw)
         except json.JSONDecodeError:
@@ -185,7 +186,7 @@ class ConsoleLine:
             await self.ws.send_str(raw)
             return
         hid = data.get("hid")
-        if isinstance(hid, str) and hid == self.watching and await self._may_read(hid):
+        if isinstance(hid, str) and await self._reads_live(hid):
             if hid not in self._received:
                 self._received.add(hid)
                 await self.app[AUDIT].record(self.account.username, "received", hid)
@@ -193,11 +194,13 @@ class ConsoleLine:
         elif not self.ws.closed:
             await self._send({"type": "message", "hid": hid})
 
-    async def _may_read(self, hid: str) -> bool:
-        if not await self.logged_in(force=True):
-            return False
+    async def _reads_live(self, hid: str) -> bool:
+        """The text goes to the console that has the conversation open, and to the one whose
+        chat it is (a staff member may run several chats and sees news in each), if allowed."""
         handoff = await self.service.store.get(hid)
-        return handoff is not None and may_read(self.account, handoff)
+        if handoff is None or (hid != self.watching and handoff.staff != self.account.username):
+            return False  # not for this console: no session check needed to say no
+        return await self.logged_in(force=True) and may_read(self.account, handoff)
 
     # --- what the console says ---------------------------------------------------------------
 

@@ -22,9 +22,11 @@ def settings(redis_server: RedisServer, rasa_stack: RasaStack) -> Settings:
         action_server_url=rasa_stack.action_url,
         pseudonym_secret=SECRET,
         rasa_timeout=15,
-        # Every test client posts from 127.0.0.1 into the same database: the urgent limits
-        # would make later tests' crisis messages non-urgent. tests/handoff/test_urgent.py
-        # tests the limits themselves.
+        # Every test client posts from 127.0.0.1 into the same database: the address limits
+        # would refuse later tests' messages (429) and make their crisis messages non-urgent.
+        # The limits have their own tests (tests/bot/test_web_chat.py's flood test,
+        # tests/bot/test_client_address.py, tests/handoff/test_urgent.py).
+        rate_per_address=10**6,
         urgent_per_address=(10**6, 600),
         urgent_per_service=(10**6, 600),
     )

@@ -14,8 +14,14 @@ CONSOLE_ROLES = ("staff", "admin")
 
 
 def may_read(account: Account, handoff: Handoff) -> bool:
-    if account.role not in CONSOLE_ROLES:
+    return may_read_chat(account, handoff.state, handoff.staff)
+
+
+def may_read_chat(account: Account, state: str | None, staff: str | None) -> bool:
+    """The same rule from a handoff's state and staff member (the live feed's events carry
+    both, so each console decides without asking Redis)."""
+    if account.role not in CONSOLE_ROLES or state is None:
         return False
-    if account.role == "admin" or handoff.state != "with_staff":
+    if account.role == "admin" or state != "with_staff":
         return True
-    return handoff.staff == account.username
+    return staff == account.username

@@ -194,7 +194,7 @@ class HandoffService:
                 return [{"text": self._say("waiting_full"), "custom": {"service": "waiting_full"}}]
         else:
             entry = await self.transcript.append(conv.hid, "user", text)
-        await events.publish(self._redis, "message", hid=conv.hid, entry=entry.public())
+        await self._published(conv.hid, entry)
         if conv.state == State.WAITING:
             position = await self.store.position(conv.hid) or 1
             return [self._queue_message("handoff_waiting_ack", position, None)]
@@ -369,7 +369,7 @@ class HandoffService:
         )
         await self._redis.delete(keys.staff_typing(cid))
         await self.store.touch(hid)
-        await events.publish(self._redis, "message", hid=hid, entry=entry.public())
+        await self._published(hid, entry, ("with_staff", staff.username))
         return entry
 
     async def note(self, hid: str, staff: Account, text: str) -> Entry | None:
@@ -377,8 +377,18 @@ class HandoffService:
         if await self.store.get(hid) is None:
             return None
         entry = await self.transcript.append(hid, "note", text, staff.name)
-        await events.publish(self._redis, "message", hid=hid, entry=entry.public())
+        await self._published(hid, entry)
         return entry
+
+    async def _published(
+        self, hid: str, entry: Entry, readers: tuple[str | None, str | None] | None = None
+    ) -> None:
+        """A new transcript entry for the live feed, with the handoff's state and staff member,
+        so that each console knows at once whether it may show the text (handoff/access.py)."""
+        state, staff = readers or await self.store.readers_of(hid)
+        await events.publish(
+            self._redis, "message", hid=hid, entry=entry.public(), state=state, staff=staff
+        )
 
     async def staff_typing(self, hid: str, staff: Account) -> None:
         if await self._owned(hid, staff) is None:

@@ -13,7 +13,9 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from handoff import keys
+from handoff import events, keys
+
+SESSION_ENDED = "session_ended"  # the feed event; the console itself never sees it
 
 COOKIE = "cjg_staff"
 
@@ -55,13 +57,24 @@ class Sessions:
 
     async def end(self, token: str | None) -> None:
         if token:
-            await self._redis.delete(keys.session(_hash(token)))
+            name = keys.session(_hash(token))
+            username = await self._redis.hget(name, "username")
+            await self._redis.delete(name)
+            if username:
+                await ended(self._redis, str(username))
+
+
+async def ended(redis: Redis, username: str) -> None:
+    """Tells every console feed at once that a login of this account ended: its sockets look
+    the session up again before any more chat text goes out (handoff/web_staff_ws.py)."""
+    await events.publish(redis, SESSION_ENDED, staff=username)
 
 
 async def end_sessions_of(redis: Redis, username: str) -> int:
     """End every session of an account (its password changed, or it was removed)."""
     mine = keys.sessions_of(username)
     names = cast(set[str], await redis.smembers(mine))
-    ended = int(await redis.delete(*names)) if names else 0
+    count = int(await redis.delete(*names)) if names else 0
     await redis.delete(mine)
-    return ended
+    await ended(redis, username)
+    return count

@@ -424,6 +424,12 @@ class HandoffStore:
     async def cid_of(self, hid: str) -> str | None:
         return await self._cid(hid)
 
+    async def readers_of(self, hid: str) -> tuple[str | None, str | None]:
+        """The state and the staff member of a handoff: what decides who may read it."""
+        raw = await self._redis.hmget(keys.record(hid), ["state", "staff"])
+        state, staff = (str(v) if v else None for v in raw)
+        return state, staff
+
     async def many(self, hids: list[str]) -> list[Handoff]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for hid in hids:

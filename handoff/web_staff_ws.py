@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from typing import Any
 
@@ -37,10 +38,10 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 
 from handoff import events, keys
-from handoff.access import CONSOLE_ROLES, may_read
+from handoff.access import CONSOLE_ROLES, may_read_chat
 from handoff.accounts import Account
 from handoff.service import HandoffService
-from handoff.sessions import COOKIE
+from handoff.sessions import COOKIE, SESSION_ENDED
 from handoff.staff_content import console_texts
 from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF, SESSIONS, SOCKETS
 from handoff.web_staff import authenticate
@@ -50,6 +51,9 @@ routes = web.RouteTableDef()
 
 LOGGED_OUT = 4001  # close code: the login behind this socket has ended
 SESSION_CHECK_SECONDS = 5.0  # the longest a console keeps its line after its login ended
+# Chat text goes out only on a login looked up at most this long ago: a logged-out console gets
+# no text a second later, and a busy console does not ask Redis for every message.
+TEXT_CHECK_SECONDS = 1.0
 BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)  # between attempts to resubscribe
 MAX_HID = 64
 
@@ -83,12 +87,14 @@ class ConsoleLine:
             return None
         return account
 
-    async def logged_in(self, *, force: bool = False) -> bool:
-        """False (and the socket closed) once the login is gone; looked up at most every
-        ``SESSION_CHECK_SECONDS`` unless ``force``."""
+    async def logged_in(
+        self, *, force: bool = False, max_age: float = SESSION_CHECK_SECONDS
+    ) -> bool:
+        """False (and the socket closed) once the login is gone; looked up when the last look
+        is older than ``max_age`` seconds, or always with ``force``."""
         if self.logged_out:
             return False
-        if not force and time.monotonic() - self._checked_at < SESSION_CHECK_SECONDS:
+        if not force and time.monotonic() - self._checked_at < max_age:
             return True
         account = await self._current_account()
         self._checked_at = time.monotonic()
@@ -182,11 +188,15 @@ class ConsoleLine:
             return
         if not isinstance(data, dict):
             return
+        if data.get("type") == SESSION_ENDED:  # a login ended: is it this console's?
+            if data.get("staff") == self.account.username:
+                self._checked_at = -math.inf  # look it up before anything else goes out
+            return
         if data.get("type") != "message" or "entry" not in data:
             await self.ws.send_str(raw)
             return
         hid = data.get("hid")
-        if isinstance(hid, str) and await self._reads_live(hid):
+        if isinstance(hid, str) and await self._reads_live(hid, data):
             if hid not in self._received:
                 self._received.add(hid)
                 await self.app[AUDIT].record(self.account.username, "received", hid)
@@ -194,13 +204,17 @@ class ConsoleLine:
         elif not self.ws.closed:
             await self._send({"type": "message", "hid": hid})
 
-    async def _reads_live(self, hid: str) -> bool:
+    async def _reads_live(self, hid: str, event: dict[str, Any]) -> bool:
         """The text goes to the console that has the conversation open, and to the one whose
         chat it is (a staff member may run several chats and sees news in each), if allowed."""
-        handoff = await self.service.store.get(hid)
-        if handoff is None or (hid != self.watching and handoff.staff != self.account.username):
-            return False  # not for this console: no session check needed to say no
-        return await self.logged_in(force=True) and may_read(self.account, handoff)
+        state, staff = event.get("state"), event.get("staff")
+        if not isinstance(state, str) or not (staff is None or isinstance(staff, str)):
+            return False
+        if hid != self.watching and staff != self.account.username:
+            return False  # not for this console: no Redis call needed to say no
+        return may_read_chat(self.account, state, staff) and await self.logged_in(
+            max_age=TEXT_CHECK_SECONDS
+        )
 
     # --- what the console says ---------------------------------------------------------------
 

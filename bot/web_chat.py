@@ -23,6 +23,7 @@ from bot import safety
 from bot.app_keys import API_TOKENS, CORE, SETTINGS, TEXTS
 from bot.client_address import client_address
 from bot.conversation import Incoming
+from bot.origins import allowed_origin
 from bot.text_input import InputRejected, RateLimited, StorageUnavailable, normalise_text
 from bot.web_errors import json_error, storage_unavailable
 from handoff.web_keys import OUTBOX_WATCHER
@@ -54,15 +55,7 @@ def _unknown(request: web.Request, code: str = "unknown_conversation") -> web.Re
 def _own_origin(request: web.Request, origin: str) -> bool:
     """The service's own pages (its public URL, or the host the request was sent to) and the
     sites that may embed the widget (CJG_WIDGET_ORIGINS)."""
-    settings = request.app[SETTINGS]
-    allowed = set(settings.widget_origins)
-    if settings.public_url:
-        scheme, _, rest = settings.public_url.partition("://")
-        allowed.add(f"{scheme}://{rest.split('/', 1)[0]}")
-    if origin in allowed:
-        return True
-    scheme, _, host = origin.partition("://")
-    return scheme in ("http", "https") and bool(host) and host == request.host
+    return allowed_origin(request.app[SETTINGS], origin, request.host)
 
 
 def _refused(request: web.Request, body: bool) -> web.Response | None:

@@ -1,9 +1,15 @@
 """The widget's Socket.IO server: Rasa's socketio events on top of the conversation core.
 
 Everything the user should see (bot replies, staff messages, queue news) goes through the
-conversation's outbox in Redis, and from there to every socket of the session. Each message
-carries its outbox id; the widget acknowledges it, and only then is it dropped. A socket that
-comes back after a network drop says the last id it has, and gets exactly what it missed.
+conversation's outbox in Redis, and from there to every socket of the session.
+
+Two kinds of client. By default a socket gets exactly what Rasa 3.6's own socketio channel
+sends (``bot/widget/render.py``), so existing Rasa web clients such as rasa-webchat work
+unchanged; each message is sent once and dropped (at most once, as with Rasa). A client opts in
+to the extensions by sending ``last_id`` in ``session_request`` (our widget does): each message
+then carries its outbox id and is dropped only when acknowledged, a socket that comes back says
+the last id it has and gets exactly what it missed, and it gets the ``cjg_*`` events (queue
+status, typing, "Gesprek wissen" in another tab).
 
 What lives in this process is only about open sockets (which session a socket belongs to and
 what it was sent); the conversation itself is in Redis, so any instance can serve a session.
@@ -30,8 +36,9 @@ from bot.config import Settings
 from bot.conversation import ConversationCore, Incoming
 from bot.credentials import IssuedIds
 from bot.messages import service_message
+from bot.origins import allowed_origin
 from bot.text_input import InputRejected
-from bot.widget.render import bot_uttered, handoff_event, stream_id
+from bot.widget.render import bot_uttered, handoff_event, rasa_uttered, stream_id
 from common.content import ServiceMessages
 from handoff.transcript import OutboxWatcher
 
@@ -54,7 +61,9 @@ class _Socket:
     session_id: str
     cid: str
     after: str  # the last outbox id sent to this socket
-    acks: bool  # the client acknowledges messages (the widget); others get each message once
+    # Opted in to the extensions (ids, acknowledgements, cjg_* events): our widget. Others get
+    # Rasa's own shapes, each message once.
+    extended: bool
     turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # one user message at a time
     sending: asyncio.Lock = field(default_factory=asyncio.Lock)
     typed_at: float = 0.0
@@ -68,7 +77,9 @@ class WidgetChannel:
             async_mode="aiohttp",
             # Emits to a room reach sockets on every instance ("Gesprek wissen" in two tabs).
             client_manager=socketio.AsyncRedisManager(settings.redis_url, channel="cjg:socketio"),
-            cors_allowed_origins=list(settings.widget_origins) or None,  # None: same origin
+            # The service's own pages and CJG_WIDGET_ORIGINS (engineio calls it with the
+            # handshake's Origin and environ); a list would allow only the listed ones.
+            cors_allowed_origins=self._origin_allowed,
             max_http_buffer_size=settings.max_body_bytes,
             logger=False,
             engineio_logger=False,
@@ -87,6 +98,14 @@ class WidgetChannel:
             ("cjg_forget", self._forget),
         ):
             self.sio.on(event, handler)
+
+    def _origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
+        """Also asked for the CORS headers of a request without ``Origin`` (then: none)."""
+        if not origin:
+            return False
+        request = environ.get("aiohttp.request")
+        host = request.host if isinstance(request, web.BaseRequest) else None
+        return allowed_origin(self._settings, origin, host)
 
     def attach(self, app: web.Application) -> None:
         self.sio.attach(app, socketio_path=SOCKET_PATH)
@@ -168,9 +187,11 @@ class WidgetChannel:
         self._unbind(sid)
 
     async def _session_request(self, sid: str, data: Any = None, *_: Any) -> None:
-        """Rasa's handshake. ``last_id`` (our extension) is the last message the client has."""
+        """Rasa's handshake. ``last_id`` (our extension) is the last message the client has;
+        sending it opts in to the extensions."""
         data = data if isinstance(data, dict) else {}
         requested = data.get("session_id")
+        extended = "last_id" in data
         try:
             if isinstance(requested, str) and await self._was_issued(requested):
                 session_id = requested
@@ -179,16 +200,18 @@ class WidgetChannel:
                 await self.issued.issue(session_id, self.core.conversation_id(CHANNEL, session_id))
         except RedisError as exc:  # no session without Redis; the widget asks again later
             log.error("widget session could not be checked (%s)", type(exc).__name__)
-            await self._say_directly(sid, "assistant_unavailable")
+            await self._say_directly(sid, "assistant_unavailable", extended)
             return
-        acks = "last_id" in data
         last = stream_id(data.get("last_id")) if requested == session_id else None
         old = self._sockets.get(sid)
         if old is not None and old.session_id != session_id:
             await self.sio.leave_room(sid, old.session_id)
         cid = self.core.conversation_id(CHANNEL, session_id)
-        self._bind(sid, _Socket(session_id, cid, last or "0-0", acks, address=self._address(sid)))
-        await self.sio.enter_room(sid, session_id)
+        self._bind(
+            sid, _Socket(session_id, cid, last or "0-0", extended, address=self._address(sid))
+        )
+        if extended:  # the room only carries cjg_forgotten
+            await self.sio.enter_room(sid, session_id)
         await self.sio.emit("session_confirm", session_id, to=sid)
         try:
             await self._status(sid)
@@ -209,8 +232,8 @@ class WidgetChannel:
                 if await self._was_issued(requested):
                     await self._session_request(sid, {"session_id": requested})
                     socket = self._sockets.get(sid)
-        if socket is None:
-            await self._say_directly(sid, "no_session")
+        if socket is None:  # nothing says whether it would take the extensions: Rasa's shape
+            await self._say_directly(sid, "no_session", extended=False)
             return
         async with socket.turn:
             try:
@@ -219,7 +242,7 @@ class WidgetChannel:
                 await self._deliver(sid)
             except RedisError as exc:
                 log.error("widget reply could not be stored (%s)", type(exc).__name__)
-                await self._say_directly(sid, "storage_unavailable")
+                await self._say_directly(sid, "storage_unavailable", socket.extended)
             finally:  # after the replies: clients may take it as "the answer is complete"
                 await self._typing(sid, "bot", False)
 
@@ -283,14 +306,18 @@ class WidgetChannel:
                 found = await outbox.read(socket.cid, socket.after, count=READ_BATCH)
                 handoff_news = False
                 for entry_id, message in found:
-                    payload = bot_uttered(entry_id, message)
-                    if socket.acks:
+                    if socket.extended:
                         acked = functools.partial(self._acked, socket.cid, entry_id)
                         await self.sio.emit(
-                            "bot_uttered", payload, to=sid, callback=acked, ignore_queue=True
+                            "bot_uttered",
+                            bot_uttered(entry_id, message),
+                            to=sid,
+                            callback=acked,
+                            ignore_queue=True,
                         )
-                    else:  # a client without acks: at most once, as Rasa's own channel
-                        await self.sio.emit("bot_uttered", payload, to=sid, ignore_queue=True)
+                    else:  # Rasa's shapes, at most once, as Rasa's own channel
+                        for payload in rasa_uttered(message):
+                            await self.sio.emit("bot_uttered", payload, to=sid, ignore_queue=True)
                         await outbox.forget_through(socket.cid, entry_id)
                     socket.after = entry_id
                     handoff_news = handoff_news or handoff_event(message) is not None
@@ -307,7 +334,7 @@ class WidgetChannel:
     async def _status(self, sid: str) -> None:
         """Where the handoff stands (queue place, who is there): the widget's status bar."""
         socket = self._sockets.get(sid)
-        if socket is not None:
+        if socket is not None and socket.extended:
             status = await self.core.handoff.status(socket.cid)
             await self.sio.emit("cjg_status", status, to=sid, ignore_queue=True)
 
@@ -318,6 +345,9 @@ class WidgetChannel:
             await self._typing(sid, "staff", True, signal.get("staff"))
 
     async def _typing(self, sid: str, who: str, typing: bool, name: object = None) -> None:
+        socket = self._sockets.get(sid)
+        if socket is None or not socket.extended:
+            return
         event: dict[str, Any] = {"who": who, "typing": typing}
         if isinstance(name, str):
             event["name"] = name
@@ -329,6 +359,8 @@ class WidgetChannel:
         del message["recipient_id"]
         return message
 
-    async def _say_directly(self, sid: str, code: str) -> None:
+    async def _say_directly(self, sid: str, code: str, extended: bool) -> None:
         """For when there is no outbox to put it in (no session, Redis away)."""
-        await self.sio.emit("bot_uttered", self._service(code), to=sid, ignore_queue=True)
+        message = self._service(code)
+        for payload in [message] if extended else rasa_uttered(message):
+            await self.sio.emit("bot_uttered", payload, to=sid, ignore_queue=True)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from aiohttp.web import Application
@@ -16,6 +18,7 @@ from aiohttp.web import Application
 from bot import Settings, create_app
 from bot.app_keys import CORE, REDIS, WIDGET
 from bot.widget.channel import CHANNEL
+from common.content import service_messages
 from handoff import keys
 from handoff.accounts import Account, AccountError, Accounts
 from handoff.web_keys import HANDOFF
@@ -61,26 +64,61 @@ async def answer(client: RasaSocketClient, text: object) -> list[dict[str, Any]]
     return replies
 
 
-async def test_rasa_socketio_events_with_buttons(
+# What Rasa 3.6's socketio channel sends (rasa/core/channels/socketio.py): a client that did
+# not opt in to the extensions gets these shapes and nothing else.
+RASA_SHAPES = ({"text"}, {"text", "quick_replies"}, {"text", "buttons"}, {"attachment"})
+
+
+def rasa_shaped(message: dict[str, Any]) -> bool:
+    if set(message) not in RASA_SHAPES:
+        return False
+    replies = message.get("quick_replies", message.get("buttons", []))
+    return all(
+        (set(r) == {"content_type", "title", "payload"} and r["content_type"] == "text")
+        or (set(r) == {"type", "title", "url"} and r["type"] == "web_url")
+        for r in replies
+    )
+
+
+async def test_a_plain_rasa_client_gets_exactly_rasas_shapes(
+    clients: Callable[[int], RasaSocketClient],
+) -> None:
+    """rasa-webchat shows a message only when it has exactly Rasa's keys."""
+    client = clients(0)
+    session = await client.connect(session_id=None, last_id=None)  # no last_id: not opted in
+    assert len(session) == 32 and int(session, 16) >= 0
+
+    welcome = await answer(client, "/greet")
+    assert all(rasa_shaped(m) for m in welcome), welcome
+    assert "CJG" in welcome[0]["text"]
+    assert len(welcome) > 1  # split at blank lines, as Rasa does ...
+    assert all(m["quick_replies"] == [] for m in welcome[:-1])  # ... buttons on the last part
+    buttons = welcome[-1]["quick_replies"]
+    assert buttons and all(q["content_type"] == "text" for q in buttons)
+
+    offers = await answer(client, "/zoek_aanbod")  # offers: link buttons
+    assert all(rasa_shaped(m) for m in offers), offers
+    links = [b for m in offers for b in m.get("buttons", [])]
+    assert links and all(b["url"].startswith("http") and "/go/" in b["url"] for b in links)
+
+    question = await answer(client, "mijn peuter van 3 wil niet slapen")
+    assert all(rasa_shaped(m) for m in question) and len(question[0]["text"]) > 40
+    for event in ("cjg_status", "cjg_typing", "cjg_forgotten"):  # no extension events at all
+        assert client.drain(event) == [], event
+
+
+async def test_the_widget_opts_in_and_keeps_its_extensions(
     clients: Callable[[int], RasaSocketClient],
 ) -> None:
     client = clients(0)
-    session = await client.connect(session_id=None, last_id=None)  # a plain Rasa client
-    assert len(session) == 32 and int(session, 16) >= 0
+    await client.connect(session_id=None, last_id="0")  # the widget's handshake
     assert (await client.next("cjg_status"))["state"] == "bot"
-
     welcome = await answer(client, "/greet")
-    assert "CJG" in " ".join(m.get("text", "") for m in welcome)
-    buttons = [q for m in welcome for q in m.get("quick_replies", [])]
+    assert len(welcome) == 1  # one message, unsplit, with its id and time
+    assert welcome[0]["id"] and welcome[0]["at"] > 0 and "\n\n" in welcome[0]["text"]
+    buttons = welcome[0]["quick_replies"]
     assert buttons and all(q["content_type"] == "text" for q in buttons)
-    assert all(m["id"] and m["at"] > 0 for m in welcome)
-
-    pressed = next(q for q in buttons if not q["payload"].startswith("http"))
-    after_button = await answer(client, pressed["payload"])
-    assert after_button and all("text" in m for m in after_button)
-
-    question = await answer(client, "mijn peuter van 3 wil niet slapen")
-    assert len(question[0]["text"]) > 40
+    assert await client.next("cjg_typing") == {"who": "bot", "typing": True}
 
 
 async def test_session_ids_the_server_did_not_issue_are_replaced(
@@ -110,7 +148,7 @@ async def test_user_uttered_never_adopts_a_session_id_it_was_not_given(
     chosen = "b" * 32
     await stranger.sio.emit("user_uttered", {"message": "/cjg_end", "session_id": chosen})
     reply = await stranger.next("bot_uttered")
-    assert reply["custom"]["service"] == "no_session"
+    assert reply == {"text": service_messages().get("no_session")}  # Rasa's shape: no handshake
     assert stranger.drain("session_confirm") == []
     chosen_cid = app[CORE].conversation_id(CHANNEL, chosen)
     assert not await app[REDIS].exists(keys.conversation(chosen_cid), keys.outbox(chosen_cid))
@@ -255,3 +293,59 @@ async def test_at_shutdown_the_sockets_are_closed_so_widgets_reconnect_at_once(
 
     again = clients(1)  # the other instance takes the widget back
     assert await again.connect(session_id=client.session_id) == client.session_id
+
+
+async def test_a_plain_client_gets_handoff_news_and_staff_messages_as_text_once(
+    servers: list[TestServer], clients: Callable[[int], RasaSocketClient]
+) -> None:
+    app = servers[0].app
+    client = clients(0)
+    session = await client.connect(last_id=None)
+    with contextlib.suppress(AccountError):
+        await Accounts(app[REDIS]).add("anne", "Anne", "een lang wachtwoord 123")
+    await app[HANDOFF].presence.heartbeat("anne")
+    queued = await answer(client, "/ask_human")
+    assert queued and all(rasa_shaped(m) for m in queued)
+    hid = (await app[HANDOFF].conversation(app[CORE].conversation_id(CHANNEL, session))).hid
+    assert hid and await app[HANDOFF].claim(hid, ANNE)
+    joined = await client.next("bot_uttered")  # with the button to end the chat
+    assert rasa_shaped(joined) and "Anne" in joined["text"] and joined["quick_replies"]
+    await app[HANDOFF].send(hid, ANNE, "Hoi, ik ben Anne.")
+    assert await client.next("bot_uttered") == {"text": "Hoi, ik ben Anne."}
+    assert await client.quiet()  # once
+    for event in ("cjg_status", "cjg_typing"):
+        assert client.drain(event) == [], event
+
+
+async def _handshake(server: TestServer, origin: str) -> int:
+    """An Engine.IO handshake (the first request of every Socket.IO client) from ``origin``."""
+    async with aiohttp.ClientSession() as http:
+        response = await http.get(
+            server.make_url("/socket.io/"),
+            params={"EIO": "4", "transport": "polling"},
+            headers={"Origin": origin},
+        )
+        return response.status
+
+
+async def test_the_services_own_pages_connect_as_well_as_the_listed_sites(
+    aiohttp_server: ServerFactory, settings: Settings
+) -> None:
+    """With CJG_WIDGET_ORIGINS set, /demo (its own origin) still connects, and so does the
+    origin of CJG_PUBLIC_URL; any other site is refused."""
+    listed = replace(
+        settings,
+        widget_origins=("https://www.cjg.example",),
+        public_url="https://chat.cjg.example/",
+    )
+    server = await aiohttp_server(create_app(listed))
+    own = f"http://{server.host}:{server.port}"
+    for origin in (own, "https://www.cjg.example", "https://chat.cjg.example"):
+        assert await _handshake(server, origin) == 200, origin
+    for origin in ("https://evil.example", "null", "https://www.cjg.example.evil.nl", own + "1"):
+        assert await _handshake(server, origin) == 400, origin
+
+    unlisted = await aiohttp_server(create_app(settings))  # no list: only its own pages
+    own = f"http://{unlisted.host}:{unlisted.port}"
+    assert await _handshake(unlisted, own) == 200
+    assert await _handshake(unlisted, "https://www.cjg.example") == 400

@@ -60,6 +60,12 @@ class RedisServer:
     port: int = field(default_factory=free_port)
     password: str = field(default_factory=lambda: secrets.token_hex(16))
     process: subprocess.Popen[bytes] | None = None
+    ready_at: int = 0  # the size of its log when it answered: what came before is start-up
+
+    @property
+    def log(self) -> Path:
+        """What redis-server writes (as honcho shows it in production)."""
+        return self.directory / "redis.log"
 
     def url(self, db: int = 0) -> str:
         """The URL of database ``db``, password included: build every client from it."""
@@ -78,8 +84,10 @@ class RedisServer:
             f"port {self.port}\nbind 127.0.0.1\ndir {self.directory}\nappendonly yes\n"
             f'save ""\nrequirepass {self.password}\nmaxmemory-policy noeviction\n'
         )
-        self.process = subprocess.Popen(["redis-server", str(conf)], stdout=subprocess.DEVNULL)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(["redis-server", str(conf)], stdout=log, stderr=log)
         wait_until(self._pong, 20, "redis-server", self.process)
+        self.ready_at = self.log.stat().st_size
 
     def _pong(self) -> bool:
         with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
@@ -102,6 +110,11 @@ class RasaStack:
     action_url: str
     rasa: subprocess.Popen[bytes]
     actions: subprocess.Popen[bytes]
+    logs: Path  # rasa.log and actions.log: each process's stdout and stderr
+    ready_at: dict[str, int] = field(default_factory=dict)  # log sizes when both answered
+
+    def log(self, name: str) -> Path:
+        return self.logs / f"{name}.log"
 
     def pause(self) -> None:
         """Freezes the Rasa server, as if it were overloaded."""
@@ -126,8 +139,9 @@ class RasaStack:
 
 def start_rasa_stack(redis: RedisServer, logs: Path, model: Path = MODEL) -> RasaStack:
     """Starts the action server and the Rasa server on ``model``; raises RuntimeError with the
-    tails of their logs when either does not come up. Rasa starts as in the Procfile: through
-    assistant/launch.py, which reads the token from RASA_TOKEN (never on a command line)."""
+    tails of their logs when either does not come up. Both start as in the Procfile: through
+    assistant/launch.py, which reads Rasa's token from RASA_TOKEN (never on a command line) and
+    keeps their logs free of message text and start-up warnings."""
     rasa_port, action_port, token = free_port(), free_port(), secrets.token_hex(24)
     env = {
         **os.environ,
@@ -146,8 +160,8 @@ def start_rasa_stack(redis: RedisServer, logs: Path, model: Path = MODEL) -> Ras
         log = (logs / f"{name}.log").open("wb")
         return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=log)
 
-    actions = start("actions", str(RASA), "run", "actions", "--actions", "assistant.actions",
-                    "--port", str(action_port))  # fmt: skip
+    actions = start("actions", str(RASA_PYTHON), "-m", "assistant.launch", "run", "actions",
+                    "--actions", "assistant.actions", "--port", str(action_port))  # fmt: skip
     rasa = start("rasa", str(RASA_PYTHON), "-m", "assistant.launch", "run", "--model", str(model),
                  "--interface", "127.0.0.1", "--port", str(rasa_port), "--enable-api",
                  "--endpoints", "endpoints.yml", "--credentials", "credentials.yml")  # fmt: skip
@@ -157,10 +171,12 @@ def start_rasa_stack(redis: RedisServer, logs: Path, model: Path = MODEL) -> Ras
         action_url=f"http://127.0.0.1:{action_port}",
         rasa=rasa,
         actions=actions,
+        logs=logs,
     )
     try:
         wait_until(lambda: _http_ok(f"{stack.action_url}/health"), 120, "action server", actions)
         wait_until(lambda: _http_ok(f"{stack.url}/status?token={token}"), 300, "Rasa", rasa)
+        stack.ready_at = {name: stack.log(name).stat().st_size for name in ("rasa", "actions")}
     except RuntimeError as exc:
         stack.stop()
         # The tails go into the message itself: CI shows only part of the output.

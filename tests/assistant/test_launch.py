@@ -67,3 +67,12 @@ def test_every_process_gets_the_stop_signal_itself() -> None:
     for line in (ROOT / "Procfile").read_text().splitlines():
         if line.strip():
             assert line.split(":", 1)[1].split()[0] == "exec", line
+
+
+def test_the_action_server_starts_through_the_launcher_without_a_token() -> None:
+    argv = shlex.split(_procfile_command("actions").replace("$ACTION_PORT", "5055"))
+    assert argv[1:4] == [".venv-rasa/bin/python", "-m", "assistant.launch"]
+    rasa = rasa_argv(argv[4:], "")  # the action server has no API: no token needed
+    assert rasa == ["rasa", "run", "actions", "--actions", "assistant.actions", "--port", "5055"]
+    args = create_argument_parser().parse_args(rasa[1:])
+    assert args.actions == "assistant.actions" and args.port == 5055

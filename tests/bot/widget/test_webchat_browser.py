@@ -26,7 +26,8 @@ from tests.servers import ROOT
 
 WEBCHAT_DB = 12
 BUNDLE = ROOT / "tests" / "vendor" / "rasa-webchat" / "lib" / "index.js"
-QUIET_SECONDS = 1.0  # no more replies this long after the last: the turn is complete
+QUIET_SECONDS = 0.5  # no more replies this long after the last: the turn is complete (a
+# turn's replies are sent together, in one burst)
 pytestmark = pytest.mark.rasa
 
 # The script tag and props from rasa-webchat's README, as a CJG site would write them.

@@ -26,6 +26,20 @@ from typing import Any
 
 STREAM_ID = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
 LINK_PREFIXES = ("https://", "http://")
+# rasa-webchat renders text as Markdown and follows a link whatever its scheme. Only links that
+# plainly start with http(s):// stay links; any other inline link, autolink or reference
+# definition gets its opening escaped, so ``[x](javascript:...)`` (or an entity-encoded scheme)
+# shows as text.
+_INLINE_LINK = re.compile(r"\]\((?!\s*<?https?://)")
+_AUTOLINK = re.compile(r"<(?!https?://)(?=[^<>\s]*:)")
+_REFERENCE = re.compile(r"^( {0,3})\[(?=[^\]]*\]:(?!\s*<?https?://))", re.MULTILINE)
+
+
+def inert_links(text: str) -> str:
+    """Markdown text for clients that render it: only http(s) links remain links."""
+    text = _INLINE_LINK.sub(r"]\\(", text)
+    text = _AUTOLINK.sub(r"\\<", text)
+    return _REFERENCE.sub(r"\1\\[", text)
 
 
 def _quick_replies(buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -61,6 +75,10 @@ def _rasa_button(button: dict[str, Any]) -> dict[str, Any]:
     return {"content_type": "text", "title": button["title"], "payload": button["payload"]}
 
 
+def _parts(text: str) -> list[str]:
+    return [inert_links(part) for part in text.strip().split("\n\n")]
+
+
 def rasa_uttered(message: dict[str, Any]) -> list[dict[str, Any]]:
     """Rasa 3.6's payloads for one message, in the order its socketio channel emits them;
     none for a message with nothing a Rasa client can show (``custom`` only)."""
@@ -70,10 +88,10 @@ def rasa_uttered(message: dict[str, Any]) -> list[dict[str, Any]]:
     if buttons:
         links_only = all(b["payload"].startswith(LINK_PREFIXES) for b in buttons)
         key = "buttons" if links_only else "quick_replies"
-        out = [{"text": part, key: []} for part in (text or "").strip().split("\n\n")]
+        out = [{"text": part, key: []} for part in _parts(text or "")]
         out[-1][key] = [_rasa_button(b) for b in buttons]
     elif text:
-        out = [{"text": part} for part in text.strip().split("\n\n")]
+        out = [{"text": part} for part in _parts(text)]
     image = _image(message)
     if image is not None:
         out.append({"attachment": image})

@@ -64,3 +64,19 @@ def test_the_widget_gets_one_payload_with_its_fields() -> None:
         "quick_replies": [{"content_type": "text", "title": "Ja", "payload": "/ja"}],
         "custom": {"service": "x"},
     }
+
+
+def test_only_http_links_stay_links_for_markdown_clients() -> None:
+    """rasa-webchat renders Markdown and follows any scheme: a staff reply with a javascript:
+    link must reach it as text, whatever disguise the scheme wears."""
+    hostile = (
+        "[klik](javascript:alert(1)) [b]( javascript:x) [c](&#106;avascript:x) "
+        "<javascript:alert(2)> [d][r]\n[r]: javascript:alert(3)"
+    )
+    (sent,) = rasa_uttered({"text": hostile})
+    assert sent["text"] == (
+        "[klik]\\(javascript:alert(1)) [b]\\( javascript:x) [c]\\(&#106;avascript:x) "
+        "\\<javascript:alert(2)> [d][r]\n\\[r]: javascript:alert(3)"
+    )
+    safe = "Kijk op [samenopgroeien](https://samenopgroeien.nu) of <https://www.cjgkennemerland.nl>"
+    assert rasa_uttered({"text": safe}) == [{"text": safe}]

@@ -358,9 +358,14 @@ class ConversationCore:
         unclear: tuple[str, str | None] | None = None
         shown: list[BotMessage] = []
         for message in replies:
-            tag = registration.from_custom(message.get("custom"))
+            custom = message.get("custom")
+            if isinstance(custom, dict) and set(custom) == {"offer"}:  # names the offer before
+                if shown:
+                    shown[-1] = self._counted_links(shown[-1], custom["offer"], incoming.channel)
+                continue
+            tag = registration.from_custom(custom)
             if tag is None:
-                shown.append(self._counted_links(message, incoming.channel))
+                shown.append(message)
                 continue
             facts += facts_from_tag(tag)
             if tag["outcome"] in ("not_understood", "unsure"):
@@ -375,18 +380,19 @@ class ConversationCore:
             log.error("registration failed (%s)", type(exc).__name__)
         return shown
 
-    def _counted_links(self, message: BotMessage, channel: str) -> BotMessage:
-        """Offer links go via /go/<offer>, which counts the click and redirects."""
+    def _counted_links(self, message: BotMessage, offer_id: object, channel: str) -> BotMessage:
+        """An offer's link goes via /go/<offer>, which counts the click and redirects. The offer
+        finder names the offer in a ``custom`` of its own right after the offer (Rasa sends a
+        message's ``custom`` separately): offers can share a link, so the link alone cannot say
+        which one was clicked."""
+        offer = next((o for o in catalogue().offers if o.id == offer_id), None)
         buttons = message.get("buttons")
-        if not buttons or (channel == "telegram" and not self._public_url.startswith("https://")):
+        if offer is None or not buttons:
+            return message
+        if channel == "telegram" and not self._public_url.startswith("https://"):
             return message  # Telegram refuses link buttons to a local http address
-        by_link = {o.link: o.id for o in catalogue().offers}
-        counted = [
-            {**b, "payload": f"{self._public_url}/go/{by_link[b['payload']]}?via={channel}"}
-            if b["payload"] in by_link
-            else b
-            for b in buttons
-        ]
+        link = f"{self._public_url}/go/{offer.id}?via={channel}"
+        counted = [{**b, "payload": link} if b["payload"] == offer.link else b for b in buttons]
         return cast(BotMessage, {**message, "buttons": counted})
 
     async def _start_handoff(

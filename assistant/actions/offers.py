@@ -109,6 +109,9 @@ def offer_message(offer: Offer, texts: FinderTexts) -> dict[str, Any]:
     return {
         "text": f"{offer.title} ({kind})\n{offer.description}",
         "buttons": [{"title": texts.offer_button.format(title=offer.title), "payload": offer.link}],
+        # Offers may share one link (all of them do while samenopgroeien.nu has no page per
+        # offer): the service counts the click by this id, not by the link.
+        "json_message": {"offer": offer.id},
     }
 
 

@@ -28,6 +28,9 @@ async def test_offer_finder_shows_offers_at_once_and_remembers_what_it_learned(
     links = [b for r in replies for b in r.get("buttons", [])]  # type: ignore[attr-defined]
     offers = [b for b in links if "/go/" in b["payload"]]
     assert offers and all(b["payload"].startswith("http://127.0.0.1:8080/go/") for b in offers)
+    # each button counts its own offer, though all of them link to samenopgroeien.nu today
+    assert len({b["payload"] for b in offers}) == len(offers)
+    assert not any("offer" in r.get("custom", {}) for r in replies)  # type: ignore[operator]
     path = offers[0]["payload"].removeprefix("http://127.0.0.1:8080")
     followed = await client.get(path, allow_redirects=False)  # counted, then on to the offer
     assert followed.status == 302 and followed.headers["Location"].startswith("https://")

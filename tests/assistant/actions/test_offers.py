@@ -14,6 +14,8 @@ from assistant.actions.offers import ActionFindOffers
 from common.offers import THEME_LABELS, catalogue
 from tests.assistant.conftest import split_notes
 
+OFFER_IDS = {o.id for o in catalogue().offers}
+
 
 def saying(tracker: Tracker, text: str, intent: str = "zoek_aanbod") -> Tracker:
     """The recorded tracker with another first message (same shape, other words)."""
@@ -52,6 +54,8 @@ async def test_theme_and_age_from_the_first_message_show_offers_at_once(
     for offer in offers:
         (button,) = offer["buttons"]
         assert button["payload"] == "https://samenopgroeien.nu"
+        assert offer["custom"]["offer"] in OFFER_IDS  # the service counts clicks by it
+    assert len({o["custom"]["offer"] for o in offers}) == len(offers)
     overview = shown[-1]  # no question: no weerbaarheid offer depends on the age
     assert "samenopgroeien.nu" in overview["text"]
     assert overview["buttons"] == [

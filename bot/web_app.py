@@ -14,7 +14,7 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 from telegram.error import TelegramError
 
-from bot import web_chat, web_health, web_privacy, web_security, web_widget
+from bot import web_chat, web_docs, web_health, web_privacy, web_security, web_widget
 from bot.app_keys import API_TOKENS, CORE, HTTP, RASA, REDIS, SETTINGS, TELEGRAM, TEXTS, WIDGET
 from bot.client_rasa import RasaClient
 from bot.config import Settings
@@ -213,6 +213,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     app.add_routes(web_health.routes)
     app.add_routes(web_chat.routes)
+    app.add_routes(web_docs.routes)
     app.add_routes(web_staff.routes)
     app.add_routes(web_staff_ws.routes)
     app.add_routes(web_insight.routes)

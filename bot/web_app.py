@@ -185,8 +185,10 @@ async def _widget(app: web.Application) -> AsyncIterator[None]:
 
 
 async def telegram_webhook(request: web.Request) -> web.StreamResponse:
+    """Only in webhook mode: in polling mode there is no secret to check, and the path would
+    take anyone's made-up update as Telegram's."""
     channel = request.app.get(TELEGRAM)
-    if channel is None:
+    if channel is None or request.app[SETTINGS].telegram_mode != "webhook":
         raise web.HTTPNotFound()
     return await channel.webhook(request)
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 from telegram.error import TelegramError
 
-from bot import web_chat, web_health, web_privacy, web_security, web_widget
+from bot import web_chat, web_docs, web_health, web_privacy, web_security, web_widget
 from bot.app_keys import API_TOKENS, CORE, HTTP, RASA, REDIS, SETTINGS, TELEGRAM, TEXTS, WIDGET
 from bot.client_rasa import RasaClient
 from bot.config import Settings
@@ -185,8 +185,10 @@ async def _widget(app: web.Application) -> AsyncIterator[None]:
 
 
 async def telegram_webhook(request: web.Request) -> web.StreamResponse:
+    """Only in webhook mode: in polling mode there is no secret to check, and the path would
+    take anyone's made-up update as Telegram's."""
     channel = request.app.get(TELEGRAM)
-    if channel is None:
+    if channel is None or request.app[SETTINGS].telegram_mode != "webhook":
         raise web.HTTPNotFound()
     return await channel.webhook(request)
 
@@ -213,6 +215,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     app.add_routes(web_health.routes)
     app.add_routes(web_chat.routes)
+    app.add_routes(web_docs.routes)
     app.add_routes(web_staff.routes)
     app.add_routes(web_staff_ws.routes)
     app.add_routes(web_insight.routes)

@@ -182,6 +182,20 @@ async def test_webhook_mode_registers_the_secret_and_checks_it(
     assert "CJG" in welcome["text"]
 
 
+async def test_the_webhook_path_takes_no_updates_in_polling_mode(
+    client: tuple[Client, FakeBotApi],
+) -> None:
+    """In polling mode no webhook secret is set: an open path would take anyone's made-up
+    update as Telegram's, in any user's name (their /wissen, their messages to staff)."""
+    service, api = client
+    forged = await service.post("/telegram/webhook", json=api.update_json("/wissen"))
+    assert forged.status == 404
+    api.message("/help")  # the real updates still come in by polling
+    (reply,) = await api.wait_for("sendMessage", 1)
+    assert "/wissen" in reply["text"]
+    assert len(api.sent()) == 1  # the forged /wissen did nothing
+
+
 async def test_webhook_mode_answers_buttons_and_pushes_staff_replies(
     aiohttp_server: ServerFactory,
     aiohttp_client: ClientFactory,

@@ -233,9 +233,11 @@ async def service(
         staff=(),
         extra_env={"CJG_RASA_URL": switch.url},
     )
-    await asyncio.to_thread(service.start)
-    yield service
-    await asyncio.to_thread(service.stop)
+    try:
+        await asyncio.to_thread(service.start)
+        yield service
+    finally:  # also when it did not come up: no service is left running
+        await asyncio.to_thread(service.stop)
 
 
 @pytest.fixture

@@ -9,7 +9,12 @@ The benchmark starts its own stack (redis-server, the action server, Rasa on --m
 service), so nothing else shares it and the per-sender and per-address rate limits can be raised
 out of the way: with the product's limits, 20 fast users would mostly measure "wacht even"
 replies. It fails (exit 1) when more than 1% of the messages of a target err, time out or get a
-service error text (rate limited, assistant unavailable, ...) instead of an answer.
+service error text (rate limited, assistant unavailable, ...) or any status but 200 (a 503 when
+the assistant or Redis was away) instead of an answer.
+
+The service's lasting users speak plain Rasa REST, as Rasa's webhook's do: the first message
+without a sender, then the conversation token from that reply's header as their ``sender``
+(the compatibility path of docs/API.md).
 
     .venv/bin/python bench/chat_load.py --users 20 --seconds 60          # about 2 minutes
     .venv/bin/python bench/chat_load.py --smoke                          # a few seconds of load
@@ -82,13 +87,19 @@ class Result:
 
 
 async def user(
-    session: aiohttp.ClientSession, url: str, headers: dict[str, str], stop: float, out: Result
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    stop: float,
+    out: Result,
+    issued: bool,
 ) -> None:
-    sender = f"bench-{uuid.uuid4().hex[:12]}"
-    own = dict(headers)  # the service's conversation token joins these after the first reply
+    """One lasting user. ``issued``: the service names the conversation (its first reply's
+    token becomes the sender); otherwise (Rasa's webhook) the user picks a sender."""
+    sender: list[str] = [] if issued else [f"bench-{uuid.uuid4().hex[:12]}"]
     i = 0
     while time.monotonic() < stop:
-        await _one(session, url, own, MESSAGES[i % len(MESSAGES)], out, sender)
+        await _one(session, url, headers, MESSAGES[i % len(MESSAGES)], out, sender)
         i += 1
 
 
@@ -155,14 +166,18 @@ async def widget_round(url: str, users: int, seconds: float) -> Result:
     return result
 
 
-async def round_(url: str, headers: dict[str, str], users: int, seconds: float) -> Result:
+async def round_(
+    url: str, headers: dict[str, str], users: int, seconds: float, issued: bool
+) -> Result:
     result = Result()
     timeout = aiohttp.ClientTimeout(total=30)
     connector = aiohttp.TCPConnector(limit=users)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         started = time.monotonic()
         stop = started + seconds
-        await asyncio.gather(*(user(session, url, headers, stop, result) for _ in range(users)))
+        await asyncio.gather(
+            *(user(session, url, headers, stop, result, issued) for _ in range(users))
+        )
         result.seconds = time.monotonic() - started
     return result
 
@@ -187,7 +202,8 @@ async def single_user(url: str, headers: dict[str, str], count: int) -> Result:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         started = time.monotonic()
         for i in range(count):
-            await _one(session, url, headers, MESSAGES[i % len(MESSAGES)], result)
+            fresh = [f"bench-{uuid.uuid4().hex[:12]}"]  # a new conversation each time
+            await _one(session, url, headers, MESSAGES[i % len(MESSAGES)], result, fresh)
         result.seconds = time.monotonic() - started
     return result
 
@@ -198,22 +214,24 @@ async def _one(
     headers: dict[str, str],
     text: str,
     out: Result,
-    sender: str | None = None,
+    sender: list[str],
 ) -> None:
-    """Sends one message; its latency counts only when a real answer came back.
+    """Sends one message; its latency counts only when a real answer came back (any status
+    but 200, a 503 included, is an error).
 
-    Rasa's webhook knows the user by ``sender``; the service ignores it and issues a
-    conversation token with the first reply, which a lasting user (``sender`` given) keeps in
-    ``headers``. Without ``sender`` every message starts a new conversation on both.
+    A user holds its sender in ``sender``: picked by itself for Rasa's webhook, or, for the
+    service, empty until the first reply's header brings the conversation token.
     """
-    body = {"sender": sender or f"bench-{uuid.uuid4().hex[:12]}", "message": text}
+    body = {"message": text}
+    if sender:
+        body["sender"] = sender[0]
     started = time.perf_counter()
     try:
         async with session.post(url, json=body, headers=headers) as response:
             replies = await response.json() if response.status == 200 else []
             token = response.headers.get(TOKEN_HEADER)
-            if sender and token:
-                headers[TOKEN_HEADER] = token
+            if not sender and token:
+                sender.append(token)
             ok = bool(replies) and not failed(replies)
     except (aiohttp.ClientError, TimeoutError, ValueError):
         ok = False
@@ -231,13 +249,13 @@ async def measure(
           f"p50 {idle.pct(0.5):.1f} ms  p99 {idle.pct(0.99):.1f} ms", flush=True)  # fmt: skip
     totals = {name: Result() for name in targets}
     per_round = args.seconds / args.rounds
-    await round_(*targets["service"], users=2, seconds=3)  # warm-up, not counted
+    await round_(*targets["service"], users=2, seconds=3, issued=True)  # warm-up, not counted
     for r in range(args.rounds):
         for name, (url, headers) in targets.items():
             if name == "widget":
                 result = await widget_round(url, args.users, per_round)
             else:
-                result = await round_(url, headers, args.users, per_round)
+                result = await round_(url, headers, args.users, per_round, name == "service")
             totals[name].add(result)
             print(f"round {r + 1}/{args.rounds} {name:8s} {len(result.latencies):5d} msgs "
                   f"p50 {result.pct(0.5):7.1f} ms", flush=True)  # fmt: skip

@@ -14,12 +14,21 @@ class RasaUnavailable(Exception):
 
 class RasaClient:
     WEBHOOK = "/webhooks/cjg/webhook"
+    ACTIONS_CHECK_SECONDS = 2.0
 
     def __init__(
-        self, session: aiohttp.ClientSession, base_url: str, token: str, timeout: float
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        token: str,
+        timeout: float,
+        action_server_url: str = "",
     ) -> None:
+        """``action_server_url``: Rasa's action server, asked only when Rasa had nothing to say
+        (with its action server down, Rasa answers 200 with an empty list)."""
         self._session = session
         self._base_url = base_url
+        self._actions_url = action_server_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"}
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -47,6 +56,20 @@ class RasaClient:
         if not isinstance(body, list):
             raise RasaUnavailable("Rasa's reply is not a list")
         return body
+
+    async def actions_down(self) -> bool:
+        """True when the action server does not answer its health check: then Rasa's silence
+        means that nothing could be answered, not that there was nothing to say."""
+        if not self._actions_url:
+            return False
+        try:
+            async with self._session.get(
+                self._actions_url + "/health",
+                timeout=aiohttp.ClientTimeout(total=self.ACTIONS_CHECK_SECONDS),
+            ) as response:
+                return response.status != 200
+        except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError):
+            return True
 
     async def history(self, conversation_id: str, limit: int = 30) -> list[tuple[str, str]]:
         """The last user and bot texts from Rasa's tracker, for the staff member's transcript.

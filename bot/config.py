@@ -46,6 +46,11 @@ class Settings:
     rasa_token: str = ""
     action_server_url: str = "http://127.0.0.1:5055"
     rasa_timeout: float = 10.0
+    # Retry-After (seconds) of a 503 when a message got no answer: Rasa or its action server
+    # down or too slow (a restart loads the model in well under a minute), or Redis full or
+    # away (a full Redis needs someone to act). The widget retries on its own schedule.
+    retry_after_assistant: int = 10
+    retry_after_storage: int = 60
     pseudonym_secret: str = ""
     max_message_chars: int = 2000
     max_body_bytes: int = 256 * 1024
@@ -139,6 +144,12 @@ class Settings:
             rasa_token=env.get("RASA_TOKEN", ""),
             action_server_url=env.get("CJG_ACTION_SERVER_URL", cls.action_server_url).rstrip("/"),
             rasa_timeout=number("CJG_RASA_TIMEOUT", cls.rasa_timeout, float),
+            retry_after_assistant=int(
+                number("CJG_RETRY_AFTER_ASSISTANT", cls.retry_after_assistant, int)
+            ),
+            retry_after_storage=int(
+                number("CJG_RETRY_AFTER_STORAGE", cls.retry_after_storage, int)
+            ),
             pseudonym_secret=env.get("CJG_PSEUDONYM_SECRET", ""),
             max_message_chars=int(number("CJG_MAX_MESSAGE_CHARS", cls.max_message_chars, int)),
             rate_per_sender=int(number("CJG_RATE_PER_SENDER", cls.rate_per_sender, int)),

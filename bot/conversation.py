@@ -22,7 +22,7 @@ from bot.client_rasa import RasaClient, RasaUnavailable
 from bot.messages import BotMessage, from_rasa, service_message
 from bot.pseudonym import pseudonymise
 from bot.rate_limit import RateLimits
-from bot.text_input import RateLimited, StorageUnavailable, clean_text
+from bot.text_input import AssistantUnavailable, RateLimited, StorageUnavailable, clean_text
 from bot.turns import Turn, Turns
 from common import registration
 from common.content import ServiceMessages
@@ -91,6 +91,11 @@ class ConversationCore:
     def conversation_id(self, channel: str, user_id: str) -> str:
         return pseudonymise(self._secret, channel, user_id)
 
+    async def may_start(self, conversation: str, address: str | None) -> bool:
+        """Whether a conversation may start without a message (the API's session): it counts
+        as one message of the conversation and of the client's address."""
+        return await self._limits.allow(conversation, address)
+
     async def stop(self, channel: str, user_id: str) -> None:
         """Ends the conversation: a handoff is stopped and Rasa starts afresh."""
         conversation = self.conversation_id(channel, user_id)
@@ -125,11 +130,20 @@ class ConversationCore:
 
     async def _late(self, turn: Turn) -> bool:
         """True when the conversation was erased while this turn ran: then whatever the turn
-        re-created is deleted again, and the caller drops its reply."""
+        re-created is deleted again, and the caller drops its reply.
+
+        False when Redis cannot tell (away since Rasa answered): the message has reached Rasa,
+        so the reply goes to whoever sent it rather than being lost; a retry would reach Rasa
+        twice, and nothing can be re-created in a store that takes no writes.
+        """
         try:
             if not await turn.erased():
                 return False
-            log.info("a turn ended after its conversation was erased; its reply is dropped")
+        except RedisError as exc:
+            log.error("erase check failed after the answer (%s)", type(exc).__name__)
+            return False
+        log.info("a turn ended after its conversation was erased; its reply is dropped")
+        try:
             await self._erase(turn.cid)
         except RedisError as exc:
             log.error("late turn clean-up failed (%s)", type(exc).__name__)
@@ -180,9 +194,13 @@ class ConversationCore:
 
     async def handle(self, incoming: Incoming) -> list[BotMessage]:
         """Answers one user message. Raises InputRejected for empty or over-long text,
-        RateLimited for a flood (the safety check still runs first) and StorageUnavailable when
-        Redis refuses to keep the message (full, or away): the user is told, nothing is lost
-        unnoticed. A crisis message gets the card even then.
+        RateLimited for a flood (the safety check still runs first), StorageUnavailable when
+        Redis refuses to keep the message (full, or away) and AssistantUnavailable when Rasa or
+        its action server does not answer. Both of those (``Unavailable``) mean that the
+        service kept nothing of the message, so the client may send it again as it is; a crisis
+        message still gets the card (``shown``). Once the message is kept (in a transcript, by
+        Rasa), a later failure is reported in the replies instead, so a retry cannot add it
+        twice.
 
         During a handoff the text goes to staff, never to Rasa; the service's own buttons
         (``/cjg_...``) are handled here too.
@@ -235,9 +253,13 @@ class ConversationCore:
             return [self._unavailable(incoming.user_id, "no_answer")]
         try:
             raw = await self._rasa.send(conversation, said)
+            if not raw and await self._rasa.actions_down():
+                raise RasaUnavailable("the action server does not answer")
         except RasaUnavailable as exc:
+            # Refused: Rasa never saw the message. Too slow or an error: Rasa may still keep
+            # it, but the service kept nothing and the user got no answer (docs/API.md).
             log.warning("assistant unavailable (%s) on channel %s", exc, incoming.channel)
-            return [self._unavailable(incoming.user_id)]
+            raise AssistantUnavailable() from exc
         if turn is not None and await self._late(turn):
             return []  # erased while Rasa was thinking: nothing is registered or started
         replies = [m for m in (from_rasa(r, incoming.user_id) for r in raw) if m is not None]
@@ -283,7 +305,9 @@ class ConversationCore:
             ]
         except RedisError as exc:
             log.error("urgent handoff could not be started (%s)", type(exc).__name__)
-            return [card, self._unavailable(incoming.user_id, "handoff_failed")]
+            if said_to_rasa:  # Rasa has the message: answered, only the handoff failed
+                return [card, self._unavailable(incoming.user_id, "handoff_failed")]
+            raise StorageUnavailable(shown=[card]) from exc  # nothing kept: send it again
         with contextlib.suppress(RedisError):  # the figures may miss one; the user never does
             signalled = [CRISIS, Fact("signal", signal.category, many=True)]
             await self.handoff.registrar.note(conversation, incoming.channel, signalled)
@@ -304,9 +328,12 @@ class ConversationCore:
             own = await self.handoff.user_message(conversation, state, text)
         elif state.state == State.LEAVING_MESSAGE:
             own = await self.handoff.leave_message(conversation, incoming.channel, text)
-            urgent = await self._may_be_urgent(conversation, incoming)
-            left = await self.handoff.conversation(conversation)
-            await self.handoff.escalate(left, signal.label, urgent)
+            try:  # the message is left (kept): from here on, a failure must not ask for a retry
+                urgent = await self._may_be_urgent(conversation, incoming)
+                left = await self.handoff.conversation(conversation)
+                await self.handoff.escalate(left, signal.label, urgent)
+            except RedisError as exc:
+                log.error("left message kept but not labelled (%s)", type(exc).__name__)
         else:
             # Closed or nobody online: no queue, so nothing to limit (a message left later is).
             urgent = not await self.handoff.would_queue() or await self._may_be_urgent(
@@ -317,10 +344,14 @@ class ConversationCore:
             )
             unseen: list[tuple[Role, str]] = [] if said_to_rasa else [("user", text)]
             started = await self._start_handoff(conversation, incoming, request, unseen)
-            after = await self.handoff.conversation(conversation)
-            queued = after.state == State.WAITING
-            if queued:  # the category, for staff
-                await self.handoff.escalate(after, signal.label, urgent)
+            try:
+                after = await self.handoff.conversation(conversation)
+                queued = after.state == State.WAITING
+                if queued:  # the category, for staff
+                    await self.handoff.escalate(after, signal.label, urgent)
+            except RedisError as exc:  # started, the text kept: what begin() said must do
+                log.error("urgent handoff started but not labelled (%s)", type(exc).__name__)
+                return started
             step = (
                 safety.next_step(open_now=queued)
                 if urgent or not queued

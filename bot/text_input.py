@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
+from bot.config import Settings
+from bot.messages import BotMessage
 from common.safety import without_format
 
 # C0/C1 control characters (not tab or newline) and lone surrogates: no meaning, only trouble.
@@ -28,13 +31,35 @@ class RateLimited(InputRejected):
         super().__init__("rate_limited")
 
 
-class StorageUnavailable(InputRejected):
+class Unavailable(InputRejected):
+    """The message got no answer and nothing of it was kept by the service, so the very same
+    message may be sent again (the API's 503 with ``Retry-After``; the widget retries by itself).
+    ``shown``: what the user must read even so, the crisis card first of all."""
+
+    def __init__(self, code: str, shown: Sequence[BotMessage] = ()) -> None:
+        super().__init__(code)
+        self.shown = list(shown)
+
+    def retry_after(self, settings: Settings) -> int:
+        """Seconds until the same message may be sent again (the API's ``Retry-After``)."""
+        return settings.retry_after_storage
+
+
+class StorageUnavailable(Unavailable):
     """Redis refused to keep the message (out of memory, or away); try again in a while."""
 
-    retry_after = 60  # seconds, for the API's Retry-After
+    def __init__(self, shown: Sequence[BotMessage] = ()) -> None:
+        super().__init__("storage_unavailable", shown)
+
+
+class AssistantUnavailable(Unavailable):
+    """Rasa (or its action server) did not answer: down, too slow or an error."""
 
     def __init__(self) -> None:
-        super().__init__("storage_unavailable")
+        super().__init__("assistant_unavailable")
+
+    def retry_after(self, settings: Settings) -> int:
+        return settings.retry_after_assistant
 
 
 def normalise_text(text: str) -> str:

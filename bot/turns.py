@@ -57,7 +57,8 @@ class Turns:
             yield
         finally:
             if held:
-                with contextlib.suppress(LockError):  # it expired: someone else may hold it now
+                # Expired (someone else may hold it now) or Redis away: it expires by itself.
+                with contextlib.suppress(LockError, RedisError):
                     await lock.release()
 
     @contextlib.asynccontextmanager

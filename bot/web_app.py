@@ -69,7 +69,13 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     redis = Redis(connection_pool=pool)
     tracker_url = settings.tracker_redis_url
     trackers = redis if tracker_url == settings.redis_url else Redis.from_url(tracker_url)
-    rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout)
+    rasa = RasaClient(
+        http,
+        settings.rasa_url,
+        settings.rasa_token,
+        settings.rasa_timeout,
+        action_server_url=settings.action_server_url,
+    )
     handoff = HandoffService(
         redis,
         app[TEXTS],

@@ -5,6 +5,14 @@ new conversation and returns the token in the ``X-CJG-Conversation`` response he
 call presents it in the same request header. Only the token's hash is stored (bot/credentials.py);
 a guessed, foreign or expired token gets 401 and nothing else. The messages keep Rasa's REST
 shape (a list of ``{text, buttons, custom ...}``).
+
+Plain Rasa REST clients (``{"sender", "message"}``) keep working with one change: their
+``sender`` must be a token the server issued (from ``POST /api/chat/session``, or the header of a
+first reply). The same handler answers at Rasa's own path, ``/webhooks/rest/webhook``. A sender
+the server did not issue is refused like a bad header, so nobody can pick another's conversation.
+
+A message that got no answer and of which nothing was kept (Rasa or Redis down) gets 503 with
+``Retry-After``: the client sends the same message again later (bot/web_errors.py).
 """
 
 from __future__ import annotations
@@ -24,12 +32,13 @@ from bot.app_keys import API_TOKENS, CORE, SETTINGS, TEXTS
 from bot.client_address import client_address
 from bot.conversation import Incoming
 from bot.origins import allowed_origin
-from bot.text_input import InputRejected, RateLimited, StorageUnavailable, normalise_text
-from bot.web_errors import json_error, storage_unavailable
+from bot.text_input import InputRejected, RateLimited, Unavailable, normalise_text
+from bot.web_errors import json_error, storage_unavailable, unavailable
 from handoff.web_keys import OUTBOX_WATCHER
 
 CHANNEL = "api"
 TOKEN_HEADER = "X-CJG-Conversation"  # the conversation token, both ways
+RASA_REST_PATH = "/webhooks/rest/webhook"  # Rasa's REST channel: a drop-in URL for its clients
 # A Redis stream id: "ms" or "ms-seq", each part a 64-bit unsigned number.
 STREAM_ID = re.compile(r"([0-9]{1,20})(?:-([0-9]{1,20}))?")
 STREAM_PART_MAX = 2**64 - 1
@@ -73,10 +82,17 @@ def _refused(request: web.Request, body: bool) -> web.Response | None:
 
 
 async def _presented(request: web.Request) -> tuple[str | None, web.Response | None]:
-    """The token of the request and the refusal if it is not a valid one."""
+    """The token of the request's header and the refusal if it is not a valid one."""
     token = request.headers.get(TOKEN_HEADER)
     if token is None:
         return None, _unknown(request, "missing_conversation")
+    return await _valid(request, token)
+
+
+async def _valid(request: web.Request, token: object) -> tuple[str | None, web.Response | None]:
+    """``token`` (from the header, or a Rasa client's ``sender``) if the server issued it."""
+    if not isinstance(token, str):
+        return None, _unknown(request)
     cid = request.app[CORE].conversation_id(CHANNEL, token)
     try:
         valid = await request.app[API_TOKENS].check(token, cid)
@@ -95,17 +111,21 @@ async def _admitted(request: web.Request) -> tuple[str | None, web.Response | No
 
 async def _with_crisis_card(request: web.Request, refusal: web.Response) -> web.Response:
     """A refused token opens nothing, but a cry for help in its message still gets the crisis
-    contacts (a child's safety comes first): the 401 carries the card, and no handoff starts."""
+    contacts (a child's safety comes first): the 401 carries the card, and no handoff starts.
+    So does a 503 when Redis could not even check the token."""
     body = await _json_object(request) if request.content_type == "application/json" else None
     message = body.get("message") if body else None
-    if refusal.status != 401 or not isinstance(message, str):
+    if refusal.status not in (401, 503) or not isinstance(message, str):
         return refusal
     limit = request.app[SETTINGS].max_message_chars
     signal = safety.check(normalise_text(message[: limit * 2]))
     if signal is None:
         return refusal
     error = json.loads(cast(bytes, refusal.body))
-    return web.json_response({**error, "crisis": safety.card(signal)}, status=401)
+    card = web.json_response({**error, "crisis": safety.card(signal)}, status=refusal.status)
+    if "Retry-After" in refusal.headers:
+        card.headers["Retry-After"] = refusal.headers["Retry-After"]
+    return card
 
 
 async def _json_object(request: web.Request) -> dict[str, Any] | None:
@@ -116,28 +136,36 @@ async def _json_object(request: web.Request) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _shown(replies: list[Any]) -> list[dict[str, Any]]:
-    """The replies as sent: never with the token (the core's ``recipient_id``)."""
+def _shown(replies: list[Any], echo: bool) -> list[dict[str, Any]]:
+    """The replies as sent. The core's ``recipient_id`` is the token: only a Rasa REST client
+    that sent it as its ``sender`` gets it back (``echo``), as Rasa's REST channel does."""
+    if echo:
+        return [dict(r) for r in replies]
     return [{k: v for k, v in r.items() if k != "recipient_id"} for r in replies]
 
 
 @routes.post("/api/chat")
+@routes.post(RASA_REST_PATH)
 async def chat(request: web.Request) -> web.Response:
     refused = _refused(request, body=True)
     if refused is not None:
         return refused
-    new = TOKEN_HEADER not in request.headers
+    body = await _json_object(request)
+    # The header names the conversation; without it, a Rasa REST client's "sender" does. Either
+    # must be a token the server issued. A "sender" next to the header is ignored.
+    sender = body.get("sender") if body is not None else None
+    by_sender = TOKEN_HEADER not in request.headers and sender is not None
+    new = TOKEN_HEADER not in request.headers and not by_sender
     if new:
         token = request.app[API_TOKENS].new()
     else:
-        presented, refused = await _presented(request)
-        if refused is not None or presented is None:
+        found, refused = (await _valid(request, sender)) if by_sender else await _presented(request)
+        if refused is not None or found is None:
             return await _with_crisis_card(request, refused or _unknown(request))
-        token = presented
-    body = await _json_object(request)
+        token = found
     if body is None:
         return _bad_request(request, "invalid_json")
-    message = body.get("message")  # a "sender" (Rasa REST clients send one) is ignored
+    message = body.get("message")
     if not isinstance(message, str):
         return _bad_request(request, "missing_message")
     if len(message) > request.app[SETTINGS].max_message_chars * 2:
@@ -156,13 +184,31 @@ async def chat(request: web.Request) -> web.Response:
         if new and issued:  # no conversation was started: the client tries again without one
             with contextlib.suppress(RedisError):
                 await request.app[API_TOKENS].revoke(token)
-        if isinstance(refusal, StorageUnavailable):
-            return storage_unavailable(request, refusal.retry_after)
+        if isinstance(refusal, Unavailable):  # nothing kept: the same message, later
+            return unavailable(request, refusal)
         if isinstance(refusal, RateLimited):
             return json_error(429, "rate_limited", request.app[TEXTS].get("rate_limited"))
         return _bad_request(request, refusal.code)
     headers = {TOKEN_HEADER: token} if new and issued else None  # unkept: no token to give
-    return web.json_response(_shown(replies), headers=headers)
+    return web.json_response(_shown(replies, echo=by_sender), headers=headers)
+
+
+@routes.post("/api/chat/session")
+async def session(request: web.Request) -> web.Response:
+    """A new conversation without a first message, for clients that speak plain Rasa REST:
+    they send the token as their ``sender`` from then on. It counts as one message against the
+    rate limits, so a script cannot fill Redis with conversations."""
+    refused = _refused(request, body=False)
+    if refused is not None:
+        return refused
+    tokens, core = request.app[API_TOKENS], request.app[CORE]
+    token = tokens.new()
+    cid = core.conversation_id(CHANNEL, token)
+    address = client_address(request, request.app[SETTINGS])
+    if not await core.may_start(cid, address):  # a RedisError: 503 (web_errors)
+        return json_error(429, "rate_limited", request.app[TEXTS].get("rate_limited"))
+    await tokens.issue(token, cid)
+    return web.json_response({"sender": token}, status=201, headers={TOKEN_HEADER: token})
 
 
 def _after(value: str) -> str | None:

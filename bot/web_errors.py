@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bot.app_keys import TEXTS
+from bot.app_keys import SETTINGS, TEXTS
+from bot.text_input import StorageUnavailable, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -20,17 +22,26 @@ def json_error(status: int, error: str, message: str) -> web.Response:
     return web.json_response({"error": error, "message": message}, status=status)
 
 
-RETRY_AFTER_SECONDS = 60
+def unavailable(request: web.Request, refusal: Unavailable) -> web.Response:
+    """503 with ``Retry-After`` and the Dutch text: the message got no answer and nothing of it
+    was kept, so the client sends the same message again later. A crisis card the user must
+    read even so rides along in ``crisis`` (as in the 401 of an unknown conversation)."""
+    body: dict[str, Any] = {
+        "error": refusal.code,
+        "message": request.app[TEXTS].get(refusal.code),
+    }
+    card = next((m for m in refusal.shown if "crisis" in (m.get("custom") or {})), None)
+    if card is not None:
+        body["crisis"] = {k: v for k, v in card.items() if k != "recipient_id"}  # the token
+    response = web.json_response(body, status=503)
+    response.headers["Retry-After"] = str(refusal.retry_after(request.app[SETTINGS]))
+    return response
 
 
-def storage_unavailable(
-    request: web.Request, retry_after: int = RETRY_AFTER_SECONDS
-) -> web.Response:
+def storage_unavailable(request: web.Request) -> web.Response:
     """Redis refused a write (out of memory under ``noeviction``) or is away: 503, a Dutch
     text from service_messages.yml and when to try again, instead of a 500."""
-    response = json_error(503, "storage_unavailable", request.app[TEXTS].get("storage_unavailable"))
-    response.headers["Retry-After"] = str(retry_after)
-    return response
+    return unavailable(request, StorageUnavailable())
 
 
 _CODES = {

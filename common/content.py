@@ -176,6 +176,7 @@ SERVICE_MESSAGE_KEYS = frozenset(
         "waiting_full",
         "crisis_queued_busy",
         "storage_unavailable",
+        "retrying",
         "urgent_limited_staff",
         "unknown_button",
         "telegram_help",

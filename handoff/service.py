@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from common.content import ServiceMessages, topics
 from common.handoff_payload import HandoffRequest
@@ -186,7 +187,10 @@ class HandoffService:
         await events.publish(self._redis, "urgent_limited", count=count, limit=limit, text=text)
 
     async def user_message(self, cid: str, conv: Conversation, text: str) -> list[Message]:
-        """While waiting or with staff, the user's words go to staff, never to Rasa."""
+        """While waiting or with staff, the user's words go to staff, never to Rasa.
+
+        A RedisError means the text was not kept (the client may send it again); once it is
+        in the transcript, the rest is best effort, so a retry cannot add it twice."""
         assert conv.hid is not None
         if conv.state == State.WAITING:
             entry = await self._append_waiting(conv.hid, text)
@@ -194,10 +198,13 @@ class HandoffService:
                 return [{"text": self._say("waiting_full"), "custom": {"service": "waiting_full"}}]
         else:
             entry = await self.transcript.append(conv.hid, "user", text)
-        await self._published(conv.hid, entry)
-        if conv.state == State.WAITING:
-            position = await self.store.position(conv.hid) or 1
-            return [self._queue_message("handoff_waiting_ack", position, None)]
+        try:
+            await self._published(conv.hid, entry)
+            if conv.state == State.WAITING:
+                position = await self.store.position(conv.hid) or 1
+                return [self._queue_message("handoff_waiting_ack", position, None)]
+        except RedisError as exc:  # kept: staff read it when they open the chat
+            log.error("user message kept but not announced (%s)", type(exc).__name__)
         return []
 
     async def _append_waiting(self, hid: str, text: str) -> Entry | None:
@@ -213,13 +220,18 @@ class HandoffService:
         return None if entry_id is None else Entry(entry_id, "user", text, at)
 
     async def leave_message(self, cid: str, channel: str, text: str) -> list[Message]:
+        """Keeps the message for staff. A RedisError before the text is kept means nothing
+        was (the client may send it again); after that the rest is best effort."""
         raw = await self._redis.hget(keys.conversation(cid), "pending_summary")
         summary = _loads(raw) or {"channel": channel, "reason": "left_message"}
         hid = await self.store.leave_message(cid, channel, summary)
-        await self.registrar.note(cid, channel, [outcome("left_message")])
         await self.transcript.append(hid, "user", text)
-        await self._redis.hdel(keys.conversation(cid), "pending_summary")
-        await events.publish(self._redis, "message_left", hid=hid)
+        try:
+            await self.registrar.note(cid, channel, [outcome("left_message")])
+            await self._redis.hdel(keys.conversation(cid), "pending_summary")
+            await events.publish(self._redis, "message_left", hid=hid)
+        except RedisError as exc:
+            log.error("left message kept but not announced (%s)", type(exc).__name__)
         when = self._when(self._hours(), datetime.now(UTC))
         return [{"text": self._say("message_left", when=when), "custom": _event("message_left")}]
 

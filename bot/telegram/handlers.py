@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from redis.exceptions import RedisError
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
@@ -16,7 +18,7 @@ from telegram.ext import ContextTypes
 from bot.conversation import ConversationCore, Incoming
 from bot.telegram.chat_ids import ChatIds
 from bot.telegram.render import Buttons, text_of
-from bot.text_input import InputRejected
+from bot.text_input import InputRejected, Unavailable
 from common.content import ServiceMessages
 
 log = logging.getLogger(__name__)
@@ -87,11 +89,14 @@ class Handlers:
         if user is None or chat is None or not private(update):
             return
         user_id = str(user.id)  # used for the pseudonym only; never stored or logged
-        await self._chat_ids.remember(self._core.conversation_id(CHANNEL, user_id), chat.id)
+        with contextlib.suppress(RedisError):  # Redis away: the core says so (a crisis card too)
+            await self._chat_ids.remember(self._core.conversation_id(CHANNEL, user_id), chat.id)
         try:
             replies = await self._core.handle(Incoming(CHANNEL, user_id, text))
         except InputRejected as rejected:
-            await self._reply(update, context, self._texts.get(rejected.code))
+            shown = rejected.shown if isinstance(rejected, Unavailable) else []  # a crisis card
+            said = {"text": self._texts.get(rejected.code)}
+            await self._deliver(context, chat.id, [*shown, said])
             return
         await self._deliver(context, chat.id, list(replies))
 

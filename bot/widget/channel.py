@@ -24,6 +24,7 @@ import logging
 import re
 import time
 import weakref
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,7 @@ from bot.conversation import ConversationCore, Incoming
 from bot.credentials import IssuedIds
 from bot.messages import service_message
 from bot.origins import allowed_origin
-from bot.text_input import InputRejected
+from bot.text_input import InputRejected, StorageUnavailable, Unavailable
 from bot.widget.render import bot_uttered, handoff_event, rasa_uttered, stream_id
 from common.content import ServiceMessages
 from handoff.transcript import OutboxWatcher
@@ -221,7 +222,13 @@ class WidgetChannel:
 
     # --- from the user ---------------------------------------------------------------------
 
-    async def _user_uttered(self, sid: str, data: Any = None, *_: Any) -> None:
+    async def _user_uttered(self, sid: str, data: Any = None, *_: Any) -> dict[str, Any]:
+        """Answers one message; the return value is the Socket.IO acknowledgement (for clients
+        that asked for one): ``{"ok": true}``, or ``{"ok": false, "error": code}`` when the
+        message was not handled. A client that sends ``cjg_retry: true`` sends a message that
+        got no answer (Rasa or Redis down) again by itself: it gets no bot message for it, but
+        ``message``, ``retry_after`` and the ``notice`` to show while it retries (docs/API.md).
+        """
         data = data if isinstance(data, dict) else {}
         socket = self._sockets.get(sid)
         requested = data.get("session_id")
@@ -234,35 +241,61 @@ class WidgetChannel:
                     socket = self._sockets.get(sid)
         if socket is None:  # nothing says whether it would take the extensions: Rasa's shape
             await self._say_directly(sid, "no_session", extended=False)
-            return
+            return {"ok": False, "error": "no_session"}
         async with socket.turn:
             try:
-                replies = await self._answer(sid, socket, data.get("message"))
-                await self.core.handoff.outbox.push_all(socket.cid, replies)
-                await self._deliver(sid)
-            except RedisError as exc:
-                log.error("widget reply could not be stored (%s)", type(exc).__name__)
-                await self._say_directly(sid, "storage_unavailable", socket.extended)
+                replies, refusal = await self._answer(sid, socket, data.get("message"))
+                if isinstance(refusal, Unavailable) and data.get("cjg_retry") is True:
+                    # the crisis card, now
+                    await self._emit_directly(sid, refusal.shown, socket.extended)
+                    return self._retrying(refusal)
+                try:
+                    await self.core.handoff.outbox.push_all(socket.cid, replies)
+                except RedisError as exc:  # answered (or refused) all the same: say it once
+                    log.error("widget reply could not be stored (%s)", type(exc).__name__)
+                    await self._emit_directly(sid, replies, socket.extended)
+                else:
+                    with contextlib.suppress(RedisError):  # kept: sent at the next news
+                        await self._deliver(sid)
             finally:  # after the replies: clients may take it as "the answer is complete"
                 await self._typing(sid, "bot", False)
+        return {"ok": True} if refusal is None else {"ok": False, "error": refusal.code}
 
-    async def _answer(self, sid: str, socket: _Socket, message: object) -> list[dict[str, Any]]:
-        """The replies to one message, without recipient (the outbox is the session's own)."""
+    async def _answer(
+        self, sid: str, socket: _Socket, message: object
+    ) -> tuple[list[dict[str, Any]], InputRejected | None]:
+        """The replies to one message, without recipient (the outbox is the session's own),
+        and why it was not handled, if it was not (the replies then say so in Dutch)."""
         if not isinstance(message, str):
-            code = "invalid_request"  # binary data, numbers, objects
+            rejected = InputRejected("invalid_request")  # binary data, numbers, objects
         elif len(message) > self._settings.max_message_chars * 2:
-            code = "message_too_long"  # don't even clean a huge text
+            rejected = InputRejected("message_too_long")  # don't even clean a huge text
         else:
             await self._typing(sid, "bot", True)
             try:
                 replies = await self.core.handle(
                     Incoming(CHANNEL, socket.session_id, message, address=socket.address)
                 )
-            except InputRejected as rejected:
-                code = rejected.code
+            except InputRejected as refusal:
+                rejected = refusal
+            except RedisError as exc:  # not kept, whatever failed: the same as a refused write
+                log.error("widget message could not be handled (%s)", type(exc).__name__)
+                rejected = StorageUnavailable()
             else:
-                return [{k: v for k, v in r.items() if k != "recipient_id"} for r in replies]
-        return [self._service(code)]
+                return [_unaddressed(r) for r in replies], None
+        shown = rejected.shown if isinstance(rejected, Unavailable) else []
+        return [*(_unaddressed(m) for m in shown), self._service(rejected.code)], rejected
+
+    def _retrying(self, refusal: Unavailable) -> dict[str, Any]:
+        """The acknowledgement for a client that sends the message again by itself."""
+        assert self._texts is not None
+        return {
+            "ok": False,
+            "error": refusal.code,
+            "message": self._texts.get(refusal.code),  # to show if it gives up
+            "retry_after": refusal.retry_after(self._settings),
+            "notice": self._texts.get("retrying"),  # to show while it tries again
+        }
 
     async def _user_typing(self, sid: str, *_: Any) -> None:
         socket = self._sockets.get(sid)
@@ -364,3 +397,22 @@ class WidgetChannel:
         message = self._service(code)
         for payload in [message] if extended else rasa_uttered(message):
             await self.sio.emit("bot_uttered", payload, to=sid, ignore_queue=True)
+
+    async def _emit_directly(
+        self, sid: str, messages: Sequence[Mapping[str, Any]], extended: bool
+    ) -> None:
+        """Messages that cannot go through the outbox (Redis away): to this socket only, once,
+        without an id (there is none to acknowledge), in the shape the client asked for."""
+        for message in messages:
+            plain = _unaddressed(message)
+            if extended:
+                payload = bot_uttered("", plain)
+                sent = [{k: v for k, v in payload.items() if k not in ("id", "at")}]
+            else:
+                sent = rasa_uttered(plain)
+            for one in sent:
+                await self.sio.emit("bot_uttered", one, to=sid, ignore_queue=True)
+
+
+def _unaddressed(message: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in message.items() if k != "recipient_id"}

@@ -81,7 +81,7 @@ async def test_the_service_uses_the_password_from_its_own_setting(
     assert from_env.redis_url == redis_server.url(0)
     client = await aiohttp_client(create_app(from_env))
     assert (await client.get("/health")).status == 200
-    reply = await client.post("/api/chat", json={"sender": "pw-1", "message": "hallo"})
+    reply = await client.post("/api/chat", json={"message": "hallo"})
     assert reply.status == 200 and await reply.json()
 
 

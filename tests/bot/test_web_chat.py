@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
+import time
 import weakref
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 import redis.asyncio as aioredis
-from aiohttp.test_utils import TestClient
-from aiohttp.web import Application, Request
+from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web import Application, Request, StreamResponse, json_response
 
 from bot import Settings, create_app
 from bot.app_keys import API_TOKENS, CORE, REDIS
@@ -19,8 +23,9 @@ from bot.web_chat import TOKEN_HEADER
 from common.handoff_payload import HandoffRequest
 from handoff import keys as redis_keys
 from handoff.requests import STREAM
+from insight.unclear import STREAM as UNCLEAR
 from tests.bot.conftest import ClientFactory
-from tests.conftest import RasaStack
+from tests.conftest import RasaStack, RedisServer
 
 Client = TestClient[Request, Application]
 JSON = {"Content-Type": "application/json"}
@@ -122,7 +127,7 @@ async def test_html_is_passed_on_as_plain_text_not_markup(client: Client) -> Non
     ("body", "error"),
     [
         (b"{}", "missing_message"),
-        (b'{"sender": "a"}', "missing_message"),
+        (b'{"sender": null}', "missing_message"),
         (b"dit is geen json", "invalid_json"),
         (b"[1, 2]", "invalid_json"),
         (os.urandom(512), "invalid_json"),
@@ -158,30 +163,76 @@ async def test_unknown_paths_get_json_errors(client: Client) -> None:
     assert response.status == 405
 
 
-async def test_rasa_down_gives_the_friendly_dutch_message(
+UNAVAILABLE = {
+    "error": "assistant_unavailable",
+    "message": "Ik ben even niet bereikbaar. Probeer het over een paar minuten opnieuw. Heb je nu "
+    "direct hulp nodig? Bel dan 112 bij gevaar.",
+}
+
+
+async def user_texts(client: Client, token: str) -> list[str]:
+    """What Rasa's tracker holds of the user's messages in this conversation."""
+    tracker = await client.app[REDIS].get(
+        f"rasa:tracker:{client.app[CORE].conversation_id('api', token)}"
+    )
+    events = json.loads(tracker)["events"] if tracker else []
+    return [e["text"] for e in events if e.get("event") == "user"]
+
+
+async def test_rasa_down_gets_503_with_retry_after_and_the_retry_is_answered_once(
     aiohttp_client: ClientFactory, settings: Settings, closed_port_url: str
 ) -> None:
-    down = Settings(**{**settings.__dict__, "rasa_url": closed_port_url})
-    client = await aiohttp_client(create_app(down))
+    down = await aiohttp_client(
+        create_app(Settings(**{**settings.__dict__, "rasa_url": closed_port_url}))
+    )
 
-    (reply,) = await chat(client, "parent-5", "hallo")
+    first = await down.post("/api/chat", json={"message": "hallo"})  # a new conversation
+    assert first.status == 503
+    assert await first.json() == UNAVAILABLE
+    assert first.headers["Retry-After"] == "10"  # CJG_RETRY_AFTER_ASSISTANT
+    assert TOKEN_HEADER not in first.headers  # nothing started: the client tries again without
 
-    assert str(reply["text"]).startswith("Ik ben even niet bereikbaar")
-    assert reply["custom"] == {"service": "assistant_unavailable"}
+    token = await issue(down, "parent-5")
+    question = "mijn dochter van 7 wil niet naar school"
+    again = await down.post(
+        "/api/chat", json={"message": question}, headers=as_user(down, "parent-5")
+    )
+    assert again.status == 503 and await again.json() == UNAVAILABLE
+    assert await user_texts(down, token) == []  # Rasa never saw it
+
+    # A cry for help does not wait for Rasa: the card and the handoff, as always.
+    crisis = await down.post(
+        "/api/chat", json={"message": "ik denk aan zelfmoord"}, headers=as_user(down, "parent-5b")
+    )
+    assert crisis.status == 200
+    assert "crisis" in (await crisis.json())[0]["custom"]
+
+    up = await aiohttp_client(create_app(settings))  # Rasa back (same Redis, same secret)
+    _TOKENS[up] = {"parent-5": token}
+    answered = await chat(up, "parent-5", question)  # the very same message, sent again
+    assert answered and "niet bereikbaar" not in json.dumps(answered)
+    assert await user_texts(up, token) == [question]  # once
 
 
-async def test_rasa_too_slow_gives_the_friendly_message_within_the_timeout(
+async def test_rasa_too_slow_gets_503_within_the_timeout(
     aiohttp_client: ClientFactory, settings: Settings, rasa_stack: RasaStack
 ) -> None:
     impatient = Settings(**{**settings.__dict__, "rasa_timeout": 1.0})
     client = await aiohttp_client(create_app(impatient))
+    await issue(client, "parent-6")
     rasa_stack.pause()
     try:
-        (reply,) = await chat(client, "parent-6", "hallo")
+        started = time.monotonic()
+        slow = await client.post(
+            "/api/chat", json={"message": "hallo"}, headers=as_user(client, "parent-6")
+        )
+        waited = time.monotonic() - started
     finally:
         rasa_stack.resume()
 
-    assert reply["custom"] == {"service": "assistant_unavailable"}
+    assert slow.status == 503 and await slow.json() == UNAVAILABLE
+    assert slow.headers["Retry-After"] == "10"
+    assert waited < 5
 
 
 async def test_rasa_webhook_and_api_refuse_callers_without_the_token(
@@ -421,3 +472,196 @@ async def test_the_updates_feed_accepts_what_it_documents(client: Client) -> Non
         )
         assert response.status == 200, query
         assert (await response.json())["messages"] == []
+
+
+# --- honest status codes: a stand-in for Rasa's HTTP API ---------------------------------
+
+
+class StandInRasa:
+    """Rasa's webhook as the service sees it, answering what a test sets; ``/health`` stands
+    for the action server. ``hold`` keeps a message waiting until it is set."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.replies: list[dict[str, Any]] = [{"text": "Een antwoord."}]
+        self.actions_up = True
+        self.hold: asyncio.Event | None = None
+        self.received: list[str] = []
+        self.waiting = asyncio.Event()
+
+    def app(self) -> Application:
+        app = Application()
+        app.router.add_post("/webhooks/cjg/webhook", self._message)
+        app.router.add_get("/health", self._health)
+        app.router.add_get("/conversations/{sender}/tracker", self._tracker)
+        return app
+
+    async def _message(self, request: Request) -> StreamResponse:
+        self.received.append((await request.json())["message"])
+        if self.hold is not None:
+            self.waiting.set()
+            await self.hold.wait()
+        if self.status != 200:
+            return json_response({"error": "boom"}, status=self.status)
+        return json_response([{"recipient_id": "x", **r} for r in self.replies])
+
+    async def _health(self, request: Request) -> StreamResponse:
+        return json_response({"status": "ok"}, status=200 if self.actions_up else 503)
+
+    async def _tracker(self, request: Request) -> StreamResponse:
+        return json_response({"events": []})
+
+
+@pytest.fixture
+async def stand_in(
+    aiohttp_server: Callable[[Application], Awaitable[TestServer]],
+) -> tuple[StandInRasa, str]:
+    rasa = StandInRasa()
+    server = await aiohttp_server(rasa.app())
+    return rasa, str(server.make_url("")).rstrip("/")
+
+
+async def test_rasa_errors_and_a_silent_rasa_without_its_action_server_get_503(
+    aiohttp_client: ClientFactory, settings: Settings, stand_in: tuple[StandInRasa, str]
+) -> None:
+    rasa, url = stand_in
+    client = await aiohttp_client(
+        create_app(Settings(**{**settings.__dict__, "rasa_url": url, "action_server_url": url}))
+    )
+    await issue(client, "stand-in")
+    headers = as_user(client, "stand-in")
+
+    for status in (500, 502, 401):  # an error of Rasa's (or a wrong token): no answer
+        rasa.status = status
+        response = await client.post("/api/chat", json={"message": "hallo"}, headers=headers)
+        assert response.status == 503, status
+        assert await response.json() == UNAVAILABLE and response.headers["Retry-After"] == "10"
+    rasa.status = 200
+
+    # With its action server down Rasa answers 200 with nothing: that is no answer either, and
+    # the question is not filed as "not understood" for staff.
+    rasa.replies, rasa.actions_up = [], False
+    unclear = await client.app[REDIS].xlen(UNCLEAR)
+    silent = await client.post(
+        "/api/chat", json={"message": "kan ik hier iets vragen"}, headers=headers
+    )
+    assert silent.status == 503 and await silent.json() == UNAVAILABLE
+    assert await client.app[REDIS].xlen(UNCLEAR) == unclear
+    rasa.actions_up = True  # nothing to say with everything up: a polite "no answer", 200
+    nothing = await client.post("/api/chat", json={"message": "0"}, headers=headers)
+    assert nothing.status == 200
+    assert (await nothing.json())[0]["custom"] == {"service": "no_answer"}
+
+
+async def test_redis_away_after_rasa_answered_still_brings_the_answer(
+    aiohttp_client: ClientFactory,
+    settings: Settings,
+    stand_in: tuple[StandInRasa, str],
+    tmp_path: Path,
+) -> None:
+    """Rasa has the message: the answer is not dropped (a retry would reach Rasa twice)."""
+    rasa, url = stand_in
+    redis = RedisServer(tmp_path)
+    redis.start()
+    try:
+        own = Settings(
+            **{**settings.__dict__, "rasa_url": url, "action_server_url": url,
+               "redis_url": redis.url(), "rasa_tracker_redis_url": redis.url()}
+        )  # fmt: skip
+        client = await aiohttp_client(create_app(own))
+        await issue(client, "mid-turn")
+        rasa.hold = asyncio.Event()
+        sent = asyncio.create_task(
+            client.post("/api/chat", json={"message": "hallo"}, headers=as_user(client, "mid-turn"))
+        )
+        await asyncio.wait_for(rasa.waiting.wait(), 10)
+        redis.stop()  # away while Rasa thinks
+        rasa.hold.set()
+        response = await asyncio.wait_for(sent, 20)
+        assert response.status == 200
+        assert [m.get("text") for m in await response.json()] == ["Een antwoord."]
+    finally:
+        redis.stop()
+
+
+# --- plain Rasa REST clients ---------------------------------------------------------------
+
+
+async def test_a_plain_rasa_rest_client_keeps_its_conversation_with_an_issued_sender(
+    client: Client,
+) -> None:
+    session = await client.post("/api/chat/session")
+    assert session.status == 201
+    sender = (await session.json())["sender"]
+    assert session.headers[TOKEN_HEADER] == sender and len(sender) == 43
+
+    said = ["hallo", "mijn zoon van 4 wil niet slapen", "dank je wel"]
+    for text in said:  # exactly what a Rasa REST client sends, to Rasa's own path
+        response = await client.post(
+            "/webhooks/rest/webhook", json={"sender": sender, "message": text}
+        )
+        assert response.status == 200, await response.text()
+        replies = await response.json()
+        assert replies and all(r["recipient_id"] == sender for r in replies)  # Rasa's shape
+        assert TOKEN_HEADER not in response.headers
+    assert await user_texts(client, sender) == said  # one conversation, in order
+
+    # The token from a first reply's header works as the sender too, on either path.
+    first = await client.post("/webhooks/rest/webhook", json={"message": "hallo"})
+    issued = first.headers[TOKEN_HEADER]
+    assert all("recipient_id" not in r for r in await first.json())  # not echoed: not sent
+    more = await client.post("/api/chat", json={"sender": issued, "message": "/greet"})
+    assert more.status == 200
+    assert await user_texts(client, issued) == ["hallo", "/greet"]
+
+
+async def test_a_sender_the_server_did_not_issue_gets_401_and_nothing_else(
+    client: Client,
+) -> None:
+    widget_style = "c" * 32
+    for sender in ("default", "parent-1", widget_style, "A" * 43, 12, "", {"a": 1}):
+        for path in ("/webhooks/rest/webhook", "/api/chat"):
+            for message in ("/cjg_end", "ik denk aan zelfmoord"):
+                response = await client.post(path, json={"sender": sender, "message": message})
+                assert response.status == 401, (sender, path)
+                refusal = await response.json()
+                assert refusal["error"] == "unknown_conversation"
+                assert ("crisis" in refusal) == ("zelfmoord" in message)  # the card, always
+                assert TOKEN_HEADER not in response.headers
+        if isinstance(sender, str):
+            cid = client.app[CORE].conversation_id("api", sender)
+            assert not await client.app[REDIS].exists(
+                f"rasa:tracker:{cid}", redis_keys.conversation(cid), redis_keys.outbox(cid)
+            )
+
+
+async def test_the_header_still_works_and_wins_over_a_sender(client: Client) -> None:
+    await chat(client, "header-a", "hallo")
+    await chat(client, "header-b", "hallo")
+    other = token_of(client, "header-b")
+    response = await client.post(
+        "/api/chat",
+        json={"sender": other, "message": "/greet"},
+        headers=as_user(client, "header-a"),
+    )
+    assert response.status == 200
+    assert all("recipient_id" not in r for r in await response.json())
+    assert await user_texts(client, token_of(client, "header-a")) == ["hallo", "/greet"]
+    assert await user_texts(client, other) == ["hallo"]  # B's conversation untouched
+
+
+async def test_new_sessions_count_against_the_address_limit(
+    aiohttp_client: ClientFactory, settings: Settings
+) -> None:
+    own_db = settings.redis_url.rsplit("/", 1)[0] + "/7"
+    strict = Settings(**{**settings.__dict__, "redis_url": own_db, "rate_per_address": 3})
+    client = await aiohttp_client(create_app(strict))
+    await client.app[REDIS].flushdb()
+    made = [await client.post("/api/chat/session") for _ in range(3)]
+    assert [r.status for r in made] == [201, 201, 201]
+    refused = await client.post("/api/chat/session")
+    assert refused.status == 429 and (await refused.json())["error"] == "rate_limited"
+    assert TOKEN_HEADER not in refused.headers
+    assert len(await client.app[REDIS].keys("cjg:api:conversation:*")) == 3
+    foreign = await client.post("/api/chat/session", headers={"Origin": "https://evil.example"})
+    assert foreign.status == 403

@@ -19,6 +19,10 @@
   const DOUBLE_ESCAPE_MS = 1000;
   const FORGET_TIMEOUT_MS = 10000;
   const CSS_FALLBACK_MS = 3000;
+  // A message that got no answer (assistant or storage away) is sent again after these waits,
+  // then given up (30 s in all). The server answers every message within its own time limits.
+  const RETRY_DELAYS_MS = [2000, 4000, 8000, 16000];
+  const ACK_TIMEOUT_MS = 60000;
   const SVG_NS = "http://www.w3.org/2000/svg";
   const ICON_CHAT = "M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2zm0 14H5.17L4 17.17V4h16v12z";
   const ICON_CLOSE =
@@ -392,10 +396,11 @@
   function addEntry(entry) {
     const stick = isNearBottom() || entry.from === "user";
     store.history.push(entry);
-    renderEntry(entry);
+    const node = renderEntry(entry);
     if (store.history.length > MAX_HISTORY && log.firstElementChild) log.firstElementChild.remove();
     refreshButtons();
     if (stick) scrollToBottom();
+    return node;
   }
 
   function clearLog() {
@@ -468,6 +473,7 @@
     let text = "";
     if (loadFailed) text = STRINGS.loadFailed;
     else if (!ready) text = everConnected ? STRINGS.reconnecting : STRINGS.connecting;
+    else text = retryNotice; // "Dat lukte even niet. Ik probeer het opnieuw…" (from the server)
     connectionLine.textContent = text;
     connectionLine.hidden = !text;
   }
@@ -514,12 +520,84 @@
 
   // --- sending ---------------------------------------------------------------------------------------
 
-  function sendMessage(message, shownText) {
+  // Messages go out one at a time, in order, each with an acknowledgement. When the server says a
+  // message got no answer and kept nothing of it (retry_after in the ack: the assistant or its
+  // storage is away), the same message goes again by itself after RETRY_DELAYS_MS, with the
+  // server's notice on the connection line. The user's bubble stays one bubble. After the last
+  // try the server's text is shown, the bubble goes and typed text returns to the text box.
+  const outgoing = []; // {message, typed, entry, node, tries, cards}
+  let sending = false;
+  let retryTimer = null;
+  let retryNotice = "";
+
+  function sendMessage(message, shownText, typed = false) {
     if (!ready) return false;
-    socket.emit("user_uttered", { message, session_id: store.sessionId });
-    addEntry({ from: "user", text: shownText, at: Date.now() });
+    const item = { message, typed: typed ? shownText : null, entry: null, node: null, tries: 0, cards: new Set() };
+    if (shownText !== null) {
+      item.entry = { from: "user", text: shownText, at: Date.now() };
+      item.node = addEntry(item.entry);
+    }
+    outgoing.push(item);
     saveStore();
+    pump();
     return true;
+  }
+
+  function pump() {
+    if (sending || retryTimer || !ready || !outgoing.length) return;
+    const item = outgoing[0];
+    sending = true;
+    const data = { message: item.message, session_id: store.sessionId, cjg_retry: true };
+    const emitter = typeof socket.timeout === "function" ? socket.timeout(ACK_TIMEOUT_MS) : socket;
+    emitter.emit("user_uttered", data, (err, answer) => {
+      sending = false;
+      if (outgoing[0] !== item) {
+        pump(); // the conversation was reset meanwhile
+        return;
+      }
+      const retry = !err && answer && answer.ok === false && Number.isFinite(answer.retry_after);
+      if (retry && item.tries < RETRY_DELAYS_MS.length) {
+        retryNotice = typeof answer.notice === "string" ? answer.notice : "";
+        updateConnectionUI();
+        retryTimer = setTimeout(() => {
+          retryTimer = null;
+          pump();
+        }, RETRY_DELAYS_MS[item.tries]);
+        item.tries += 1;
+        return;
+      }
+      // Answered; or refused with a reason the server already showed; or no ack in time (then
+      // the server may have it, and its replies come from the outbox: never sent twice).
+      outgoing.shift();
+      if (retry) giveUp(item, answer);
+      retryNotice = "";
+      updateConnectionUI();
+      pump();
+    });
+  }
+
+  function giveUp(item, answer) {
+    if (item.node) {
+      item.node.remove();
+      const at = store.history.indexOf(item.entry);
+      if (at >= 0) store.history.splice(at, 1);
+    }
+    if (item.typed && !input.value.trim()) {
+      input.value = item.typed; // nothing the user wrote gets lost
+      onInputChanged();
+    }
+    hideTyping();
+    if (typeof answer.message === "string" && answer.message) {
+      addEntry({ from: "bot", text: answer.message, at: Date.now() });
+    }
+    saveStore();
+  }
+
+  function dropOutgoing() {
+    outgoing.length = 0;
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    retryNotice = "";
   }
 
   function sendTyped() {
@@ -529,7 +607,7 @@
       return;
     }
     // Text stays in the box when we are offline, so nothing the user wrote gets lost.
-    if (sendMessage(text, text)) {
+    if (sendMessage(text, text, true)) {
       input.value = "";
       onInputChanged();
     }
@@ -542,7 +620,7 @@
   function maybeGreet() {
     if (!ready || !isOpen || !freshSession || store.history.length) return;
     freshSession = false;
-    socket.emit("user_uttered", { message: "/greet", session_id: store.sessionId });
+    sendMessage("/greet", null);
   }
 
   let lastTypingSent = 0;
@@ -618,6 +696,7 @@
     store.unread = 0;
     saveStore();
     clearLog();
+    dropOutgoing();
     hideTyping();
     onStatus({ state: "bot" });
     updateUnread();
@@ -731,6 +810,7 @@
       store.lastId = "0";
       store.unread = 0;
       clearLog();
+      dropOutgoing();
       hideTyping();
       onStatus({ state: "bot" });
       updateUnread();
@@ -741,6 +821,7 @@
     saveStore();
     updateConnectionUI();
     maybeGreet();
+    pump(); // what waited for the connection (a retry, or a message queued behind one)
   }
 
   function cleanButtons(list) {
@@ -783,6 +864,16 @@
     const entry = { id, from: staff ? "staff" : "bot", text, at: Number.isFinite(msg.at) ? msg.at : Date.now() };
     if (staff) entry.name = staff;
     if (msg.custom && msg.custom.crisis && Array.isArray(msg.custom.crisis.contacts)) entry.crisis = true;
+    // A crisis card comes at once even when its message gets no answer yet; the retry that is
+    // answered brings it again: one card per message is enough.
+    const head = outgoing[0];
+    if (entry.crisis && head) {
+      if (head.cards.has(text)) {
+        saveStore();
+        return;
+      }
+      head.cards.add(text);
+    }
     if (buttons.length) entry.buttons = buttons;
     addEntry(entry);
     if (!isOpen) {

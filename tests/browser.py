@@ -6,16 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from tests.conftest import RasaStack, RedisServer, free_port
 from tests.handoff.conftest import ALWAYS, ROOT, content_copy
 from tests.servers import Service as Service  # re-exported for the browser tests
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's; nothing downloads a browser
 PASSWORD = "console-test-wachtwoord"
 
 
@@ -56,15 +54,6 @@ def make_service(
         )  # fmt: skip
         assert created.returncode == 0, created.stderr
     return Service(f"http://127.0.0.1:{port}", env, tmp_path / "service.log")
-
-
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield browser
-        await browser.close()
 
 
 async def log_in(page: Page, url: str, username: str = "eva") -> None:

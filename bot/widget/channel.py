@@ -394,9 +394,7 @@ class WidgetChannel:
 
     async def _say_directly(self, sid: str, code: str, extended: bool) -> None:
         """For when there is no outbox to put it in (no session, Redis away)."""
-        message = self._service(code)
-        for payload in [message] if extended else rasa_uttered(message):
-            await self.sio.emit("bot_uttered", payload, to=sid, ignore_queue=True)
+        await self._emit_directly(sid, [self._service(code)], extended)
 
     async def _emit_directly(
         self, sid: str, messages: Sequence[Mapping[str, Any]], extended: bool

@@ -13,6 +13,7 @@ from handoff.hours import OpeningHours, OpeningHoursFile
 from handoff.presence import Presence
 from handoff.service import HandoffService, Timing
 from handoff.store import HandoffStore
+from tests.chromium import browser as browser  # the browser tests' Chromium
 from tests.conftest import RedisServer
 from tests.redis_db import fresh_db
 

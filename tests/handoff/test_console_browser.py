@@ -6,7 +6,7 @@ its own process (restarted in the middle), and the browser.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.api_client import ApiConversation
-from tests.browser import Service, chromium, log_in, make_service
+from tests.browser import Service, log_in, make_service
 from tests.conftest import RasaStack, RedisServer
 
 BROWSER_DB = 5
@@ -28,12 +28,6 @@ def service(redis_server: RedisServer, rasa_stack: RasaStack, tmp_path: Path) ->
     service.start()
     yield service
     service.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async for browser in chromium():
-        yield browser
 
 
 class Parent:

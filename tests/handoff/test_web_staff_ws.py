@@ -23,7 +23,6 @@ from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF
 from handoff.web_staff_ws import LOGGED_OUT
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import as_user
-from tests.browser import chromium
 from tests.conftest import RedisServer, free_port
 from tests.handoff.conftest import ALWAYS, TEST_DB, content_copy
 from tests.handoff.test_web_staff import PASSWORD, Client, login, start_handoff
@@ -289,12 +288,6 @@ async def test_a_waiting_chat_is_readable_by_the_team_when_opened(client: Client
 
 
 # --- the console in Debian's Chromium ------------------------------------------------------
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async for browser in chromium():
-        yield browser
 
 
 async def console_page(browser: Browser, client: Client) -> Page:

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from tests.chromium import browser as browser  # the browser tests' Chromium
 from tests.conftest import RedisServer
 from tests.redis_db import fresh_db
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -19,7 +19,7 @@ from bot.config import redis_url_from_env
 from insight.registrar import OPEN
 from insight.unclear import UnclearQuestions
 from tests.api_client import ApiConversation
-from tests.browser import PASSWORD, Service, chromium, make_service
+from tests.browser import PASSWORD, Service, make_service
 from tests.conftest import RasaStack, RedisServer
 
 BROWSER_DB = 9
@@ -43,12 +43,6 @@ def service(redis_server: RedisServer, rasa_stack: RasaStack, tmp_path: Path) ->
     service.start()
     yield service
     service.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async for browser in chromium():
-        yield browser
 
 
 async def say(http: aiohttp.ClientSession, url: str, text: str) -> None:

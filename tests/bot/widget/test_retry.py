@@ -31,7 +31,7 @@ from handoff.store import State
 from handoff.web_keys import HANDOFF
 from tests.bot.widget.socket_client import RasaSocketClient
 from tests.bot.widget.test_widget_browser import WIDGET_DB, Widget
-from tests.browser import Service, chromium, make_service
+from tests.browser import Service, make_service
 from tests.conftest import RasaStack, RedisServer, free_port
 from tests.handoff.conftest import ALWAYS, content_copy
 
@@ -243,12 +243,6 @@ async def service(
         yield service
     finally:  # also when it did not come up: no service is left running
         await asyncio.to_thread(service.stop)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async for browser in chromium():
-        yield browser
 
 
 async def test_the_widget_retries_by_itself_and_shows_the_answer_once(

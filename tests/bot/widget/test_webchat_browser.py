@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, Request, expect
 
-from tests.browser import Service, chromium, log_in, make_service
+from tests.browser import Service, log_in, make_service
 from tests.conftest import RasaStack, RedisServer
 from tests.nginx import Nginx
 from tests.servers import ROOT
@@ -117,12 +117,6 @@ def service(
     service.start()
     yield service
     service.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async for browser in chromium():
-        yield browser
 
 
 class WebChat:

@@ -4,7 +4,7 @@ console in a second browser context."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from bot.pseudonym import pseudonymise
 from bot.widget.channel import CHANNEL
 from common.content import service_messages
 from handoff.accounts import Account
-from tests.browser import Service, chromium, log_in, make_service
+from tests.browser import Service, log_in, make_service
 from tests.conftest import RasaStack, RedisServer
 from tests.handoff.conftest import make_service as make_handoff_service
 
@@ -30,12 +30,6 @@ def service(redis_server: RedisServer, rasa_stack: RasaStack, tmp_path: Path) ->
     service.start()
     yield service
     service.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async for browser in chromium():
-        yield browser
 
 
 class Widget:

@@ -83,6 +83,7 @@ class RedisServer:
         conf.write_text(
             f"port {self.port}\nbind 127.0.0.1\ndir {self.directory}\nappendonly yes\n"
             f'save ""\nrequirepass {self.password}\nmaxmemory-policy noeviction\n'
+            "databases 32\n"  # one per test module that needs its own (tests/redis_db.py)
         )
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(["redis-server", str(conf)], stdout=log, stderr=log)

@@ -1,4 +1,4 @@
-""""je" or "u": the form of address, and the rewriter that turns a "je" text into "u".
+""" "je" or "u": the form of address, and the rewriter that turns a "je" text into "u".
 
 Every text is written once, with "je" (docs/CONTENT.md). A parent who prefers "u" gets each
 text rewritten by :func:`to_u` just before it is shown: pronouns ("je"/"jij"/"jou" -> "u",
@@ -22,20 +22,27 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Enum
 from pathlib import Path
 
 from common.content import ContentError, content_dir, load_current
+from common.payload import ADDRESS_JE, ADDRESS_U
 from common.safety import compile_phrase, matches_any
 
 
-class Address(StrEnum):
+class Address(str, Enum):  # StrEnum, but the Rasa side runs Python 3.10
     JE = "je"
     U = "u"
 
+    def __str__(self) -> str:
+        return self.value
+
 
 # The service's own buttons and commands for the choice (handled by the service, never Rasa).
-PAYLOADS = {"/cjg_address_u": Address.U, "/cjg_address_je": Address.JE}
+PAYLOADS = {ADDRESS_U: Address.U, ADDRESS_JE: Address.JE}
+# What an action adds to its reply when youth mode begins: the service then keeps "je".
+YOUTH_MARK = {"cjg_address": "youth"}
+WISH_MAX_WORDS = 10  # a longer message is a question that happens to mention "u"
 
 
 @dataclass(frozen=True)
@@ -81,9 +88,7 @@ def wish(text: str, content: AddressContent | None = None) -> Address | None:
 # --- the rewriter ---------------------------------------------------------------------------
 
 # Quoted speech: "...", “...”, „...”, and '...' when the quote opens a word ('s avonds does not).
-_QUOTED = re.compile(
-    r"\"[^\"]*\"|“[^”]*”|„[^”“]*[”“]|‘[^’]*’|(?<![\w])'(?![st]\s)[^'\n]*'(?![\w])"
-)
+_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|„[^”“]*[”“]|‘[^’]*’|(?<![\w])'(?![st]\s)[^'\n]*'(?![\w])")
 _TOKEN = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*|\S")
 
 # A finite verb right before a subject "je" (the question order): its u-form.
@@ -201,17 +206,139 @@ CLAUSE_START = {
     "welke",
 }
 # Closed-class words that can follow a pronoun "je" ("je kunt", "met je mee", "als je niet").
-FUNCTION = {
-    *"mee in ook niet met het dat terecht daar zelf meer op al om er af de nog een dit hier".split(),
-    *"graag lang vaak goed nu later meteen iets misschien wel wat over zo liever veel erop".split(),
-    *"naast daarvan heel van zelfs ze even rustig vooraf daarna te geen toch weer samen".split(),
-    *"alles achter aan als eerst hem haar hun ons me mij die daarmee daarover daarbij".split(),
-    *"echt altijd nooit soms eens gewoon alleen bang boos moe blij verdrietig bezorgd".split(),
-    *"anoniem helaas kwijt gehecht gebeld gezien geïnteresseerd slecht leuk jonger".split(),
-    *"ouder dan voor bij tegen door uit naar zich hoe waar wanneer waarom welke niets".split(),
-    *"vanaf tijdens na zonder onder boven bovendien eigenlijk vast allemaal snel zeker".split(),
-    *"sneller beter steeds weleens wellicht best erg zeer twee drie gerust hierover".split(),
-}
+FUNCTION = frozenset(
+    [
+        "mee",
+        "in",
+        "ook",
+        "niet",
+        "met",
+        "het",
+        "dat",
+        "terecht",
+        "daar",
+        "zelf",
+        "meer",
+        "op",
+        "al",
+        "om",
+        "er",
+        "af",
+        "de",
+        "nog",
+        "een",
+        "dit",
+        "hier",
+        "graag",
+        "lang",
+        "vaak",
+        "goed",
+        "nu",
+        "later",
+        "meteen",
+        "iets",
+        "misschien",
+        "wel",
+        "wat",
+        "over",
+        "zo",
+        "liever",
+        "veel",
+        "erop",
+        "naast",
+        "daarvan",
+        "heel",
+        "van",
+        "zelfs",
+        "ze",
+        "even",
+        "rustig",
+        "vooraf",
+        "daarna",
+        "te",
+        "geen",
+        "toch",
+        "weer",
+        "samen",
+        "alles",
+        "achter",
+        "aan",
+        "als",
+        "eerst",
+        "hem",
+        "haar",
+        "hun",
+        "ons",
+        "me",
+        "mij",
+        "die",
+        "daarmee",
+        "daarover",
+        "daarbij",
+        "echt",
+        "altijd",
+        "nooit",
+        "soms",
+        "eens",
+        "gewoon",
+        "alleen",
+        "bang",
+        "boos",
+        "moe",
+        "blij",
+        "verdrietig",
+        "bezorgd",
+        "anoniem",
+        "helaas",
+        "kwijt",
+        "gehecht",
+        "gebeld",
+        "gezien",
+        "geïnteresseerd",
+        "slecht",
+        "leuk",
+        "jonger",
+        "ouder",
+        "dan",
+        "voor",
+        "bij",
+        "tegen",
+        "door",
+        "uit",
+        "naar",
+        "zich",
+        "hoe",
+        "waar",
+        "wanneer",
+        "waarom",
+        "welke",
+        "niets",
+        "vanaf",
+        "tijdens",
+        "na",
+        "zonder",
+        "onder",
+        "boven",
+        "bovendien",
+        "eigenlijk",
+        "vast",
+        "allemaal",
+        "snel",
+        "zeker",
+        "sneller",
+        "beter",
+        "steeds",
+        "weleens",
+        "wellicht",
+        "best",
+        "erg",
+        "zeer",
+        "twee",
+        "drie",
+        "gerust",
+        "hierover",
+    ]
+)
 _U = {"je": "u", "jij": "u", "jou": "u", "jouw": "uw", "jezelf": "uzelf"}
 
 
@@ -255,18 +382,17 @@ class _Rewriter:
                 continue
             prev = words[i - 1].low if i else ""
             nxt = words[i + 1].low if i + 1 < len(words) else ""
-            after = words[i + 2].low if i + 2 < len(words) else ""
             if low == "jouw":
                 new[i] = _cased("uw", word.text)
                 continue
             if low in ("jou", "jezelf"):
                 new[i] = _cased(_U[low], word.text)
                 continue
-            possessive = (
-                low == "je" and prev not in SUBJECT_AFTER and self._possessive(nxt, after, word, text)
-            )
-            reflexive = subject_seen and low == "je" and (
-                self._reflexive_here(nxt, words, i) if possessive else prev in ("je", "jij")
+            possessive = low == "je" and prev not in SUBJECT_AFTER and self._possessive(nxt)
+            reflexive = (
+                subject_seen
+                and low == "je"
+                and (self._reflexive_here(nxt, words, i) if possessive else prev in ("je", "jij"))
             )
             if reflexive:
                 new[i] = "zich"  # "voel je je", "als je je zorgen maakt"
@@ -275,15 +401,20 @@ class _Rewriter:
                 new[i] = _cased("uw", word.text)
                 continue
             new[i] = _cased("u", word.text)
-            subject = self._inverted(i, words, new) or prev in CLAUSE_START or prev in (
-                "",
-                ".",
-                "?",
-                "!",
-                ":",
-                ";",
-                ",",
-                "•",
+            subject = (
+                self._inverted(i, words, new)
+                or prev in CLAUSE_START
+                or prev
+                in (
+                    "",
+                    ".",
+                    "?",
+                    "!",
+                    ":",
+                    ";",
+                    ",",
+                    "•",
+                )
             )
             if subject:
                 subject_seen = True
@@ -303,7 +434,7 @@ class _Rewriter:
         return "".join(out)
 
     def _reflexive_here(self, noun: str, words: list[_Word], i: int) -> bool:
-        """"je zorgen" is reflexive when "maken" is in the same sentence."""
+        """ "je zorgen" is reflexive when "maken" is in the same sentence."""
         verbs = self.reflexive.get(noun)
         if not verbs:
             return False
@@ -326,7 +457,7 @@ class _Rewriter:
             return False
         return True
 
-    def _possessive(self, nxt: str, after: str, word: _Word, text: str) -> bool:
+    def _possessive(self, nxt: str) -> bool:
         if nxt in self.possessed:
             return True
         if nxt in FUNCTION or nxt in _U or nxt in AFTER or not nxt.isalpha():

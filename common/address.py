@@ -388,14 +388,13 @@ class _Rewriter:
             if low in ("jou", "jezelf"):
                 new[i] = _cased(_U[low], word.text)
                 continue
+            after_subject = subject_seen and low == "je" and prev in ("je", "jij")
+            if after_subject and nxt not in self.possessed:
+                new[i] = "zich"  # "voel je je schuldig", "kun je je afvragen"
+                continue
             possessive = low == "je" and prev not in SUBJECT_AFTER and self._possessive(nxt)
-            reflexive = (
-                subject_seen
-                and low == "je"
-                and (self._reflexive_here(nxt, words, i) if possessive else prev in ("je", "jij"))
-            )
-            if reflexive:
-                new[i] = "zich"  # "voel je je", "als je je zorgen maakt"
+            if possessive and subject_seen and self._reflexive_here(nxt, words, i):
+                new[i] = "zich"  # "als je je zorgen maakt", "je maakt je zorgen"
                 continue
             if possessive:
                 new[i] = _cased("uw", word.text)

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from common.address import Address, address_content, outside_quotes, to_u, unresolved, wish
+from common.content import service_messages
 
 ROOT = Path(__file__).resolve().parents[2]
 # Files whose texts a parent reads (phrase lists, labels for staff and figures are not shown).
@@ -136,3 +137,10 @@ def test_every_override_is_still_used() -> None:
     texts = [t for _, t in shown_texts()]
     stale = [o.je for o in address_content().overrides if not any(o.je in t for t in texts)]
     assert not stale
+
+
+def test_the_service_has_its_replies_to_a_wish() -> None:
+    texts = service_messages()
+    for key in ("address_u", "address_je", "address_youth"):
+        assert texts.get(key).strip()
+    assert to_u(texts.get("address_u")) == "Goed, vanaf nu zeg ik 'u'. Stel gerust uw vraag."

@@ -53,6 +53,7 @@ class Settings:
     retry_after_storage: int = 60
     pseudonym_secret: str = ""
     max_message_chars: int = 2000
+    form_of_address: str = "je"  # "je" or "u" until a parent chooses; youths always "je"
     max_body_bytes: int = 256 * 1024
     rate_per_sender: int = 30  # messages per minute per conversation
     rate_per_address: int = 120  # messages per minute per client address (all its chats)
@@ -152,6 +153,7 @@ class Settings:
             ),
             pseudonym_secret=env.get("CJG_PSEUDONYM_SECRET", ""),
             max_message_chars=int(number("CJG_MAX_MESSAGE_CHARS", cls.max_message_chars, int)),
+            form_of_address=env.get("CJG_FORM_OF_ADDRESS", cls.form_of_address).strip().lower(),
             rate_per_sender=int(number("CJG_RATE_PER_SENDER", cls.rate_per_sender, int)),
             rate_per_address=int(number("CJG_RATE_PER_ADDRESS", cls.rate_per_address, int)),
             urgent_per_sender=per_window("CJG_URGENT_PER_SENDER", cls.urgent_per_sender),
@@ -253,6 +255,8 @@ class Settings:
                 "CJG_FORWARDED_HEADER must be X-Forwarded-For or Forwarded: the header your "
                 "reverse proxy sets."
             )
+        if self.form_of_address not in ("je", "u"):
+            raise ConfigError("CJG_FORM_OF_ADDRESS must be 'je' or 'u' (what parents hear first).")
         if not self.rasa_token:
             raise ConfigError("RASA_TOKEN is not set; 'make run' generates one in var/secrets.env.")
         if len(self.pseudonym_secret) < 32:

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, WatchError
 
 from bot import safety
+from bot.address import AddressBook, without_marks, youth_turn
 from bot.client_rasa import RasaClient, RasaUnavailable
 from bot.messages import BotMessage, from_rasa, service_message
 from bot.pseudonym import pseudonymise
@@ -25,6 +26,7 @@ from bot.rate_limit import RateLimits
 from bot.text_input import AssistantUnavailable, RateLimited, StorageUnavailable, clean_text
 from bot.turns import Turn, Turns
 from common import registration
+from common.address import PAYLOADS, WISH_MAX_WORDS, Address, wish
 from common.content import ServiceMessages
 from common.handoff_payload import HandoffRequest
 from common.offers import catalogue
@@ -70,6 +72,7 @@ class ConversationCore:
         public_url: str,
         urgent: UrgentLimits,
         turn_seconds: float = 30.0,
+        address: AddressBook | None = None,
     ) -> None:
         """``turn_seconds``: the longest a turn may take (Rasa's timeout, twice, and some): how
         long it holds the conversation's lock, and how long an erase waits for Rasa."""
@@ -86,6 +89,9 @@ class ConversationCore:
         self._urgent = urgent
         self._turn_seconds = turn_seconds
         self._turns = Turns(handoff.redis, turn_seconds)
+        self.address = address or AddressBook(
+            handoff.redis, Address.JE, handoff.timing.retention_seconds
+        )
         handoff.registrar.set_quiet_hook(self.redact_tracker)
 
     def conversation_id(self, channel: str, user_id: str) -> str:
@@ -213,7 +219,11 @@ class ConversationCore:
             replies = await self._turn(conversation, incoming, text, payload, signal, turn)
             if turn is not None and await self._late(turn):
                 return []
-            return replies
+            try:
+                return await self.address.render(conversation, replies)
+            except RedisError as exc:  # the user still gets the answer, with "je"
+                log.error("form of address unavailable (%s)", type(exc).__name__)
+                return replies
 
     async def _turn(
         self,
@@ -236,6 +246,8 @@ class ConversationCore:
         try:
             await self.handoff.registrar.note(conversation, incoming.channel)
             state = await self.handoff.conversation(conversation)
+            if text in PAYLOADS:  # the widget's control, Telegram's /u and /je
+                return [await self._choose(conversation, incoming, PAYLOADS[text])]
             if is_service_payload(text):
                 own = await self.handoff.control(conversation, state, text)
                 return [_addressed(m, incoming.user_id) for m in own]
@@ -245,6 +257,10 @@ class ConversationCore:
             if state.state == State.LEAVING_MESSAGE:
                 own = await self.handoff.leave_message(conversation, incoming.channel, text)
                 return [_addressed(m, incoming.user_id) for m in own]
+            if not payload and len(text.split()) <= WISH_MAX_WORDS:
+                form = wish(text)  # "zeg maar u", "je mag me tutoyeren"
+                if form is not None:
+                    return [await self._choose(conversation, incoming, form)]
         except RedisError as exc:  # full (maxmemory, noeviction) or away
             log.error("conversation state unavailable (%s)", type(exc).__name__)
             raise StorageUnavailable() from exc
@@ -263,6 +279,12 @@ class ConversationCore:
         if turn is not None and await self._late(turn):
             return []  # erased while Rasa was thinking: nothing is registered or started
         replies = [m for m in (from_rasa(r, incoming.user_id) for r in raw) if m is not None]
+        if youth_turn(replies):  # youths always get "je"
+            try:
+                await self.address.note_youth(conversation)
+            except RedisError as exc:
+                log.error("youth mode not kept (%s)", type(exc).__name__)
+        replies = without_marks(replies)
         signal = next((s for s in (nlu_signal(m.get("custom")) for m in replies) if s), None)
         if signal is not None:  # the crisis intent: the same path as a matching phrase
             return await self._crisis(conversation, incoming, signal, text, said_to_rasa=True)
@@ -284,6 +306,19 @@ class ConversationCore:
                 replies.append(self._unavailable(incoming.user_id, "handoff_failed"))
             break
         return replies
+
+    async def _choose(self, conversation: str, incoming: Incoming, form: Address) -> BotMessage:
+        """The parent's choice of "je" or "u", kept for the conversation; a youth keeps "je"."""
+        if await self.address.is_youth(conversation):
+            key, form = "address_youth", Address.JE
+        else:
+            await self.address.choose(conversation, form)
+            key = f"address_{form}"
+        return {
+            "recipient_id": incoming.user_id,
+            "text": self._texts.get(key),
+            "custom": {"service": "address", "address": str(form)},
+        }
 
     async def _crisis(
         self,

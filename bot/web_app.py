@@ -15,6 +15,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from telegram.error import TelegramError
 
 from bot import web_chat, web_docs, web_health, web_privacy, web_security, web_widget
+from bot.address import AddressBook, VoicedOutbox
 from bot.app_keys import API_TOKENS, CORE, HTTP, RASA, REDIS, SETTINGS, TELEGRAM, TEXTS, WIDGET
 from bot.client_rasa import RasaClient
 from bot.config import Settings
@@ -24,6 +25,7 @@ from bot.rate_limit import RateLimits
 from bot.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.web_errors import json_errors
 from bot.widget import WidgetChannel
+from common.address import Address
 from common.content import service_messages
 from common.safety import check_references
 from handoff import redact, web_staff, web_staff_ws
@@ -89,6 +91,8 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         ),
         Registrar(redis, settings.registration_idle_seconds, settings.insight_keep_days),
     )
+    address = AddressBook(redis, Address(settings.form_of_address), settings.retention_seconds)
+    handoff.outbox = VoicedOutbox(redis, settings.retention_seconds, address)  # "je" or "u"
     app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
     app[ACCOUNTS] = Accounts(redis)
     app[SESSIONS] = Sessions(redis, settings.staff_session_seconds)
@@ -111,6 +115,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         unclear=app[UNCLEAR],
         public_url=settings.base_url,
         turn_seconds=2 * settings.rasa_timeout + 10,  # a message and the history for a handoff
+        address=address,
         urgent=UrgentLimits(
             redis,
             Limit(*settings.urgent_per_sender),

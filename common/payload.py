@@ -27,7 +27,12 @@ DOMAIN = Path(__file__).resolve().parent.parent / "domain.yml"
 CANCEL = "/cjg_cancel"
 END = "/cjg_end"
 RATING = "/cjg_rating_"
-SERVICE_PAYLOADS = frozenset({CANCEL, END, *(f"{RATING}{n}" for n in range(1, 6))})
+# "je" or "u" (common/address.py): the widget's control and Telegram's /u and /je.
+ADDRESS_U = "/cjg_address_u"
+ADDRESS_JE = "/cjg_address_je"
+SERVICE_PAYLOADS = frozenset(
+    {CANCEL, END, *(f"{RATING}{n}" for n in range(1, 6)), ADDRESS_U, ADDRESS_JE}
+)
 
 _FORM = re.compile(r"/([A-Za-z_][A-Za-z0-9_]*)(\{.*\})?", re.DOTALL)
 _LEADING = re.compile(r"^[/\s]+")

@@ -13,6 +13,7 @@ from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
 from assistant.actions.registration import note
+from common.address import YOUTH_MARK
 from common.content import topics
 from common.youth import youth_content
 
@@ -35,6 +36,7 @@ class ActionYouthMode(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(text=youth_content().welcome.strip(), buttons=menu_buttons())
+        dispatcher.utter_message(json_message=YOUTH_MARK)  # the service keeps "je" from here on
         return [SlotSet("user_type", YOUTH)]
 
 

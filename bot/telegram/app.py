@@ -70,6 +70,8 @@ class TelegramChannel:
         app.add_handler(CommandHandler("help", handlers.help, filters=private))
         app.add_handler(CommandHandler("stop", handlers.stop, filters=private))
         app.add_handler(CommandHandler("wissen", handlers.erase, filters=private))
+        app.add_handler(CommandHandler("u", handlers.say_u, filters=private))  # "je" or "u"
+        app.add_handler(CommandHandler("je", handlers.say_je, filters=private))
         app.add_handler(CallbackQueryHandler(handlers.button))
         app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.text))
         app.add_handler(

@@ -20,6 +20,7 @@ from bot.telegram.chat_ids import ChatIds
 from bot.telegram.render import Buttons, text_of
 from bot.text_input import InputRejected, Unavailable
 from common.content import ServiceMessages
+from common.payload import ADDRESS_JE, ADDRESS_U
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -103,6 +104,13 @@ class Handlers:
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start: the assistant's own welcome, which carries the privacy note."""
         await self._converse(update, context, "/greet")
+
+    async def say_u(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/u: the parent prefers "u" (common/address.py); /je goes back."""
+        await self._converse(update, context, ADDRESS_U)
+
+    async def say_je(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._converse(update, context, ADDRESS_JE)
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if private(update):

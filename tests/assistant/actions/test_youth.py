@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from assistant.actions.safety import ActionSafetySignal
 from assistant.actions.topics import ActionAnswerTopic
 from assistant.actions.youth import ActionYouthAnswer, ActionYouthMode
+from common.address import YOUTH_MARK
 from common.content import topics
 from common.safety import crisis_contacts, nlu_signal
 from common.youth import youth_content
@@ -28,7 +29,8 @@ async def test_ik_ben_jongere_welcomes_with_the_youth_topics(
     events = await ActionYouthMode().run(dispatcher, recorded_tracker("youth_mode"), domain)
 
     assert events == [SlotSet("user_type", "youth")]
-    (welcome,) = dispatcher.messages
+    welcome, mark = dispatcher.messages
+    assert mark["custom"] == YOUTH_MARK  # the service keeps "je" for this conversation
     assert welcome["text"] == youth_content().welcome.strip()
     assert [b["title"] for b in welcome["buttons"]] == [i.title for i in youth_content().menu]
     assert welcome["buttons"][0]["payload"] == '/opvoedvraag{"topic": "prestatiedruk_examenstress"}'

@@ -1,0 +1,115 @@
+""" "je" or "u" for one conversation: where the choice is kept and how replies follow it.
+
+The choice lives in the conversation's state hash (``handoff.keys.conversation``, fields
+``ADDRESS_FIELD`` and ``YOUTH_FIELD``), so "Gesprek wissen" and the retention time erase it
+with the rest. Rasa knows nothing of it: every text the user reads passes through
+:meth:`AddressBook.render` on its way out (the core's replies and, via :class:`VoicedOutbox`,
+what waits in the outbox), and is rewritten with :func:`common.address.to_u` when the parent
+chose "u" (or ``CJG_FORM_OF_ADDRESS`` is ``u`` and nothing was chosen). Once a conversation is
+known to be a youth's (youth mode), it gets "je" whatever was chosen. Staff's own words are
+never rewritten.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from bot.messages import BotMessage
+from common import registration
+from common.address import YOUTH_MARK, Address, to_u
+from handoff import keys
+from handoff.transcript import Outbox
+
+log = logging.getLogger(__name__)
+
+ADDRESS_FIELD = "address"  # "je" or "u": what the parent chose
+YOUTH_FIELD = "address_youth"  # "1": a youth writes; always "je"
+STAFF_EVENTS = frozenset({"staff_message", "message_answer"})  # hold staff's own words
+
+
+class AddressBook:
+    def __init__(self, redis: Redis, default: Address, retention_seconds: int) -> None:
+        self._redis = redis
+        self.default = default
+        self._retention = retention_seconds
+
+    async def form(self, cid: str) -> Address:
+        name = keys.conversation(cid)
+        chosen, youth = await self._redis.hmget(name, [ADDRESS_FIELD, YOUTH_FIELD])
+        if youth:
+            return Address.JE
+        return Address(chosen) if chosen in (Address.JE, Address.U) else self.default
+
+    async def is_youth(self, cid: str) -> bool:
+        return bool(await self._redis.hget(keys.conversation(cid), YOUTH_FIELD))
+
+    async def _set(self, cid: str, field: str, value: str) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.conversation(cid), field, value)
+            pipe.expire(keys.conversation(cid), self._retention)
+            await pipe.execute()
+
+    async def choose(self, cid: str, form: Address) -> None:
+        await self._set(cid, ADDRESS_FIELD, form)
+
+    async def note_youth(self, cid: str) -> None:
+        await self._set(cid, YOUTH_FIELD, "1")
+
+    async def render(self, cid: str, messages: list[BotMessage]) -> list[BotMessage]:
+        """The messages in the conversation's form (as they are for "je")."""
+        if not messages or await self.form(cid) == Address.JE:
+            return messages
+        return [cast(BotMessage, voiced(cast(dict[str, Any], m))) for m in messages]
+
+
+def voiced(message: dict[str, Any]) -> dict[str, Any]:
+    """One message in the u-form: its text and button titles; staff's words stay as written."""
+    custom = message.get("custom")
+    handoff = custom.get("handoff") if isinstance(custom, dict) else None
+    if isinstance(handoff, dict) and handoff.get("event") in STAFF_EVENTS:
+        return message
+    out = dict(message)
+    if isinstance(out.get("text"), str):
+        out["text"] = to_u(out["text"])
+    if isinstance(out.get("buttons"), list):
+        out["buttons"] = [
+            {**b, "title": to_u(b["title"])} if isinstance(b.get("title"), str) else b
+            for b in out["buttons"]
+        ]
+    return out
+
+
+def youth_turn(replies: list[BotMessage]) -> bool:
+    """Rasa's reply says a youth is writing: youth mode began, or a note names a youth."""
+    for message in replies:
+        custom = message.get("custom")
+        if custom == YOUTH_MARK:
+            return True
+        tag = registration.from_custom(custom)
+        if tag is not None and tag.get("user_type") == "youth":
+            return True
+    return False
+
+
+def without_marks(replies: list[BotMessage]) -> list[BotMessage]:
+    return [m for m in replies if m.get("custom") != YOUTH_MARK]
+
+
+class VoicedOutbox(Outbox):
+    """The outbox, read in each conversation's form: queue news, "Anne is er nu", the rating
+    question ... follow the choice on every channel (API updates, widget, Telegram)."""
+
+    def __init__(self, redis: Redis, retention_seconds: int, address: AddressBook) -> None:
+        super().__init__(redis, retention_seconds)
+        self._address = address
+
+    async def read(
+        self, cid: str, after: str = "0", count: int = 100
+    ) -> list[tuple[str, dict[str, Any]]]:
+        found = await super().read(cid, after, count)
+        if not found or await self._address.form(cid) == Address.JE:
+            return found
+        return [(entry_id, voiced(message)) for entry_id, message in found]

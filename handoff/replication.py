@@ -42,11 +42,11 @@ async def wait_for_replicas(redis: Redis, replicas: int, timeout_ms: int) -> int
     within ``timeout_ms``, and RedisError when Redis is away. ``replicas`` 0: returns at once."""
     if replicas <= 0:
         return 0
-    async with redis.client() as connection:  # one connection for the write and its WAIT
-        async with connection.pipeline(transaction=False) as pipe:
-            pipe.set(keys.REPLICATION_MARK, str(time.time()), ex=3600)
-            pipe.execute_command("ROLE")
-            _, role = await pipe.execute()
+    # One connection for the write, ROLE and WAIT (not a pipeline: it takes a connection of
+    # its own from the pool, and WAIT on a connection that wrote nothing returns at once).
+    async with redis.client() as connection:
+        await connection.set(keys.REPLICATION_MARK, str(time.time()), ex=3600)
+        role = await connection.execute_command("ROLE")  # type: ignore[no-untyped-call]
         connected = len(role[2]) if role and str(role[0]) == "master" else 0
         needed = min(replicas, connected)
         if needed == 0:

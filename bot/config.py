@@ -8,6 +8,14 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from bot.client_redis import (
+    DEFAULT_MASTER,
+    Address,
+    RedisTarget,
+    SentinelSettingError,
+    parse_sentinels,
+)
+
 Network = IPv4Network | IPv6Network
 FORWARDED_HEADERS = ("X-Forwarded-For", "Forwarded")
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6390/0"
@@ -90,6 +98,14 @@ class Settings:
     public_url: str = ""  # empty: http://<host>:<port>
     registration_idle_seconds: float = 1800.0  # a conversation quiet this long is counted
     insight_keep_days: int = 800  # the hourly counters (no personal data) are kept this long
+    # Redis Sentinel (docs/DEPLOY.md): with sentinels, clients find the master of
+    # ``redis_master`` through them; the URL then gives only the database and the password.
+    redis_sentinels: tuple[Address, ...] = ()
+    redis_master: str = DEFAULT_MASTER
+    # Acknowledged writes wait until this many replicas have them (at most the connected
+    # ones; handoff/replication.py). Empty setting: 1 with sentinels, else 0 (off).
+    redis_wait_replicas: int = 0
+    redis_wait_timeout_ms: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -133,6 +149,14 @@ class Settings:
                         "10.0.0.0/24); separate several with commas."
                     ) from None
             return tuple(found)
+
+        try:
+            sentinels = parse_sentinels(env.get("CJG_REDIS_SENTINELS", ""))
+        except SentinelSettingError as exc:
+            raise ConfigError(f"{exc} Fix var/local.env.") from None
+        wait_replicas = env.get("CJG_REDIS_WAIT_REPLICAS", "").strip()
+        if wait_replicas and not wait_replicas.isdigit():
+            raise ConfigError(f"CJG_REDIS_WAIT_REPLICAS={wait_replicas!r} must be 0 or more")
 
         settings = cls(
             host=env.get("CJG_HOST", cls.host),
@@ -193,6 +217,12 @@ class Settings:
                 "CJG_REGISTRATION_IDLE_SECONDS", cls.registration_idle_seconds, float
             ),
             insight_keep_days=int(number("CJG_INSIGHT_KEEP_DAYS", cls.insight_keep_days, int)),
+            redis_sentinels=sentinels,
+            redis_master=env.get("CJG_REDIS_MASTER", "").strip() or cls.redis_master,
+            redis_wait_replicas=int(wait_replicas) if wait_replicas else (1 if sentinels else 0),
+            redis_wait_timeout_ms=int(
+                number("CJG_REDIS_WAIT_TIMEOUT_MS", cls.redis_wait_timeout_ms, int)
+            ),
             trusted_proxies=networks("CJG_TRUSTED_PROXIES"),
             forwarded_header=env.get("CJG_FORWARDED_HEADER", "") or cls.forwarded_header,
             widget_origins=tuple(
@@ -222,6 +252,16 @@ class Settings:
             password = urlsplit(url).password
             values += [password, unquote(password)] if password else []
         return tuple(v for v in dict.fromkeys(values) if v)
+
+    @property
+    def redis_target(self) -> RedisTarget:
+        """The service's Redis (bot/client_redis.py builds every client from it)."""
+        return RedisTarget(self.redis_url, self.redis_sentinels, self.redis_master)
+
+    @property
+    def tracker_redis_target(self) -> RedisTarget:
+        """Where Rasa keeps its trackers: the same server (or master) as the service."""
+        return RedisTarget(self.tracker_redis_url, self.redis_sentinels, self.redis_master)
 
     @property
     def tracker_redis_url(self) -> str:

@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import BlockingConnectionPool, Redis
 from telegram.error import TelegramError
 
 from bot import web_chat, web_docs, web_health, web_privacy, web_security, web_widget
 from bot.address import AddressBook, VoicedOutbox
 from bot.app_keys import API_TOKENS, CORE, HTTP, RASA, REDIS, SETTINGS, TELEGRAM, TEXTS, WIDGET
 from bot.client_rasa import RasaClient
+from bot.client_redis import aclose_redis, redis_client
 from bot.config import Settings
 from bot.conversation import ConversationCore
 from bot.credentials import api_tokens, widget_sessions
@@ -34,6 +34,7 @@ from handoff.audit import AuditLog
 from handoff.hours import opening_hours
 from handoff.login_guard import LoginGuard
 from handoff.presence import Presence
+from handoff.replication import replicated_writes
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
 from handoff.sessions import Sessions
@@ -60,17 +61,17 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200))
     # A bounded pool that makes bursts wait instead of failing; long-polls hold no connection.
-    pool = BlockingConnectionPool.from_url(
-        settings.redis_url,
+    redis = redis_client(
+        settings.redis_target,
         max_connections=settings.redis_max_connections,
         timeout=10,
         socket_timeout=30,
         health_check_interval=30,
-        decode_responses=True,
     )
-    redis = Redis(connection_pool=pool)
     tracker_url = settings.tracker_redis_url
-    trackers = redis if tracker_url == settings.redis_url else Redis.from_url(tracker_url)
+    trackers = (
+        redis if tracker_url == settings.redis_url else redis_client(settings.tracker_redis_target)
+    )
     rasa = RasaClient(
         http,
         settings.rasa_url,
@@ -129,9 +130,8 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     await app[OUTBOX_WATCHER].stop()
     await http.close()
     if trackers is not redis:
-        await trackers.aclose()
-    await redis.aclose()
-    await pool.aclose()
+        await aclose_redis(trackers)
+    await aclose_redis(redis)
     app[ACCOUNTS].pool.close()
 
 
@@ -205,7 +205,9 @@ async def telegram_webhook(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[json_errors], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[json_errors, replicated_writes], client_max_size=settings.max_body_bytes
+    )
     app[SETTINGS] = settings
     app[TEXTS] = service_messages()
     opening_hours()  # fail at start, not at the first handoff, when the file is wrong

@@ -7,10 +7,9 @@ import asyncio
 import getpass
 import sys
 
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.config import redis_url_from_env
+from bot.client_redis import RedisTarget, aclose_redis, redis_client
 from handoff.accounts import ROLES, AccountError, Accounts
 from handoff.login_guard import LoginGuard
 
@@ -25,8 +24,7 @@ def _password(from_stdin: bool) -> str:
 
 
 async def _run(args: argparse.Namespace) -> str:
-    url = redis_url_from_env()
-    redis = Redis.from_url(url, decode_responses=True)
+    redis = redis_client(RedisTarget.from_env())
     accounts = Accounts(redis)
     try:
         if args.command == "add":
@@ -49,7 +47,7 @@ async def _run(args: argparse.Namespace) -> str:
         rows = [f"{a.username}\t{a.role}\t{a.name}" for a in await accounts.all()]
         return "\n".join(rows) or "No accounts yet. Add one with: scripts/staff-account add ..."
     finally:
-        await redis.aclose()
+        await aclose_redis(redis)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -112,3 +112,8 @@ def api_conversation(token_hash: str) -> str:
 def widget_session(id_hash: str) -> str:
     """String: the pseudonym (cid) of a widget session id the server issued (its SHA-256)."""
     return f"cjg:widget:session:{id_hash}"
+
+
+# Redis Sentinel (handoff/replication.py): the small write that acknowledged requests wait on
+# until the replicas have it (WAIT counts only its own connection's writes). No personal data.
+REPLICATION_MARK = "cjg:replication:mark"

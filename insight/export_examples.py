@@ -21,7 +21,7 @@ import yaml
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.config import redis_url_from_env
+from bot.client_redis import RedisTarget, aclose_redis, redis_client
 from insight.unclear import UnclearQuestions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,14 +92,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nlu", type=Path, default=ROOT / "nlu" / "staff_examples.yml")
     parser.add_argument("--topics", type=Path, default=ROOT / "content" / "topic_suggestions.yml")
     args = parser.parse_args(argv)
-    url = redis_url_from_env()
+    target = RedisTarget.from_env()
 
     async def run() -> tuple[int, int]:
-        redis = Redis.from_url(url, decode_responses=True)
+        redis = redis_client(target)
         try:
             return await export(redis, args.nlu, args.topics)
         finally:
-            await redis.aclose()
+            await aclose_redis(redis)
 
     try:
         added, topics = asyncio.run(run())

@@ -33,6 +33,7 @@ from aiohttp import WSCloseCode, web
 from redis.exceptions import RedisError
 
 from bot.client_address import client_address
+from bot.client_redis import socketio_manager
 from bot.config import Settings
 from bot.conversation import ConversationCore, Incoming
 from bot.credentials import IssuedIds
@@ -77,7 +78,7 @@ class WidgetChannel:
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             # Emits to a room reach sockets on every instance ("Gesprek wissen" in two tabs).
-            client_manager=socketio.AsyncRedisManager(settings.redis_url, channel="cjg:socketio"),
+            client_manager=socketio_manager(settings.redis_target, "cjg:socketio"),
             # The service's own pages and CJG_WIDGET_ORIGINS (engineio calls it with the
             # handshake's Origin and environ); a list would allow only the listed ones.
             cors_allowed_origins=self._origin_allowed,

@@ -77,6 +77,7 @@ class Settings:
     redis_max_connections: int = 100  # per instance; each open staff console holds one
     retention_seconds: int = 30 * 24 * 3600  # transcripts, handoff records, outboxes
     handoff_silent_seconds: float = 600.0  # a claimed chat without staff activity goes back
+    routing_wait_seconds: float = 180.0  # a routed chat is for the matching colleagues first
     presence_timeout_seconds: float = 45.0  # a console without heartbeat counts as gone
     sweep_interval_seconds: float = 5.0
     purge_interval_seconds: float = 3600.0  # the retention purge (see handoff/service.py)
@@ -193,6 +194,9 @@ class Settings:
             retention_seconds=int(number("CJG_RETENTION_SECONDS", cls.retention_seconds, int)),
             handoff_silent_seconds=number(
                 "CJG_HANDOFF_SILENT_SECONDS", cls.handoff_silent_seconds, float
+            ),
+            routing_wait_seconds=number(
+                "CJG_ROUTING_WAIT_SECONDS", cls.routing_wait_seconds, float
             ),
             presence_timeout_seconds=number(
                 "CJG_PRESENCE_TIMEOUT_SECONDS", cls.presence_timeout_seconds, float

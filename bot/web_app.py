@@ -89,6 +89,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
             settings.retention_seconds,
             settings.waiting_max_messages,
             settings.waiting_max_bytes,
+            settings.routing_wait_seconds,
         ),
         Registrar(redis, settings.registration_idle_seconds, settings.insight_keep_days),
     )

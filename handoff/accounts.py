@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
 from handoff import keys
+from handoff.routing_content import routing_content, team_labels
 from handoff.sessions import end_sessions_of
 
 Role = Literal["staff", "admin", "insight"]
@@ -69,6 +70,34 @@ class Account:
     username: str
     name: str  # the first name parents see: "Anne van het CJG"
     role: Role
+    # Routing (handoff/routing.py): the local team (a municipality key) and the profiles
+    # (diepteprofielen, content/routing.yml) of this colleague; set with scripts/staff-account.
+    team: str | None = None
+    profiles: tuple[str, ...] = ()
+
+
+def check_routing(team: str | None, profiles: tuple[str, ...]) -> None:
+    """A team from content/municipalities.yml and profiles from content/routing.yml."""
+    teams, known = team_labels(), routing_content().profiles
+    if team is not None and team not in teams:
+        raise AccountError(f"team: one of {', '.join(teams)} (or none)")
+    for profile in profiles:
+        if profile not in known:
+            raise AccountError(f"profile '{profile}': one of {', '.join(known)}")
+
+
+def _profiles(raw: str | None) -> tuple[str, ...]:
+    return tuple(p for p in (raw or "").split(",") if p)
+
+
+def account_from_hash(username: str, raw: dict[str, str]) -> Account | None:
+    """An account from its Redis hash (None when the hash is not a valid account)."""
+    if not raw or raw.get("role") not in ROLES:
+        return None
+    role = cast(Role, raw["role"])
+    return Account(
+        username, raw["name"], role, raw.get("team") or None, _profiles(raw.get("profiles"))
+    )
 
 
 class Accounts:
@@ -110,9 +139,22 @@ class Accounts:
 
     async def get(self, username: str) -> Account | None:
         raw = cast(dict[str, str], await self._redis.hgetall(keys.account(username)))
-        if not raw or raw.get("role") not in ROLES:
-            return None
-        return Account(username, raw["name"], cast(Role, raw["role"]))
+        return account_from_hash(username, raw)
+
+    async def set_routing(
+        self, username: str, team: str | None, profiles: tuple[str, ...] | None
+    ) -> Account:
+        """Sets the team (None: no team) and, unless ``profiles`` is None, the profiles."""
+        check_routing(team, profiles or ())
+        if not await self._redis.exists(keys.account(username)):
+            raise AccountError(f"no account '{username}'")
+        fields = {"team": team or ""}
+        if profiles is not None:
+            fields["profiles"] = ",".join(dict.fromkeys(profiles))
+        await self._redis.hset(keys.account(username), mapping=fields)  # type: ignore[arg-type]
+        found = await self.get(username)
+        assert found is not None
+        return found
 
     async def all(self) -> list[Account]:
         names = sorted(cast(set[str], await self._redis.smembers(keys.ACCOUNTS)))

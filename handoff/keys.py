@@ -14,6 +14,7 @@ CLAIMS = "cjg:handoff:claims"  # zset: hid -> last staff activity (ms)
 CLOSED = "cjg:handoff:closed"  # zset: hid -> closed at (ms), the history
 LEFT = "cjg:handoff:left"  # zset: hid -> left at (ms), messages left outside opening hours
 STATS = "cjg:handoff:stats"  # hash: running averages for the wait estimate
+ROUTED = "cjg:handoff:routed"  # zset: hid -> end of its head start for matching staff (ms)
 OUTBOX_NEWS = "cjg:outbox:news"  # pub/sub channel: the cid of an outbox that got a message
 USER_SIGNALS = "cjg:user:signals"  # pub/sub channel: passing news for a user (staff typing)
 EVENTS = "cjg:staff:events"  # pub/sub channel: what every staff console should know at once

@@ -26,6 +26,7 @@ from handoff.accounts import Account
 from handoff.hours import OpeningHours
 from handoff.presence import Presence
 from handoff.requests import STREAM as REQUESTS
+from handoff.routing import Router
 from handoff.store import Conversation, Handoff, HandoffStore, State, now_ms
 from handoff.transcript import Entry, Outbox, Role, Transcript
 from insight.registrar import Fact, Registrar, outcome
@@ -54,6 +55,8 @@ class Timing:
     # What one conversation may add to its transcript while it waits for staff.
     waiting_max_messages: int = 50
     waiting_max_bytes: int = 20000
+    # How long a routed chat is offered only to the matching colleagues (handoff/routing.py).
+    routing_wait_seconds: float = 180.0
 
 
 def _event(kind: str, **data: Any) -> dict[str, Any]:
@@ -80,6 +83,7 @@ class HandoffService:
         self.outbox = Outbox(redis, timing.retention_seconds)
         self.registrar = registrar or Registrar(redis)
         self.registrar.set_busy_check(self._busy)
+        self.router = Router(redis, presence, timing.routing_wait_seconds)
 
     async def _busy(self, cid: str) -> bool:
         """Still waiting for or talking with staff: not counted yet."""
@@ -115,17 +119,20 @@ class HandoffService:
                     "custom": _event("leave_message"),
                 }
             ]
+        route = await self.router.fields(request)
         hid, created = await self.store.enqueue(
-            cid, channel, reason=request.reason, urgent=request.urgent, summary=summary
+            cid, channel, reason=request.reason, urgent=request.urgent, summary=summary, extra=route
         )
         if created:
+            await self.router.queued(hid)
             await self.registrar.note(cid, channel, [outcome("handed_off")])
             await self.transcript.append_many(hid, history)
             await events.publish(self._redis, "queue", hid=hid, urgent=request.urgent)
             await self.notify_positions(skip=hid)
         position = await self.store.position(hid) or 1
         await self.store.set_fields(hid, {"last_position": str(position)})
-        return [self._queue_message("handoff_queued", position, await self._estimate(position))]
+        estimate = await self._estimate(position, hid)
+        return [self._queue_message("handoff_queued", position, estimate)]
 
     @staticmethod
     def _when(hours: OpeningHours, now: datetime) -> str:
@@ -303,7 +310,7 @@ class HandoffService:
         if conv.state == State.WAITING and conv.hid:
             position = await self.store.position(conv.hid)
             status["position"] = position
-            status["estimate_minutes"] = await self._estimate(position or 1)
+            status["estimate_minutes"] = await self._estimate(position or 1, conv.hid)
         if conv.state == State.WITH_STAFF:
             status["staff_typing"] = bool(await self._redis.exists(keys.staff_typing(cid)))
             if conv.hid:
@@ -519,12 +526,16 @@ class HandoffService:
                 pipe.hmget(keys.record(hid), ["cid", "last_position"])
             rows = await pipe.execute()
         estimate = await self._estimator()
+        routed = set(await self._redis.zrange(keys.ROUTED, 0, -1)) if queue else set()
         news: list[tuple[str, Message]] = []
         moved: dict[str, int] = {}
         for position, (hid, (cid, last)) in enumerate(zip(queue, rows, strict=True), start=1):
             if hid == skip or not cid or last == str(position):
                 continue
-            news.append((cid, self._queue_message("queue_position", position, estimate(position))))
+            minutes = estimate(position)
+            if minutes is not None and hid in routed:  # still for the matching colleagues
+                minutes = await self._estimate(position, hid)
+            news.append((cid, self._queue_message("queue_position", position, minutes)))
             moved[hid] = position
         await self.outbox.push_many(news)
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -545,8 +556,13 @@ class HandoffService:
 
         return estimate
 
-    async def _estimate(self, position: int) -> int | None:
-        return (await self._estimator())(position)
+    async def _estimate(self, position: int, hid: str | None = None) -> int | None:
+        """With ``hid``: that chat's own estimate, honest about its routing."""
+        if hid is None:
+            return (await self._estimator())(position)
+        average = await self._redis.hget(keys.STATS, "avg_handle_ms")
+        online = await self.presence.online_count()
+        return await self.router.estimate(hid, position, float(average or 0), online)
 
     def _estimate_text(self, minutes: int | None) -> str:
         if minutes is None:
@@ -577,6 +593,7 @@ class HandoffService:
 
         Safe on every instance at once: each release is atomic and checks the owner again.
         """
+        await self.router.open_due()
         released = 0
         silent_before = now_ms() - int(self.timing.silent_seconds * 1000)
         silent = set(await self.store.stale_claims(silent_before))

@@ -253,8 +253,10 @@ class HandoffStore:
         reason: str,
         urgent: bool,
         summary: dict[str, Any],
+        extra: dict[str, str] | None = None,
     ) -> tuple[str, bool]:
-        """Puts the conversation in the queue; (hid, False) if it already was in a handoff."""
+        """Puts the conversation in the queue; (hid, False) if it already was in a handoff.
+        ``extra``: more record fields, written with it (the route, handoff/routing.py)."""
         hid = secrets.token_hex(8)
         at = now_ms()
         band = URGENT_BAND if urgent else NORMAL_BAND
@@ -265,6 +267,7 @@ class HandoffStore:
             "urgent": "1" if urgent else "0",
             "summary": json.dumps(summary, ensure_ascii=False),
             "created_at": str(at),
+            **(extra or {}),
         }
         flat = [item for pair in fields.items() for item in pair]
         created, result_hid = await self._enqueue(

@@ -19,6 +19,7 @@ from bot.web_errors import json_error
 from handoff import events
 from handoff.access import may_read
 from handoff.accounts import Account, HashingBusy
+from handoff.routing import Audience, Router
 from handoff.sessions import COOKIE, Session
 from handoff.staff_content import canned_replies, registration_options
 from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF, LOGIN_GUARD, SESSIONS
@@ -204,6 +205,8 @@ def _me(account: Account, session: Session) -> dict[str, Any]:
         "username": account.username,
         "name": account.name,
         "role": account.role,
+        "team": account.team,
+        "profiles": list(account.profiles),
         "csrf": session.csrf,
     }
 
@@ -237,6 +240,7 @@ async def queue(request: web.Request, account: Account) -> web.Response:
     waiting = [
         {**h.public(), "position": i} for i, h in enumerate(await service.store.queue(), start=1)
     ]
+    waiting = await routed_for(service.router, waiting, account)
     active = [h.public() for h in await service.store.claimed()]
     left = [h.public() for h in await service.store.left_messages()]
     return web.json_response({"waiting": waiting, "active": active, "messages": left})
@@ -256,6 +260,18 @@ async def handoff_detail(request: web.Request, account: Account) -> web.Response
     transcript = [e.public() for e in await service.transcript.read(hid)]
     await request.app[AUDIT].record(account.username, "opened", hid)
     return web.json_response({**handoff.public(), "transcript": transcript, "readable": True})
+
+
+async def routed_for(
+    router: Router, waiting: list[dict[str, Any]], account: Account
+) -> list[dict[str, Any]]:
+    """Each waiting chat with ``routing`` (for whom and why, handoff/routing.py), in queue
+    order, except that chats still kept for other colleagues come last. ``position`` stays the
+    place in the one queue, the number the parent is told."""
+    views = await router.views([w["hid"] for w in waiting], account)
+    items = [{**w, "routing": views.get(w["hid"])} for w in waiting]
+    later = [w for w in items if w["routing"] and w["routing"]["for"] == Audience.OTHERS]
+    return [w for w in items if w not in later] + later
 
 
 def _conflict() -> web.Response:

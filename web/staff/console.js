@@ -344,7 +344,8 @@
   }
 
   function notifyNewWaiting() {
-    const hids = state.queue.waiting.map((h) => h.hid);
+    // Only chats for this colleague alert (routing): one kept for another team comes in later.
+    const hids = state.queue.waiting.filter(isAlertable).map((h) => h.hid);
     const fresh = state.seenWaiting ? hids.filter((hid) => !state.seenWaiting.has(hid)) : [];
     if (!state.seenWaiting) state.seenWaiting = new Set();
     hids.forEach((hid) => state.seenWaiting.add(hid));
@@ -385,7 +386,8 @@
     const claim = el('button', 'claim', 'Oppakken');
     claim.type = 'button';
     claim.setAttribute('aria-label', `Oppakken: ${reasonLabel(h)} (positie ${h.position || ''})`);
-    li.append(head, el('div', 'item-meta', describe(h)), wait, claim);
+    li.append(head, el('div', 'item-meta', describe(h)), routingLine(h), wait, claim);
+    if (!isAlertable(h)) li.classList.add('routing-others');
     return li;
   }
 
@@ -463,6 +465,50 @@
       onClaim(li.dataset.hid, claim);
     } else if (!li.classList.contains('queue-item')) {
       openConversation(li.dataset.hid).then(revealPanel);
+    }
+  }
+
+  // --- routing (handoff/routing.py, docs/CONSOLE.md) ---------------------------------------
+  // Why a waiting chat is in this list: it is for you (your team and profile match), for
+  // everyone (since when and why), or still kept for colleagues who match (you may help out).
+
+  function routingOf(h) {
+    return h && h.routing && typeof h.routing === 'object' ? h.routing : null;
+  }
+
+  function isAlertable(h) {
+    const r = routingOf(h);
+    return !r || r.for !== 'others';
+  }
+
+  function routingText(h) {
+    const r = routingOf(h);
+    if (!r) return '';
+    const what = typeof r.label === 'string' ? r.label : '';
+    if (r.for === 'you') return what || 'Voor jou';
+    if (r.for === 'others') {
+      const left = r.until ? Math.max(1, Math.ceil((Number(r.until) - Date.now()) / 60000)) : null;
+      return `Voor ${what || 'een collega'}${left ? `, voor iedereen over ${left} min` : ''}`;
+    }
+    if (r.opened === 'urgent') return 'Urgent: voor iedereen';
+    if (r.opened === 'nobody') return `Voor iedereen: niemand van ${what} is online`;
+    const since = r.open_at ? `voor iedereen sinds ${minutesSince(Number(r.open_at))} min` : 'voor iedereen';
+    return what && r.opened === 'waited' ? `${what} · ${since}` : since;
+  }
+
+  function routingLine(h) {
+    const line = el('div', 'routing', routingText(h));
+    const r = routingOf(h);
+    line.classList.add(`routing-${r && typeof r.for === 'string' ? r.for : 'everyone'}`);
+    line.hidden = !r;
+    return line;
+  }
+
+  function refreshRoutingLines() {
+    for (const li of document.querySelectorAll('#queue > li[data-hid]')) {
+      const h = state.queue.waiting.find((item) => item.hid === li.dataset.hid);
+      const line = li.querySelector('.routing');
+      if (h && line) line.textContent = routingText(h);
     }
   }
 
@@ -1005,6 +1051,7 @@
     document.addEventListener('pointerdown', unlockAudio, { once: true });
     document.addEventListener('keydown', unlockAudio, { once: true });
     setInterval(refreshWaitTimes, WAIT_REFRESH_MS);
+    setInterval(refreshRoutingLines, WAIT_REFRESH_MS);
   }
 
   async function init() {

@@ -1,0 +1,266 @@
+"""Routing: a waiting chat is offered first to the colleagues whose team and profile match.
+
+A handoff gets a route when it is queued: the team is the conversation's municipality, the
+profile follows from content/routing.yml (safety, youth mode, reason, topic, offer theme). For
+``wait_seconds`` the chat is *for* the matching colleagues: it is on top of their list with its
+reason ("Bloemendaal · Scheiding") and their console alerts them. After that, or at once when
+the chat is urgent or about safety, has no route, or nobody who matches is online, it is *for
+everyone*: every console alerts and lists it in queue order.
+
+Routing changes the order of the lists and who is alerted, not who may claim: a colleague of
+another team may still help out before the wait is over (the I&A teams cover for each other at
+busy moments), and the queue keeps one order, so the position a parent is told stays true.
+
+Redis: the route lives in the handoff record (``route_*`` fields); ``keys.ROUTED`` lists the
+handoffs whose head start has not ended yet, so the sweeper finds them without a scan.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from common.handoff_payload import HandoffRequest
+from handoff import events, keys
+from handoff.access import CONSOLE_ROLES
+from handoff.accounts import Account, account_from_hash
+from handoff.presence import Presence
+from handoff.routing_content import RoutingContent, routing_content, team_labels
+from handoff.store import now_ms
+
+log = logging.getLogger(__name__)
+
+
+class Audience(StrEnum):
+    """For whom a waiting chat is, as one console sees it."""
+
+    YOU = "you"  # this colleague matches the route
+    EVERYONE = "everyone"  # open to all (urgent, no route, nobody matching online, wait over)
+    OTHERS = "others"  # still for the matching colleagues; this one may help out
+
+
+class Opened(StrEnum):
+    """Why a chat is for everyone (the record's ``route_open``)."""
+
+    URGENT = "urgent"  # urgent or about safety: always everyone at once
+    UNROUTED = "unrouted"  # neither municipality nor profile known
+    NOBODY = "nobody"  # nobody who matches is online
+    WAITED = "waited"  # the head start of the matching colleagues is over
+
+
+@dataclass(frozen=True)
+class Route:
+    team: str | None = None  # a municipality key
+    profile: str | None = None  # a profile key of content/routing.yml
+
+    @property
+    def targeted(self) -> bool:
+        return self.team is not None or self.profile is not None
+
+
+def route_for(request: HandoffRequest, content: RoutingContent, teams: Iterable[str]) -> Route:
+    """The team and profile a handoff asks for, from its reason and context (never text)."""
+    context, rules = request.context, content.rules
+    team = context.get("municipality")
+    profile: str | None
+    if request.reason == "safety" or context.get("safety"):
+        profile = rules.safety
+    elif context.get("user_type") == "youth":
+        profile = rules.youth
+    elif request.reason in rules.reasons:
+        profile = rules.reasons[request.reason]
+    else:
+        topic = context.get("topic")
+        profile = content.profile_of_topic(topic) if topic else None
+        if profile is None and context.get("offer_theme"):
+            profile = rules.offer_themes.get(context["offer_theme"])
+    return Route(team if team in set(teams) else None, profile)
+
+
+def matches(account: Account, route: Route) -> bool:
+    """Whether this colleague is one the route asks for: the same team (when the route names
+    one) and the profile (when it names one). A route that names neither matches nobody."""
+    if account.role not in CONSOLE_ROLES or not route.targeted:
+        return False
+    if route.team is not None and account.team != route.team:
+        return False
+    return route.profile is None or route.profile in account.profiles
+
+
+def label(route: Route, content: RoutingContent, teams: dict[str, str]) -> str:
+    """ "Bloemendaal · Scheiding": what the console shows as the reason for the route."""
+    parts = [teams.get(route.team, route.team) if route.team else None]
+    parts.append(content.profiles.get(route.profile, route.profile) if route.profile else None)
+    return " · ".join(p for p in parts if p)
+
+
+def honest_estimate(
+    position: int, average_ms: float, online: int, matching: int, wait_left_ms: int
+) -> int:
+    """Minutes to wait at ``position`` for a chat offered to ``matching`` of the ``online``
+    colleagues: as if only they take chats, but never longer than the rest of their head start
+    plus the wait with everyone (after it, everyone does)."""
+    everyone = math.ceil(position / max(online, 1)) * average_ms
+    only = math.ceil(position / max(matching, 1)) * average_ms
+    return max(1, math.ceil(min(only, wait_left_ms + everyone) / 60000))
+
+
+class Router:
+    def __init__(self, redis: Redis, presence: Presence, wait_seconds: float) -> None:
+        self._redis = redis
+        self._presence = presence
+        self.wait_ms = int(wait_seconds * 1000)
+
+    async def online_accounts(self) -> list[Account]:
+        """Colleagues with a live console whose status is online (not away)."""
+        names = [n for n, s in (await self._presence.connected()).items() if s == "online"]
+        if not names:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(keys.account(name))
+            raws = await pipe.execute()
+        found = (account_from_hash(n, r) for n, r in zip(names, raws, strict=True))
+        return [a for a in found if a is not None and a.role in CONSOLE_ROLES]
+
+    async def fields(self, request: HandoffRequest) -> dict[str, str]:
+        """The route fields of a new handoff's record (written with it, atomically)."""
+        route = route_for(request, routing_content(), team_labels())
+        at = now_ms()
+        fields = {"route_team": route.team or "", "route_profile": route.profile or ""}
+        opened: Opened | None = None
+        if request.urgent or request.reason == "safety":
+            opened = Opened.URGENT
+        elif not route.targeted:
+            opened = Opened.UNROUTED
+        elif not any(matches(a, route) for a in await self.online_accounts()):
+            opened = Opened.NOBODY
+        if opened is None:
+            fields["route_until"] = str(at + self.wait_ms)
+        else:
+            fields |= {"route_open": opened.value, "route_open_at": str(at)}
+        return fields
+
+    async def queued(self, hid: str) -> None:
+        """After the handoff is in the queue: the sweeper opens it when the head start ends."""
+        until = await self._redis.hget(keys.record(hid), "route_until")
+        if until and not await self._redis.hexists(keys.record(hid), "route_open"):
+            await self._redis.zadd(keys.ROUTED, {hid: int(until)})
+
+    async def open_due(self) -> int:
+        """The sweeper's part: chats whose head start is over, or whose matching colleagues
+        all left, become for everyone; every console hears it (and alerts). Safe on every
+        instance at once: only the one that marks a chat open announces it."""
+        pending = [str(h) for h in await self._redis.zrange(keys.ROUTED, 0, -1, withscores=False)]
+        if not pending:
+            return 0
+        now = now_ms()
+        online: list[Account] | None = None
+        opened = 0
+        for hid in pending:
+            raw = cast(
+                list[str | None],
+                await self._redis.hmget(
+                    keys.record(hid),
+                    ["state", "route_team", "route_profile", "route_until", "urgent"],
+                ),
+            )
+            state, team, profile, until, urgent = raw
+            if state not in ("waiting", "with_staff") or until is None or urgent == "1":
+                # gone, closed or cancelled; or urgent now, which is for everyone already
+                await self._redis.zrem(keys.ROUTED, hid)
+                continue
+            due = int(until) <= now
+            if not due:
+                if state != "waiting":
+                    continue
+                if online is None:
+                    online = await self.online_accounts()
+                if any(matches(a, Route(team or None, profile or None)) for a in online):
+                    continue
+            reason = Opened.WAITED if due else Opened.NOBODY
+            if await self._open(hid, reason, now) and state == "waiting":
+                await events.publish(self._redis, "queue", hid=hid, routing=reason.value)
+                opened += 1
+        return opened
+
+    async def _open(self, hid: str, reason: Opened, at: int) -> bool:
+        await self._redis.zrem(keys.ROUTED, hid)
+        if not await self._redis.hsetnx(keys.record(hid), "route_open_at", str(at)):
+            return False
+        await self._redis.hset(keys.record(hid), "route_open", reason.value)
+        return True
+
+    async def views(self, hids: list[str], viewer: Account) -> dict[str, dict[str, Any]]:
+        """For each waiting chat: for whom it is as ``viewer`` sees it, and why."""
+        if not hids:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for hid in hids:
+                pipe.hmget(
+                    keys.record(hid),
+                    [
+                        "route_team",
+                        "route_profile",
+                        "route_until",
+                        "route_open",
+                        "route_open_at",
+                        "urgent",
+                        "queued_at",
+                    ],
+                )
+            rows = await pipe.execute()
+        content, teams, now = routing_content(), team_labels(), now_ms()
+        found: dict[str, dict[str, Any]] = {}
+        for hid, row in zip(hids, rows, strict=True):
+            team, profile, until, why, open_at, urgent, queued_at = row
+            route = Route(team or None, profile or None)
+            if urgent == "1":  # urgent from the start, or a safety signal while waiting
+                why, open_at = Opened.URGENT.value, open_at or queued_at
+            if not why and until and int(until) <= now:
+                why, open_at = Opened.WAITED.value, until
+            if not why and not route.targeted:  # from before routing existed
+                why, open_at = Opened.UNROUTED.value, queued_at
+            if matches(viewer, route):
+                audience = Audience.YOU
+            elif why:
+                audience = Audience.EVERYONE
+            else:
+                audience = Audience.OTHERS
+            found[hid] = {
+                "for": audience.value,
+                "label": label(route, content, teams),
+                "team": route.team,
+                "profile": route.profile,
+                "opened": why or None,
+                "open_at": int(open_at) if why and open_at else None,
+                "until": int(until) if until else None,
+            }
+        return found
+
+    async def estimate(
+        self, hid: str, position: int, average_ms: float | None, online: int
+    ) -> int | None:
+        """The honest wait at ``position`` for this chat (see ``honest_estimate``); None when
+        there is no history yet, or the plain estimate's figure for a chat for everyone."""
+        if not average_ms:
+            return None
+        raw = cast(
+            list[str | None],
+            await self._redis.hmget(
+                keys.record(hid), ["route_team", "route_profile", "route_until", "route_open"]
+            ),
+        )
+        team, profile, until, why = raw
+        now = now_ms()
+        if why or not until or int(until) <= now:
+            return max(1, math.ceil(math.ceil(position / max(online, 1)) * average_ms / 60000))
+        route = Route(team or None, profile or None)
+        matching = sum(1 for a in await self.online_accounts() if matches(a, route))
+        return honest_estimate(position, average_ms, online, matching, int(until) - now)

@@ -99,9 +99,7 @@ class Proxy:
     def user(self, source: str) -> aiohttp.ClientSession:
         """A user whose connections leave from ``source`` and who checks the certificate."""
         connector = aiohttp.TCPConnector(ssl=self.context(), local_addr=(source, 0))
-        return aiohttp.ClientSession(
-            connector=connector, cookie_jar=aiohttp.CookieJar(unsafe=True)
-        )
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.CookieJar(unsafe=True))
 
     def access_log(self) -> str:
         return (self.directory / "cjg-access.log").read_text()

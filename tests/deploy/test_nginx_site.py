@@ -104,6 +104,14 @@ class Proxy:
     def access_log(self) -> str:
         return (self.directory / "cjg-access.log").read_text()
 
+    async def logged(self, pattern: str) -> bool:
+        """nginx writes a websocket's line when it closes: wait a little for it."""
+        for _ in range(50):
+            if re.search(pattern, self.access_log(), re.M):
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
 
 def _certificate(directory: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, ::1 and localhost, made with Debian's openssl."""
@@ -286,7 +294,7 @@ async def test_the_widget_socket_upgrades_through_the_site(proxy: Proxy) -> None
             assert reply.get("text")
         finally:
             await sio.disconnect()
-    assert re.search(r"GET /socket\.io/ 101 ", proxy.access_log())
+    assert await proxy.logged(r"GET /socket\.io/ 101 ")
 
 
 async def test_the_staff_console_socket_upgrades_through_the_site(
@@ -306,7 +314,7 @@ async def test_the_staff_console_socket_upgrades_through_the_site(
             await ws.send_json({"type": "ping"})
             first = await ws.receive_json(timeout=10)  # the feed: at least her own arrival
             assert isinstance(first, dict) and first.get("type")
-    assert re.search(r"GET /staff/api/ws 101 ", proxy.access_log())
+    assert await proxy.logged(r"GET /staff/api/ws 101 ")
 
 
 async def test_widget_files_come_from_disk_with_cache_headers(

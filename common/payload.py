@@ -3,9 +3,9 @@
 A message that starts with ``/`` is a payload only when it is exactly one of the buttons' own
 forms: ``/intent`` or ``/intent{json}`` with an intent from ``domain.yml`` and a JSON object of
 known slot or entity names with scalar values, or one of the service's own buttons
-(``/cjg_cancel``, ``/cjg_end``, ``/cjg_rating_1`` .. ``_5``). Everything else is text: it goes
-through the safety check and redaction, and Rasa gets it without the leading slashes, so its
-payload parser never sees (nor logs) it.
+(``/cjg_cancel``, ``/cjg_end``, ``/cjg_rating_1`` .. ``_5``, ``/cjg_enough_ja|beetje|nee``).
+Everything else is text: it goes through the safety check and redaction, and Rasa gets it
+without the leading slashes, so its payload parser never sees (nor logs) it.
 
 Standard library and PyYAML only: the messaging service and the Rasa side both use it.
 """
@@ -27,7 +27,12 @@ DOMAIN = Path(__file__).resolve().parent.parent / "domain.yml"
 CANCEL = "/cjg_cancel"
 END = "/cjg_end"
 RATING = "/cjg_rating_"
-SERVICE_PAYLOADS = frozenset({CANCEL, END, *(f"{RATING}{n}" for n in range(1, 6))})
+# "Heb je hier genoeg aan om zelf verder te kunnen?" (insight/enough.py); the codes are counted.
+ENOUGH = "/cjg_enough_"
+ENOUGH_ANSWERS = ("ja", "beetje", "nee")
+SERVICE_PAYLOADS = frozenset(
+    {CANCEL, END, *(f"{RATING}{n}" for n in range(1, 6)), *(ENOUGH + a for a in ENOUGH_ANSWERS)}
+)
 
 _FORM = re.compile(r"/([A-Za-z_][A-Za-z0-9_]*)(\{.*\})?", re.DOTALL)
 _LEADING = re.compile(r"^[/\s]+")

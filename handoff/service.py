@@ -28,6 +28,7 @@ from handoff.presence import Presence
 from handoff.requests import STREAM as REQUESTS
 from handoff.store import Conversation, Handoff, HandoffStore, State, now_ms
 from handoff.transcript import Entry, Outbox, Role, Transcript
+from insight.enough import After, EnoughQuestion
 from insight.registrar import Fact, Registrar, outcome
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class HandoffService:
         self.outbox = Outbox(redis, timing.retention_seconds)
         self.registrar = registrar or Registrar(redis)
         self.registrar.set_busy_check(self._busy)
+        self.enough = EnoughQuestion(redis, self.registrar, timing.retention_seconds)
 
     async def _busy(self, cid: str) -> bool:
         """Still waiting for or talking with staff: not counted yet."""
@@ -476,6 +478,9 @@ class HandoffService:
                 "custom": _event("rating"),
             },
         )
+        if not (handoff.urgent or handoff.reason == "safety" or handoff.safety):
+            # Beside the rating: "Heb je hier genoeg aan ...?" (not after a safety chat).
+            await self.outbox.push(cid, await self.enough.ask(cid, After.STAFF))
         if handoff.claimed_at is not None:
             await self._learn_handling_time(now_ms() - handoff.claimed_at)
         await events.publish(self._redis, "closed", hid=hid, by="staff")

@@ -147,7 +147,7 @@ async def test_after_a_staff_chat_the_question_comes_beside_the_rating_and_the_r
     assert "genoeg na chatbot;nee;Nee;0" in csv
 
     report = await (await client.get("/staff/insight/report")).text()
-    after_staff = report.split("na een gesprek met een medewerker")[1].split("</table>")[0]
+    after_staff = report.split("verder te kunnen, na een gesprek met een medewerker")[1].split("</table>")[0]
     assert "Een beetje</th><td>1</td>" in after_staff
-    after_bot = report.split("na een antwoord van de chatbot")[1].split("</table>")[0]
+    after_bot = report.split("verder te kunnen, na een antwoord van de chatbot")[1].split("</table>")[0]
     assert "Aantal antwoorden</th><td>0</td>" in after_bot

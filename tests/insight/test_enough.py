@@ -1,4 +1,4 @@
-""""Heb je hier genoeg aan om zelf verder te kunnen?" through the real service, Rasa and Redis:
+""" "Heb je hier genoeg aan om zelf verder te kunnen?" through the real service, Rasa and Redis:
 asked once after a sure topic answer (never after a crisis card), asked beside the rating after a
 staff chat, counted, and shown on the dashboard, in the CSV and in the quarterly report.
 """
@@ -147,7 +147,9 @@ async def test_after_a_staff_chat_the_question_comes_beside_the_rating_and_the_r
     assert "genoeg na chatbot;nee;Nee;0" in csv
 
     report = await (await client.get("/staff/insight/report")).text()
-    after_staff = report.split("verder te kunnen, na een gesprek met een medewerker")[1].split("</table>")[0]
-    assert "Een beetje</th><td>1</td>" in after_staff
-    after_bot = report.split("verder te kunnen, na een antwoord van de chatbot")[1].split("</table>")[0]
-    assert "Aantal antwoorden</th><td>0</td>" in after_bot
+
+    def table(caption: str) -> str:
+        return report.split(f"Genoeg om zelf verder te kunnen, {caption}")[1].split("</table>")[0]
+
+    assert "Een beetje</th><td>1</td>" in table("na een gesprek met een medewerker")
+    assert "Aantal antwoorden</th><td>0</td>" in table("na een antwoord van de chatbot")

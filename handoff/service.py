@@ -28,7 +28,7 @@ from handoff.presence import Presence
 from handoff.requests import STREAM as REQUESTS
 from handoff.store import Conversation, Handoff, HandoffStore, State, now_ms
 from handoff.transcript import Entry, Outbox, Role, Transcript
-from insight.enough import After, EnoughQuestion
+from insight.enough import EnoughQuestion
 from insight.registrar import Fact, Registrar, outcome
 
 log = logging.getLogger(__name__)
@@ -268,7 +268,8 @@ class HandoffService:
                 await self._redis.hdel(keys.conversation(cid), "rating_hid")
                 await self.store.set_fields(str(hid), {"rating": payload[len(RATING) :]})
                 await self.registrar.note_if_open(cid, [Fact("rating", payload[len(RATING) :])])
-                return [{"text": self._say("rating_thanks"), "custom": _event("rated")}]
+                thanks = {"text": self._say("rating_thanks"), "custom": _event("rated")}
+                return [thanks, *await self.enough.after_rating(cid)]
         return [{"text": self._say("unknown_button")}]
 
     async def _register_end(self, cid: str, hid: str, registration: dict[str, str]) -> None:
@@ -479,8 +480,8 @@ class HandoffService:
             },
         )
         if not (handoff.urgent or handoff.reason == "safety" or handoff.safety):
-            # Beside the rating: "Heb je hier genoeg aan ...?" (not after a safety chat).
-            await self.outbox.push(cid, await self.enough.ask(cid, After.STAFF))
+            # "Heb je hier genoeg aan ...?" after the rating (never after a safety chat).
+            await self.enough.wait_after_rating(cid)
         if handoff.claimed_at is not None:
             await self._learn_handling_time(now_ms() - handoff.claimed_at)
         await events.publish(self._redis, "closed", hid=hid, by="staff")

@@ -118,7 +118,9 @@ class EnoughQuestion:
 
     async def after_bot(self, cid: str, facts: list[Fact], replies: list[Any]) -> Message | None:
         """The question after this turn's answer, or None: not an answer it is about, not sure,
-        a crisis card in this conversation, or asked already."""
+        a crisis card in this conversation, or asked already. The answer's own buttons (a
+        person, a training) come along under the question: the widget keeps only the newest
+        message's buttons working, and a person must stay one tap away."""
         if not asks_after(facts) or not _sure_answer(replies):
             return None
         record = open_record(cid)
@@ -126,7 +128,21 @@ class EnoughQuestion:
             return None
         if not await self._redis.hsetnx(record, ASKED, "1"):
             return None
-        return await self.ask(cid, After.BOT)
+        asked = await self.ask(cid, After.BOT)
+        last = replies[-1].get("buttons") if replies else None
+        kept = [b for b in last or [] if not str(b.get("payload", "")).startswith("http")]
+        return {**asked, "buttons": [*asked["buttons"], *kept]}
+
+    async def after_rating(self, cid: str) -> list[Message]:
+        """After a staff chat the question follows the rating's answer (one question at a time:
+        the widget keeps only the newest message's buttons working)."""
+        if await self._redis.hget(keys.conversation(cid), PENDING) != After.STAFF:
+            return []
+        return [self.message()]
+
+    async def wait_after_rating(self, cid: str) -> None:
+        """A closed staff chat: the question comes once the rating is given."""
+        await self.ask(cid, After.STAFF)
 
     async def answer(self, cid: str, payload: str) -> Message:
         """Counts the answer to the question that waits, once; thanks, and a person one tap

@@ -1,6 +1,6 @@
 """ "Heb je hier genoeg aan om zelf verder te kunnen?" through the real service, Rasa and Redis:
-asked once after a sure topic answer (never after a crisis card), asked beside the rating after a
-staff chat, counted, and shown on the dashboard, in the CSV and in the quarterly report.
+asked once after a sure topic answer (never after a crisis card), asked right after the rating
+after a staff chat, counted, and shown on the dashboard, in the CSV and in the quarterly report.
 """
 
 from __future__ import annotations
@@ -77,8 +77,10 @@ async def test_a_topic_answer_is_followed_by_the_question_once_and_a_nee_is_coun
     answered = await chat(client, parent, '/opvoedvraag{"topic": "slapen"}')
     asked = question_in(answered)
     assert asked is not None and answered[-1] is asked  # after the answer, as the last message
-    assert payloads(asked) == ANSWERS
-    assert [b["title"] for b in asked["buttons"]] == ["Ja", "Een beetje", "Nee"]
+    assert payloads(asked)[:3] == ANSWERS
+    assert [b["title"] for b in asked["buttons"]][:3] == ["Ja", "Een beetje", "Nee"]
+    # The answer's own buttons come along: the widget keeps only the newest ones working.
+    assert "/ask_human" in payloads(asked) and "/ask_human" in payloads(answered[-2])
     assert answered[0]["text"] != QUESTION  # the parent reads the answer first
 
     thanks = await chat(client, parent, "/cjg_enough_nee")
@@ -110,7 +112,7 @@ async def test_a_topic_answer_is_followed_by_the_question_once_and_a_nee_is_coun
     assert found["enough"]["bot"]["count"] == 1 and found["enough"]["staff"]["count"] == 0
 
 
-async def test_after_a_staff_chat_the_question_comes_beside_the_rating_and_the_report_splits(
+async def test_after_a_staff_chat_the_question_follows_the_rating_and_the_report_splits(
     client: Client,
 ) -> None:
     parent = f"staff-{uuid.uuid4().hex[:6]}"
@@ -125,12 +127,13 @@ async def test_after_a_staff_chat_the_question_comes_beside_the_rating_and_the_r
     assert closed.status == 200, await closed.text()
 
     news = await updates(client, parent)
-    rating = [m for m in news if "/cjg_rating_5" in payloads(m)]
-    asked = question_in(news)
-    assert rating and asked is not None and payloads(asked) == ANSWERS
-    assert news.index(asked) == news.index(rating[0]) + 1  # right beside the rating
+    assert any("/cjg_rating_5" in payloads(m) for m in news)
+    assert question_in(news) is None  # one question at a time: the rating first
 
-    assert "Dank je wel" in texts(await chat(client, parent, "/cjg_rating_4"))
+    rated = await chat(client, parent, "/cjg_rating_4")
+    assert "Dank je wel" in texts(rated)
+    asked = question_in(rated)  # right after the rating was given
+    assert asked is not None and rated[-1] is asked and payloads(asked) == ANSWERS
     thanks = await chat(client, parent, "/cjg_enough_beetje")
     assert "Dank je" in texts(thanks)
 

@@ -38,6 +38,7 @@ from handoff.service import HandoffService, Message
 from handoff.store import State
 from handoff.transcript import Role
 from handoff.urgent import UrgentLimits
+from insight import enough
 from insight.registrar import Fact, facts_from_tag, outcome
 from insight.unclear import Kind, UnclearQuestions
 
@@ -248,6 +249,9 @@ class ConversationCore:
             state = await self.handoff.conversation(conversation)
             if text in PAYLOADS:  # the widget's control, Telegram's /u and /je
                 return [await self._choose(conversation, incoming, PAYLOADS[text])]
+            if enough.is_answer(text):  # "Heb je hier genoeg aan ...?", in any state
+                own = [await self.handoff.enough.answer(conversation, text)]
+                return [_addressed(m, incoming.user_id) for m in own]
             if is_service_payload(text):
                 own = await self.handoff.control(conversation, state, text)
                 return [_addressed(m, incoming.user_id) for m in own]
@@ -288,7 +292,8 @@ class ConversationCore:
         signal = next((s for s in (nlu_signal(m.get("custom")) for m in replies) if s), None)
         if signal is not None:  # the crisis intent: the same path as a matching phrase
             return await self._crisis(conversation, incoming, signal, text, said_to_rasa=True)
-        replies = await self._register(conversation, incoming, text, replies, payload)
+        replies, facts = await self._register(conversation, incoming, text, replies, payload)
+        replies += await self._ask_enough(conversation, incoming, facts, replies)
         if not any(m.get("text") or m.get("buttons") or m.get("custom") for m in replies):
             # Rasa had nothing to say (a lone "0", say): the user still gets an answer.
             if not payload:
@@ -416,10 +421,10 @@ class ConversationCore:
         text: str,
         replies: list[BotMessage],
         payload: bool,
-    ) -> list[BotMessage]:
+    ) -> tuple[list[BotMessage], list[Fact]]:
         """Takes the assistant's registration notes out of its replies and records them; keeps
         a redacted copy of a question it did not understand; sends offer links through the
-        counting redirect. Never fails the reply."""
+        counting redirect. Never fails the reply. Returns the replies to show and the facts."""
         facts: list[Fact] = []
         unclear: tuple[str, str | None] | None = None
         shown: list[BotMessage] = []
@@ -444,7 +449,19 @@ class ConversationCore:
                 await self._unclear.add(text, kind, unclear[1])
         except Exception as exc:  # the figures may miss one; the user never does
             log.error("registration failed (%s)", type(exc).__name__)
-        return shown
+        return shown, facts
+
+    async def _ask_enough(
+        self, conversation: str, incoming: Incoming, facts: list[Fact], replies: list[BotMessage]
+    ) -> list[BotMessage]:
+        """ "Heb je hier genoeg aan ...?" after the first sure answer (insight/enough.py); an
+        optional question, so a failure only leaves it out."""
+        try:
+            asked = await self.handoff.enough.after_bot(conversation, facts, list(replies))
+        except Exception as exc:
+            log.error("enough question failed (%s)", type(exc).__name__)
+            return []
+        return [] if asked is None else [_addressed(asked, incoming.user_id)]
 
     def _counted_links(self, message: BotMessage, offer_id: object, channel: str) -> BotMessage:
         """An offer's link goes via /go/<offer>, which counts the click and redirects. The offer

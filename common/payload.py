@@ -3,9 +3,9 @@
 A message that starts with ``/`` is a payload only when it is exactly one of the buttons' own
 forms: ``/intent`` or ``/intent{json}`` with an intent from ``domain.yml`` and a JSON object of
 known slot or entity names with scalar values, or one of the service's own buttons
-(``/cjg_cancel``, ``/cjg_end``, ``/cjg_rating_1`` .. ``_5``). Everything else is text: it goes
-through the safety check and redaction, and Rasa gets it without the leading slashes, so its
-payload parser never sees (nor logs) it.
+(``/cjg_cancel``, ``/cjg_end``, ``/cjg_rating_1`` .. ``_5``, ``/cjg_enough_ja|beetje|nee``).
+Everything else is text: it goes through the safety check and redaction, and Rasa gets it
+without the leading slashes, so its payload parser never sees (nor logs) it.
 
 Standard library and PyYAML only: the messaging service and the Rasa side both use it.
 """
@@ -30,8 +30,18 @@ RATING = "/cjg_rating_"
 # "je" or "u" (common/address.py): the widget's control and Telegram's /u and /je.
 ADDRESS_U = "/cjg_address_u"
 ADDRESS_JE = "/cjg_address_je"
+# "Heb je hier genoeg aan om zelf verder te kunnen?" (insight/enough.py); the codes are counted.
+ENOUGH = "/cjg_enough_"
+ENOUGH_ANSWERS = ("ja", "beetje", "nee")
 SERVICE_PAYLOADS = frozenset(
-    {CANCEL, END, *(f"{RATING}{n}" for n in range(1, 6)), ADDRESS_U, ADDRESS_JE}
+    {
+        CANCEL,
+        END,
+        *(f"{RATING}{n}" for n in range(1, 6)),
+        ADDRESS_U,
+        ADDRESS_JE,
+        *(ENOUGH + a for a in ENOUGH_ANSWERS),
+    }
 )
 
 _FORM = re.compile(r"/([A-Za-z_][A-Za-z0-9_]*)(\{.*\})?", re.DOTALL)

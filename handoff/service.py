@@ -29,6 +29,7 @@ from handoff.requests import STREAM as REQUESTS
 from handoff.routing import Router
 from handoff.store import Conversation, Handoff, HandoffStore, State, now_ms
 from handoff.transcript import Entry, Outbox, Role, Transcript
+from insight.enough import EnoughQuestion
 from insight.registrar import Fact, Registrar, outcome
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class HandoffService:
         self.registrar = registrar or Registrar(redis)
         self.registrar.set_busy_check(self._busy)
         self.router = Router(redis, presence, timing.routing_wait_seconds)
+        self.enough = EnoughQuestion(redis, self.registrar, timing.retention_seconds)
 
     async def _busy(self, cid: str) -> bool:
         """Still waiting for or talking with staff: not counted yet."""
@@ -273,7 +275,8 @@ class HandoffService:
                 await self._redis.hdel(keys.conversation(cid), "rating_hid")
                 await self.store.set_fields(str(hid), {"rating": payload[len(RATING) :]})
                 await self.registrar.note_if_open(cid, [Fact("rating", payload[len(RATING) :])])
-                return [{"text": self._say("rating_thanks"), "custom": _event("rated")}]
+                thanks = {"text": self._say("rating_thanks"), "custom": _event("rated")}
+                return [thanks, *await self.enough.after_rating(cid)]
         return [{"text": self._say("unknown_button")}]
 
     async def _register_end(self, cid: str, hid: str, registration: dict[str, str]) -> None:
@@ -483,6 +486,9 @@ class HandoffService:
                 "custom": _event("rating"),
             },
         )
+        if not (handoff.urgent or handoff.reason == "safety" or handoff.safety):
+            # "Heb je hier genoeg aan ...?" after the rating (never after a safety chat).
+            await self.enough.wait_after_rating(cid)
         if handoff.claimed_at is not None:
             await self._learn_handling_time(now_ms() - handoff.claimed_at)
         await events.publish(self._redis, "closed", hid=hid, by="staff")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
 
 from common.content import content_dir, load_current, topics
+from common.payload import ENOUGH_ANSWERS
 from common.safety import NLU_CATEGORY, NLU_LABEL, safety_phrases
 from handoff.staff_content import registration_options
 from insight.registrar import CHANNELS, HANDLE_BUCKETS, WAIT_BUCKETS, hour_key
@@ -39,6 +40,7 @@ class InsightLabels:
     municipalities: dict[str, str]
     age_bands: dict[str, str]
     outcomes: dict[str, str]
+    enough: dict[str, str] = field(default_factory=dict)  # ja, beetje, nee
 
 
 def labels() -> InsightLabels:
@@ -176,6 +178,15 @@ def _time_label(name: str) -> str:
     return f"meer dan {text}" if name.startswith(">") else f"tot {text}"
 
 
+def _enough(total: Counter[tuple[str, str]], metric: str, names: dict[str, str]) -> dict[str, Any]:
+    """The answers to "Heb je hier genoeg aan ...?", every code (also when none said it)."""
+    rows = [
+        {"id": code, "label": names.get(code, code), "count": total[(metric, code)]}
+        for code in ENOUGH_ANSWERS
+    ]
+    return {"count": sum(r["count"] for r in rows), "distribution": rows}
+
+
 def _listed(
     total: Counter[tuple[str, str]], metric: str, names: dict[str, str]
 ) -> list[dict[str, Any]]:
@@ -255,6 +266,10 @@ async def figures(redis: Redis, query: Query) -> dict[str, Any]:
         "signals": _listed(total, "signal", signal_labels()),
         "waiting": _times(total, "wait", WAIT_BUCKETS),
         "handling": _times(total, "handle", HANDLE_BUCKETS),
+        "enough": {
+            "bot": _enough(total, "enough_bot", names.enough),
+            "staff": _enough(total, "enough_staff", names.enough),
+        },
         "ratings": {
             "count": rated,
             "average": round(sum(n * c for n, c in ratings) / rated, 2) if rated else None,

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from common import registration
+from common.payload import ENOUGH_ANSWERS
 from handoff.staff_content import registration_options
 
 log = logging.getLogger(__name__)
@@ -236,6 +237,10 @@ class Registrar:
         out += [("theme", t) for t in sorted(themes)]
         for name in ("staff_outcome", "referral", "rating"):
             if record.get(name):
+                out.append((name, record[name]))
+        # "Heb je hier genoeg aan ...?" after the bot and after staff (insight/enough.py)
+        for name in ("enough_bot", "enough_staff"):
+            if record.get(name) in ENOUGH_ANSWERS:
                 out.append((name, record[name]))
         if record.get("wait_seconds"):
             out.append(("wait", bucket(float(record["wait_seconds"]), WAIT_BUCKETS)))

@@ -111,6 +111,9 @@ def to_csv(found: dict[str, Any]) -> str:
         writer.writerow(
             ["tevredenheid", str(item["score"]), f"Score {item['score']}", item["count"]]
         )
+    for after, section in ENOUGH_SECTIONS.items():
+        for item in found["enough"][after]["distribution"]:
+            writer.writerow([section, item["id"], item["label"], item["count"]])
     return out.getvalue()
 
 
@@ -148,6 +151,13 @@ SECTION_LABELS = {
     "signals": "signaal (veiligheid)",
     "waiting": "wachttijd (s)",
     "handling": "gespreksduur (s)",
+}
+
+# "Heb je hier genoeg aan om zelf verder te kunnen?", after the bot and after a staff chat
+ENOUGH_SECTIONS = {"bot": "genoeg na chatbot", "staff": "genoeg na medewerker"}
+ENOUGH_CAPTIONS = {
+    "bot": "Genoeg om zelf verder te kunnen, na een antwoord van de chatbot",
+    "staff": "Genoeg om zelf verder te kunnen, na een gesprek met een medewerker",
 }
 
 
@@ -257,6 +267,16 @@ def render_report(title: str, found: dict[str, Any]) -> str:
                 *[(f"Score {d['score']}", d["count"]) for d in ratings["distribution"]],
             ],
         ),
+        *[
+            table(
+                caption,
+                [
+                    ("Aantal antwoorden", found["enough"][after]["count"]),
+                    *[(d["label"], d["count"]) for d in found["enough"][after]["distribution"]],
+                ],
+            )
+            for after, caption in ENOUGH_CAPTIONS.items()
+        ],
     ]
     period = found["period"]
     return (

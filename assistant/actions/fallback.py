@@ -8,6 +8,7 @@ from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
 from assistant.actions.handoff import offer_handoff
+from assistant.actions.professional import is_new_professional, route_professional
 from assistant.actions.registration import note
 from common.content import intent_labels
 
@@ -37,6 +38,8 @@ class ActionDefaultAskAffirmation(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        # A professional whose question is not clear yet: the route for professionals first.
+        events = route_professional(dispatcher) if is_new_professional(tracker) else []
         labels = intent_labels().labels
         ranking = tracker.latest_message.get("intent_ranking") or []
         choices = [
@@ -53,7 +56,7 @@ class ActionDefaultAskAffirmation(Action):
             buttons=buttons,
         )
         note(dispatcher, tracker, "unsure", guess=choices[0] if choices else None)
-        return []
+        return events
 
 
 class ActionDefaultFallback(Action):

@@ -13,9 +13,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
+from assistant.actions.professional import is_new_professional, route_professional
 from assistant.actions.registration import note
 from common.content import Topic, life_stages, topics
 from common.extract import extract_age
+from common.professional import professional_texts
 from common.youth import sounds_young
 
 RETRIEVAL_INTENT = "opvoedvraag"
@@ -104,12 +106,16 @@ class ActionAnswerTopic(Action):
             return []
         youth = is_youth(tracker) and topic.youth is not None
         events: list[EventType] = [SlotSet("topic", topic.id)]
+        professional = not is_youth(tracker) and is_new_professional(tracker)
+        if professional:  # the route for professionals first; the answer is written for parents
+            events += route_professional(dispatcher)
         age = child_age(tracker)
         if age is not None and age != tracker.get_slot("child_age"):
             events.append(SlotSet("child_age", float(age)))
         if youth and tracker.get_slot("user_type") != "youth":
             events.append(SlotSet("user_type", "youth"))
-        dispatcher.utter_message(text=render(topic, youth))
+        intro = f"{professional_texts().topic_intro}\n\n" if professional else ""
+        dispatcher.utter_message(text=intro + render(topic, youth))
         if youth and topic.youth is not None:  # a person is one tap away; no offer finder
             dispatcher.utter_message(
                 text=topic.youth.see_a_person,
@@ -125,7 +131,9 @@ class ActionAnswerTopic(Action):
             dispatcher.utter_message(text=f"{step.text}\n\n{see_a_person}", buttons=buttons)
         if alternatives:
             self.offer_alternatives(dispatcher, alternatives)
-        user_type = "youth" if youth else tracker.get_slot("user_type")
+        user_type = (
+            "youth" if youth else "professional" if professional else tracker.get_slot("user_type")
+        )
         note(dispatcher, tracker, "topic_answered", user_type, age, topic=topic.id)
         return events
 

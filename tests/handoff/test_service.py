@@ -79,8 +79,9 @@ async def test_claim_send_close_and_rating(service: HandoffService) -> None:
     assert said[1] == "Hoi, ik ben Anne."
     assert "afgesloten" in said[2] and "tevreden" in said[3]
 
-    (thanks,) = await service.control("c1", await service.conversation("c1"), f"{RATING}4")
+    thanks, enough = await service.control("c1", await service.conversation("c1"), f"{RATING}4")
     assert "Dank" in thanks["text"]
+    assert enough["text"].startswith("Heb je hier genoeg aan")  # the next question, after it
     record = await service.store.get(conv.hid)
     assert (
         record is not None

@@ -24,7 +24,7 @@ from tests.conftest import RasaStack, RedisServer
 
 BROWSER_DB = 9
 pytestmark = pytest.mark.rasa
-CHARTS = ("series", "themes", "outcomes", "users")  # these have data in this test
+CHARTS = ("series", "themes", "outcomes", "users", "enough")  # these have data in this test
 EMPTY = ("waiting", "ratings")  # no handoff here: these say so instead of drawing nothing
 
 
@@ -61,8 +61,11 @@ async def test_the_dashboard_shows_the_counted_conversations_as_charts(
     service: Service, browser: Browser
 ) -> None:
     async with aiohttp.ClientSession() as http:
-        for topic in ("slapen", "eten", "scheiding_vertellen"):
+        for topic in ("slapen", "eten"):
             await say(http, service.url, f'/opvoedvraag{{"topic": "{topic}"}}')
+        divorce = ApiConversation(http, service.url)  # answers "Heb je hier genoeg aan ...?"
+        assert await divorce.say('/opvoedvraag{"topic": "scheiding_vertellen"}')
+        assert await divorce.say("/cjg_enough_nee")
     # A question the bot did not understand, as the service keeps it (the path from the chat
     # to this list is tested in test_web_insight.py); it must show as text, never as markup.
     redis = Redis.from_url(redis_url_from_env(service.env), decode_responses=True)
@@ -97,6 +100,10 @@ async def test_the_dashboard_shows_the_counted_conversations_as_charts(
         "() => Chart.getChart(document.getElementById('chart-themes')).data.labels.flat().join(' ')"
     )
     assert "Scheiding" in themes
+    enough = page.locator(".chart-part:has(#chart-enough) table")
+    await expect(enough).to_contain_text("Na de chatbot")
+    await expect(enough.locator("tr", has_text="Nee")).to_contain_text("1")
+    await expect(page.locator("#enough-note")).to_contain_text("1 na de chatbot")
 
     unclear = page.locator("li.unclear-item")
     await expect(unclear).to_have_count(1)

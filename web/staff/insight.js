@@ -468,6 +468,30 @@
     drawCounts('chart-ratings', rows, 'Score', 'Aantal scores', false);
   }
 
+  // "Heb je hier genoeg aan om zelf verder te kunnen?": ja / een beetje / nee, after the bot
+  // and after a chat with a staff member, side by side.
+  function drawEnough(data) {
+    const e = data.enough && typeof data.enough === 'object' ? data.enough : {};
+    const part = (key) => (e[key] && typeof e[key] === 'object' ? e[key] : {});
+    const rows = (key) => list(part(key).distribution).filter((d) => d && typeof d === 'object');
+    const labels = rows('bot').map((d) => String(d.label || d.id || ''));
+    const total = num(part('bot').count) + num(part('staff').count);
+    $('enough-note').textContent = total > 0
+      ? `${count(num(part('bot').count))} na de chatbot, ${count(num(part('staff').count))} na een medewerker.`
+      : 'Nog geen antwoorden in deze periode.';
+    drawChart('chart-enough', {
+      type: 'bar',
+      head: 'Antwoord',
+      labels,
+      datasets: [
+        { label: 'Na de chatbot', data: rows('bot').map((d) => num(d.count)), backgroundColor: colour(0) },
+        { label: 'Na een medewerker', data: rows('staff').map((d) => num(d.count)), backgroundColor: colour(1) },
+      ],
+      options: barOptions(false, true),
+      height: 260,
+    });
+  }
+
   function renderCharts(data) {
     drawSeries(data);
     drawCounts('chart-themes', topThemes(data.themes), 'Thema', 'Gesprekken', true);
@@ -475,6 +499,7 @@
     drawHistogram('chart-waiting', 'waiting-note', data.waiting, 'wachtenden');
     drawHistogram('chart-handling', 'handling-note', data.handling, 'gesprekken');
     drawRatings(data);
+    drawEnough(data);
     drawShares('chart-users', data.user_types, 'Soort gebruiker');
     drawShares('chart-channels', data.channels, 'Kanaal');
     drawCounts('chart-municipalities', data.municipalities, 'Gemeente', 'Gesprekken', true);

@@ -65,15 +65,36 @@ class AddressBook:
         return [cast(BotMessage, voiced(cast(dict[str, Any], m))) for m in messages]
 
 
+def _own_words(handoff: dict[str, Any], text: str) -> tuple[int, int] | None:
+    """Where a staff member's words sit in a wrapper line (``own``, set by handoff/service.py)."""
+    own = handoff.get("own")
+    if (
+        isinstance(own, list)
+        and len(own) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in own)
+        and 0 <= own[0] <= own[1] <= len(text)
+    ):
+        return own[0], own[1]
+    return None
+
+
 def voiced(message: dict[str, Any]) -> dict[str, Any]:
-    """One message in the u-form: its text and button titles; staff's words stay as written."""
+    """One message in the u-form: its text and button titles; staff's words stay as written.
+
+    A staff message is all staff's words; a wrapper line ("Antwoord van Anne (CJG) op je
+    bericht: ...") follows the choice around the words it marks as the staff member's own."""
     custom = message.get("custom")
     handoff = custom.get("handoff") if isinstance(custom, dict) else None
+    text = message.get("text")
     if isinstance(handoff, dict) and handoff.get("event") in STAFF_EVENTS:
-        return message
+        span = _own_words(handoff, text) if isinstance(text, str) else None
+        if span is None or not isinstance(text, str):
+            return message  # nothing marked: all of it may be staff's words
+        start, end = span
+        return {**message, "text": to_u(text[:start]) + text[start:end] + to_u(text[end:])}
     out = dict(message)
-    if isinstance(out.get("text"), str):
-        out["text"] = to_u(out["text"])
+    if isinstance(text, str):
+        out["text"] = to_u(text)
     if isinstance(out.get("buttons"), list):
         out["buttons"] = [
             {**b, "title": to_u(b["title"])} if isinstance(b.get("title"), str) else b

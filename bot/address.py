@@ -12,6 +12,7 @@ never rewritten.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any, cast
 
@@ -19,8 +20,9 @@ from redis.asyncio import Redis
 
 from bot.messages import BotMessage
 from common import registration
-from common.address import YOUTH_MARK, Address, to_u
+from common.address import PAYLOADS, YOUTH_MARK, Address, address_content, to_u
 from handoff import keys
+from handoff.staff_content import console_texts
 from handoff.transcript import Outbox
 
 log = logging.getLogger(__name__)
@@ -36,12 +38,35 @@ class AddressBook:
         self.default = default
         self._retention = retention_seconds
 
-    async def form(self, cid: str) -> Address:
+    async def state(self, cid: str) -> tuple[Address, bool]:
+        """The form the conversation gets, and whether a youth writes (then always "je")."""
         name = keys.conversation(cid)
         chosen, youth = await self._redis.hmget(name, [ADDRESS_FIELD, YOUTH_FIELD])
         if youth:
-            return Address.JE
-        return Address(chosen) if chosen in (Address.JE, Address.U) else self.default
+            return Address.JE, True
+        return Address(chosen) if chosen in (Address.JE, Address.U) else self.default, False
+
+    async def form(self, cid: str) -> Address:
+        return (await self.state(cid))[0]
+
+    async def for_staff(self, cid: str) -> dict[str, Any]:
+        """For the console's chat header: the form the parent gets, and a label when it is "u"
+        (content/staff_console.yml), so staff answer in the same form."""
+        form = await self.form(cid)
+        label = console_texts().get("address_u") if form == Address.U else None
+        return {"address": str(form), "address_label": label}
+
+    async def control(self, cid: str) -> dict[str, Any]:
+        """The widget's control (``cjg_address``): the form now, whether it is a youth's
+        conversation (no control then), and the control's Dutch texts from content."""
+        form, youth = await self.state(cid)
+        texts = address_content().widget
+        return {
+            "form": str(form),
+            "youth": youth,
+            "labels": dataclasses.asdict(texts),
+            "payloads": {str(f): payload for payload, f in PAYLOADS.items()},
+        }
 
     async def is_youth(self, cid: str) -> bool:
         return bool(await self._redis.hget(keys.conversation(cid), YOUTH_FIELD))

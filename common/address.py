@@ -394,8 +394,8 @@ class _Rewriter:
             if low in ".?!;:•\n":
                 subject_seen = False
                 continue
-            if low not in _U:
-                continue
+            if low not in _U or text[word.start - 1 : word.start] == "/":
+                continue  # not a pronoun, or a command ("/je" in Telegram's /help)
             prev = words[i - 1].low if i else ""
             nxt = words[i + 1].low if i + 1 < len(words) else ""
             if low == "jouw":

@@ -14,9 +14,11 @@ from aiohttp.web import Application, Request
 from bot import Settings, create_app
 from bot.address import AddressBook, VoicedOutbox
 from bot.app_keys import CORE, REDIS
-from common.address import Address, outside_quotes, to_u
+from common.address import Address, address_content, outside_quotes, to_u
 from common.handoff_payload import HandoffRequest
+from common.payload import ADDRESS_JE, ADDRESS_U
 from handoff import keys
+from handoff.staff_content import console_texts
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat, cid_of, token_of
 from tests.conftest import RedisServer
@@ -143,3 +145,28 @@ async def test_an_answer_to_a_left_message_follows_the_choice_but_not_the_staff_
             m for m in await service.outbox.read("c1") if "Antwoord" in m[1]["text"]
         ]
         assert message["text"] == f"Antwoord van Anne (CJG) op je bericht: {own}"
+
+
+async def test_the_widget_control_and_the_console_label_follow_the_state(
+    redis_server: RedisServer,
+) -> None:
+    async with fresh_db(redis_server, 21) as redis:
+        book = AddressBook(redis, Address.JE, 60)
+        control = await book.control("c1")
+        assert control["form"] == "je" and control["youth"] is False
+        assert control["labels"]["u"] == address_content().widget.u
+        assert control["payloads"] == {"je": ADDRESS_JE, "u": ADDRESS_U}
+        assert await book.for_staff("c1") == {"address": "je", "address_label": None}
+
+        await book.choose("c1", Address.U)
+        assert (await book.control("c1"))["form"] == "u"
+        label = console_texts().get("address_u")
+        assert await book.for_staff("c1") == {"address": "u", "address_label": label}
+
+        await book.note_youth("c1")  # youths always get "je": no control, no label
+        assert {k: v for k, v in (await book.control("c1")).items() if k != "labels"} == {
+            "form": "je",
+            "youth": True,
+            "payloads": {"je": ADDRESS_JE, "u": ADDRESS_U},
+        }
+        assert await book.for_staff("c1") == {"address": "je", "address_label": None}

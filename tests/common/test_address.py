@@ -24,7 +24,7 @@ SHOWN = (
     "intent_labels",
     "privacy",
 )
-LEFT = re.compile(r"\b(je|jij|jou|jouw|jezelf)\b", re.IGNORECASE)
+LEFT = re.compile(r"(?<!/)\b(je|jij|jou|jouw|jezelf)\b", re.IGNORECASE)  # "/je": a command
 
 SAMPLES = [
     ("Kun je vertellen hoe oud je kind is?", "Kunt u vertellen hoe oud uw kind is?"),
@@ -50,6 +50,7 @@ SAMPLES = [
     ("Typ 'jij bent lief' en je ziet het.", "Typ 'jij bent lief' en u ziet het."),
     ("Vraag het 's avonds aan je kind.", "Vraag het 's avonds aan uw kind."),
     ("Hoe eerder je hulp zoekt, hoe beter.", "Hoe eerder u hulp zoekt, hoe beter."),  # override
+    ("Typ /u of /je als je wilt.", "Typ /u of /je als u wilt."),  # a command stays a command
 ]
 
 

@@ -53,7 +53,8 @@ class AddressBook:
         """For the console's chat header: the form the parent gets, and a label when it is "u"
         (content/staff_console.yml), so staff answer in the same form."""
         form = await self.form(cid)
-        label = console_texts().get("address_u") if form == Address.U else None
+        # Optional in the content (the other console texts' checks stay as they are).
+        label = console_texts().messages.get("address_u") if form == Address.U else None
         return {"address": str(form), "address_label": label}
 
     async def control(self, cid: str) -> dict[str, Any]:

@@ -60,7 +60,7 @@ class ConsoleTexts:
         return self.messages[key]
 
 
-CONSOLE_TEXT_KEYS = frozenset({"logged_out", "feed_lost", "feed_back", "address_u"})
+CONSOLE_TEXT_KEYS = frozenset({"logged_out", "feed_lost", "feed_back"})
 MAX_CLOSE_REASON = 123  # bytes: the limit of a websocket close frame's reason
 
 

@@ -61,12 +61,15 @@ class AddressBook:
         """The widget's control (``cjg_address``): the form now, whether it is a youth's
         conversation (no control then), and the control's Dutch texts from content."""
         form, youth = await self.state(cid)
-        texts = address_content().widget
+        control = address_content().widget
+        labels = {k: v for k, v in dataclasses.asdict(control).items() if k != "strings_u"}
         return {
             "form": str(form),
             "youth": youth,
-            "labels": dataclasses.asdict(texts),
+            "labels": labels,
             "payloads": {str(f): payload for payload, f in PAYLOADS.items()},
+            # the widget's own texts for this form (none: its je-texts as they are)
+            "strings": dict(control.strings_u) if form == Address.U else {},
         }
 
     async def is_youth(self, cid: str) -> bool:

@@ -60,6 +60,9 @@ class WidgetControl:
     u: str
     je_name: str  # the buttons' accessible names; each must hold its visible text
     u_name: str
+    # The widget's own texts (STRINGS keys in widget.js) that hold "je", as a parent who chose
+    # "u" reads them: the widget has them in the je-form, the rewriter never sees them.
+    strings_u: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

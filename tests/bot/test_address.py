@@ -156,10 +156,13 @@ async def test_the_widget_control_and_the_console_label_follow_the_state(
         assert control["form"] == "je" and control["youth"] is False
         assert control["labels"]["u"] == address_content().widget.u
         assert control["payloads"] == {"je": ADDRESS_JE, "u": ADDRESS_U}
+        assert control["strings"] == {}  # the widget's own texts as they are
         assert await book.for_staff("c1") == {"address": "je", "address_label": None}
 
         await book.choose("c1", Address.U)
-        assert (await book.control("c1"))["form"] == "u"
+        control = await book.control("c1")
+        assert control["form"] == "u"
+        assert control["strings"]["placeholder"] == "Typ uw vraag…"
         label = console_texts().get("address_u")
         assert await book.for_staff("c1") == {"address": "u", "address_label": label}
 
@@ -168,5 +171,6 @@ async def test_the_widget_control_and_the_console_label_follow_the_state(
             "form": "je",
             "youth": True,
             "payloads": {"je": ADDRESS_JE, "u": ADDRESS_U},
+            "strings": {},
         }
         assert await book.for_staff("c1") == {"address": "je", "address_label": None}

@@ -145,3 +145,16 @@ def test_the_service_has_its_replies_to_a_wish() -> None:
     for key in ("address_u", "address_je", "address_youth"):
         assert texts.get(key).strip()
     assert to_u(texts.get("address_u")) == "Goed, vanaf nu zeg ik 'u'. Stel gerust uw vraag."
+
+
+def test_the_widgets_u_texts_match_its_strings() -> None:
+    """``widget.strings_u`` in content/address.yml: keys of STRINGS in widget.js, with the
+    same {placeholders} and no "je" left."""
+    script = (ROOT / "web" / "widget" / "widget.js").read_text(encoding="utf-8")
+    block = script[script.index("const STRINGS = {") : script.index("};", script.index("STRINGS"))]
+    strings = dict(re.findall(r'^\s+(\w+): "([^"]*)",$', block, re.MULTILINE))
+    u_texts = address_content().widget.strings_u
+    assert u_texts and set(u_texts) <= set(strings)
+    for key, text in u_texts.items():
+        assert LEFT.search(strings[key]) and not LEFT.search(text), key
+        assert re.findall(r"\{\w+\}", text) == re.findall(r"\{\w+\}", strings[key]), key

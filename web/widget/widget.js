@@ -215,6 +215,20 @@
   // nothing here is Dutch. Hidden until then, and for a youth (youths always get "je").
 
   const address = { box: null, label: null, buttons: {}, form: null, payloads: {} };
+  // The widget's own texts as the page set them (je-form); the server sends the u-form of
+  // those that differ (content/address.yml, widget.strings_u).
+  const baseStrings = Object.freeze({ ...STRINGS });
+  let lastStatus = null;
+
+  function applyStrings(strings) {
+    Object.assign(STRINGS, baseStrings);
+    for (const key of Object.keys(baseStrings)) {
+      if (strings && typeof strings[key] === "string" && strings[key]) STRINGS[key] = strings[key];
+    }
+    input.placeholder = STRINGS.placeholder;
+    inputLabel.textContent = STRINGS.inputLabel;
+    if (lastStatus) onStatus({ ...lastStatus, staff_typing: false }); // the queue line
+  }
 
   function addressControl() {
     address.box = el("div", {
@@ -256,8 +270,10 @@
       if (address.box.contains(shadow.activeElement)) input.focus();
       address.box.hidden = true;
       address.form = null;
+      applyStrings(null);
       return;
     }
+    applyStrings(info.strings);
     address.form = info.form;
     address.payloads = payloads;
     address.label.textContent = text("label");
@@ -502,6 +518,7 @@
 
   function onStatus(info) {
     if (!info || typeof info !== "object") return;
+    lastStatus = info;
     handoffState = typeof info.state === "string" ? info.state : "bot";
     let text = "";
     if (handoffState === "waiting") {

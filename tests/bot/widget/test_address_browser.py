@@ -61,12 +61,16 @@ async def test_the_parent_picks_u_and_back_to_je_and_staff_see_it(
     await expect(u).to_have_attribute("aria-pressed", "true")
     await expect(je).to_have_attribute("aria-pressed", "false")
     await expect(widget('.cjg-msg[data-from="user"]')).to_have_count(0)  # no payload shown
+    strings_u = labels.strings_u  # the widget's own texts follow too
+    await expect(widget("#cjg-input")).to_have_attribute("placeholder", strings_u["placeholder"])
+    await expect(widget("#cjg-input")).to_have_accessible_name(strings_u["inputLabel"])
     as_u = await answer_to(widget, QUESTION)
     assert not JE.search(outside_quotes(as_u)) and re.search(r"\buw\b", as_u)
 
     await je.click()
     await expect(widget.said(texts.get("address_je"))).to_have_count(1, timeout=15000)
     await expect(je).to_have_attribute("aria-pressed", "true")
+    await expect(widget("#cjg-input")).to_have_attribute("placeholder", "Typ je vraag…")
     as_je = await answer_to(widget, "onze baby huilt zo veel, wat kunnen we doen?")
     assert JE.search(as_je)
 
@@ -76,6 +80,8 @@ async def test_the_parent_picks_u_and_back_to_je_and_staff_see_it(
     console = await (await browser.new_context()).new_page()
     await log_in(console, service.url)
     await widget.send("ik wil graag een medewerker spreken")
+    queue_line = strings_u["queue"].format(position=1)
+    await expect(widget("#cjg-status")).to_contain_text(queue_line, timeout=30000)
     item = console.locator("#queue .queue-item")
     await expect(item).to_have_count(1, timeout=30000)
     await item.locator("button.claim").click()

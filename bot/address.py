@@ -12,6 +12,7 @@ never rewritten.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any, cast
 
@@ -19,8 +20,9 @@ from redis.asyncio import Redis
 
 from bot.messages import BotMessage
 from common import registration
-from common.address import YOUTH_MARK, Address, to_u
+from common.address import PAYLOADS, YOUTH_MARK, Address, address_content, to_u
 from handoff import keys
+from handoff.staff_content import console_texts
 from handoff.transcript import Outbox
 
 log = logging.getLogger(__name__)
@@ -36,12 +38,39 @@ class AddressBook:
         self.default = default
         self._retention = retention_seconds
 
-    async def form(self, cid: str) -> Address:
+    async def state(self, cid: str) -> tuple[Address, bool]:
+        """The form the conversation gets, and whether a youth writes (then always "je")."""
         name = keys.conversation(cid)
         chosen, youth = await self._redis.hmget(name, [ADDRESS_FIELD, YOUTH_FIELD])
         if youth:
-            return Address.JE
-        return Address(chosen) if chosen in (Address.JE, Address.U) else self.default
+            return Address.JE, True
+        return Address(chosen) if chosen in (Address.JE, Address.U) else self.default, False
+
+    async def form(self, cid: str) -> Address:
+        return (await self.state(cid))[0]
+
+    async def for_staff(self, cid: str) -> dict[str, Any]:
+        """For the console's chat header: the form the parent gets, and a label when it is "u"
+        (content/staff_console.yml), so staff answer in the same form."""
+        form = await self.form(cid)
+        # Optional in the content (the other console texts' checks stay as they are).
+        label = console_texts().messages.get("address_u") if form == Address.U else None
+        return {"address": str(form), "address_label": label}
+
+    async def control(self, cid: str) -> dict[str, Any]:
+        """The widget's control (``cjg_address``): the form now, whether it is a youth's
+        conversation (no control then), and the control's Dutch texts from content."""
+        form, youth = await self.state(cid)
+        control = address_content().widget
+        labels = {k: v for k, v in dataclasses.asdict(control).items() if k != "strings_u"}
+        return {
+            "form": str(form),
+            "youth": youth,
+            "labels": labels,
+            "payloads": {str(f): payload for payload, f in PAYLOADS.items()},
+            # the widget's own texts for this form (none: its je-texts as they are)
+            "strings": dict(control.strings_u) if form == Address.U else {},
+        }
 
     async def is_youth(self, cid: str) -> bool:
         return bool(await self._redis.hget(keys.conversation(cid), YOUTH_FIELD))
@@ -65,15 +94,36 @@ class AddressBook:
         return [cast(BotMessage, voiced(cast(dict[str, Any], m))) for m in messages]
 
 
+def _own_words(handoff: dict[str, Any], text: str) -> tuple[int, int] | None:
+    """Where a staff member's words sit in a wrapper line (``own``, set by handoff/service.py)."""
+    own = handoff.get("own")
+    if (
+        isinstance(own, list)
+        and len(own) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in own)
+        and 0 <= own[0] <= own[1] <= len(text)
+    ):
+        return own[0], own[1]
+    return None
+
+
 def voiced(message: dict[str, Any]) -> dict[str, Any]:
-    """One message in the u-form: its text and button titles; staff's words stay as written."""
+    """One message in the u-form: its text and button titles; staff's words stay as written.
+
+    A staff message is all staff's words; a wrapper line ("Antwoord van Anne (CJG) op je
+    bericht: ...") follows the choice around the words it marks as the staff member's own."""
     custom = message.get("custom")
     handoff = custom.get("handoff") if isinstance(custom, dict) else None
+    text = message.get("text")
     if isinstance(handoff, dict) and handoff.get("event") in STAFF_EVENTS:
-        return message
+        span = _own_words(handoff, text) if isinstance(text, str) else None
+        if span is None or not isinstance(text, str):
+            return message  # nothing marked: all of it may be staff's words
+        start, end = span
+        return {**message, "text": to_u(text[:start]) + text[start:end] + to_u(text[end:])}
     out = dict(message)
-    if isinstance(out.get("text"), str):
-        out["text"] = to_u(out["text"])
+    if isinstance(text, str):
+        out["text"] = to_u(text)
     if isinstance(out.get("buttons"), list):
         out["buttons"] = [
             {**b, "title": to_u(b["title"])} if isinstance(b.get("title"), str) else b

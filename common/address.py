@@ -52,11 +52,26 @@ class Override:
 
 
 @dataclass(frozen=True)
+class WidgetControl:
+    """The chat widget's control for the choice (web/widget/widget.js): shown as written."""
+
+    label: str  # the visible label before the two buttons
+    je: str  # the buttons' visible texts
+    u: str
+    je_name: str  # the buttons' accessible names; each must hold its visible text
+    u_name: str
+    # The widget's own texts (STRINGS keys in widget.js) that hold "je", as a parent who chose
+    # "u" reads them: the widget has them in the je-form, the rewriter never sees them.
+    strings_u: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class AddressContent:
     version: int
     wish_u: list[str]  # phrases (the safety phrase language) that ask for "u"
     wish_je: list[str]  # phrases that ask for "je"
     possessed: list[str]  # words that follow "je" as what is yours: "je kind" -> "uw kind"
+    widget: WidgetControl
     # A noun that makes "je" reflexive when one of its verbs is in the sentence:
     # {zorgen: [maak, maakt, maken]}: "als je je zorgen maakt" -> "als u zich zorgen maakt"
     reflexive: dict[str, list[str]] = field(default_factory=dict)
@@ -66,6 +81,10 @@ class AddressContent:
 def _check(loaded: AddressContent, path: Path) -> None:
     for phrase in loaded.wish_u + loaded.wish_je:
         compile_phrase(phrase)
+    control = loaded.widget
+    for visible, name in ((control.je, control.je_name), (control.u, control.u_name)):
+        if visible.lower() not in name.lower():  # WCAG 2.5.3: the name holds what is seen
+            raise ContentError(f"{path}: widget: '{name}' must contain '{visible}'")
     for n, item in enumerate(loaded.overrides):
         if not item.je.strip() or not item.u.strip():
             raise ContentError(f"{path}: overrides[{n}]: write both 'je' and 'u'")
@@ -378,8 +397,8 @@ class _Rewriter:
             if low in ".?!;:•\n":
                 subject_seen = False
                 continue
-            if low not in _U:
-                continue
+            if low not in _U or text[word.start - 1 : word.start] == "/":
+                continue  # not a pronoun, or a command ("/je" in Telegram's /help)
             prev = words[i - 1].low if i else ""
             nxt = words[i + 1].low if i + 1 < len(words) else ""
             if low == "jouw":

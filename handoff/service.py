@@ -60,6 +60,9 @@ class Timing:
     routing_wait_seconds: float = 180.0
 
 
+OWN_WORDS = "\x00"  # marks where a staff member's text goes in a wrapper line ("message_answer")
+
+
 def _event(kind: str, **data: Any) -> dict[str, Any]:
     return {"handoff": {"event": kind, **data}}
 
@@ -504,11 +507,17 @@ class HandoffService:
         cid = await self.store.cid_of(hid)
         assert cid is not None
         await self.transcript.append(hid, "staff", text, staff.name)
+        # "own": where the staff member's words are in the text, so a reader that rewrites the
+        # line for "u" (bot/address.py) rewrites only the wrapper around them.
+        wrapper = self._say("message_answer", name=staff.name, text=OWN_WORDS)
+        start = wrapper.index(OWN_WORDS)
         await self.outbox.push(
             cid,
             {
-                "text": self._say("message_answer", name=staff.name, text=text),
-                "custom": _event("message_answer", staff=staff.name),
+                "text": wrapper.replace(OWN_WORDS, text, 1),
+                "custom": _event(
+                    "message_answer", staff=staff.name, own=[start, start + len(text)]
+                ),
             },
         )
         await self._archive(hid)

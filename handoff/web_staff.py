@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.app_keys import SETTINGS
+from bot.app_keys import CORE, SETTINGS
 from bot.client_address import client_address
 from bot.web_errors import json_error
 from handoff import events
@@ -259,7 +259,11 @@ async def handoff_detail(request: web.Request, account: Account) -> web.Response
         return web.json_response({**handoff.public(), "transcript": [], "readable": False})
     transcript = [e.public() for e in await service.transcript.read(hid)]
     await request.app[AUDIT].record(account.username, "opened", hid)
-    return web.json_response({**handoff.public(), "transcript": transcript, "readable": True})
+    cid = await service.store.cid_of(hid)  # "je" or "u" (bot/address.py)
+    address = await request.app[CORE].address.for_staff(cid) if cid else {}
+    return web.json_response(
+        {**handoff.public(), "transcript": transcript, "readable": True, **address}
+    )
 
 
 async def routed_for(

@@ -15,10 +15,12 @@ from telegram.constants import ChatType
 from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 
+from bot.address import voiced
 from bot.conversation import ConversationCore, Incoming
 from bot.telegram.chat_ids import ChatIds
 from bot.telegram.render import Buttons, text_of
 from bot.text_input import InputRejected, Unavailable
+from common.address import Address
 from common.content import ServiceMessages
 from common.payload import ADDRESS_JE, ADDRESS_U
 
@@ -70,10 +72,31 @@ class Handlers:
         self._chat_ids = chat_ids
         self._texts = texts
 
-    async def _reply(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    async def _form(self, update: Update) -> Address:
+        """The chat's "je" or "u", for the texts that do not pass the core (/help, /stop ...)."""
+        user = update.effective_user
+        if user is None or not private(update):
+            return self._core.address.default
+        try:
+            return await self._core.address.form(self._core.conversation_id(CHANNEL, str(user.id)))
+        except RedisError:
+            return self._core.address.default
+
+    async def _reply(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        text: str,
+        form: Address | None = None,
+    ) -> None:
+        """One text of the service's own, in the chat's form (``form``: as it was before an
+        erase, which forgets the choice)."""
         chat = update.effective_chat
         assert chat is not None
-        await self._deliver(context, chat.id, [{"text": text}])
+        message = {"text": text}
+        if (form or await self._form(update)) == Address.U:
+            message = voiced(message)
+        await self._deliver(context, chat.id, [message])
 
     async def _deliver(
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, messages: list[Any]
@@ -97,7 +120,10 @@ class Handlers:
         except InputRejected as rejected:
             shown = rejected.shown if isinstance(rejected, Unavailable) else []  # a crisis card
             said = {"text": self._texts.get(rejected.code)}
-            await self._deliver(context, chat.id, [*shown, said])
+            messages: list[Any] = [*shown, said]
+            if await self._form(update) == Address.U:
+                messages = [voiced(dict(m)) for m in messages]
+            await self._deliver(context, chat.id, messages)
             return
         await self._deliver(context, chat.id, list(replies))
 
@@ -120,17 +146,19 @@ class Handlers:
         """/stop: ends the conversation, a handoff included; the next message starts afresh."""
         if update.effective_user is None or not private(update):
             return
+        form = await self._form(update)
         await self._core.stop(CHANNEL, str(update.effective_user.id))
-        await self._reply(update, context, self._texts.get("conversation_stopped"))
+        await self._reply(update, context, self._texts.get("conversation_stopped"), form)
 
     async def erase(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/wissen: erases what is stored about this conversation, now."""
         if update.effective_user is None or not private(update):
             return
         cid = self._core.conversation_id(CHANNEL, str(update.effective_user.id))
+        form = await self._form(update)  # the choice is erased with the rest: say it as before
         await self._core.forget(CHANNEL, str(update.effective_user.id))
         await self._chat_ids.forget(cid)
-        await self._reply(update, context, self._texts.get("conversation_erased"))
+        await self._reply(update, context, self._texts.get("conversation_erased"), form)
 
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_message is not None and update.effective_message.text:

@@ -217,6 +217,7 @@ class WidgetChannel:
         await self.sio.emit("session_confirm", session_id, to=sid)
         try:
             await self._status(sid)
+            await self._address_control(sid)
             await self._deliver(sid)
         except RedisError as exc:  # the widget asks again when it reconnects
             log.error("widget session could not be restored (%s)", type(exc).__name__)
@@ -258,6 +259,8 @@ class WidgetChannel:
                 else:
                     with contextlib.suppress(RedisError):  # kept: sent at the next news
                         await self._deliver(sid)
+                with contextlib.suppress(RedisError):  # a choice, or youth mode, may be new
+                    await self._address_control(sid)
             finally:  # after the replies: clients may take it as "the answer is complete"
                 await self._typing(sid, "bot", False)
         return {"ok": True} if refusal is None else {"ok": False, "error": refusal.code}
@@ -371,6 +374,13 @@ class WidgetChannel:
         if socket is not None and socket.extended:
             status = await self.core.handoff.status(socket.cid)
             await self.sio.emit("cjg_status", status, to=sid, ignore_queue=True)
+
+    async def _address_control(self, sid: str) -> None:
+        """ "je" or "u": the state and texts of the widget's control (bot/address.py)."""
+        socket = self._sockets.get(sid)
+        if socket is not None and socket.extended:
+            control = await self.core.address.control(socket.cid)
+            await self.sio.emit("cjg_address", control, to=sid, ignore_queue=True)
 
     async def _signal(self, cid: str, signal: dict[str, Any]) -> None:
         if signal.get("typing") != "staff":

@@ -14,11 +14,16 @@ from aiohttp.web import Application, Request
 from bot import Settings, create_app
 from bot.address import AddressBook, VoicedOutbox
 from bot.app_keys import CORE, REDIS
-from common.address import Address, outside_quotes, to_u
+from common.address import Address, address_content, outside_quotes, to_u
+from common.handoff_payload import HandoffRequest
+from common.payload import ADDRESS_JE, ADDRESS_U
 from handoff import keys
+from handoff.staff_content import console_texts
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat, cid_of, token_of
 from tests.conftest import RedisServer
+from tests.handoff.conftest import ANNE
+from tests.handoff.conftest import make_service as make_handoff_service
 from tests.redis_db import fresh_db
 
 Client = TestClient[Request, Application]
@@ -113,3 +118,59 @@ async def test_the_default_form_is_a_setting(redis_server: RedisServer) -> None:
         await book.choose("new", Address.JE)
         assert await book.form("new") == Address.JE
         assert await redis.ttl(keys.conversation("new")) > 0  # erased with the retention time
+
+
+async def test_an_answer_to_a_left_message_follows_the_choice_but_not_the_staff_words(
+    redis_server: RedisServer,
+) -> None:
+    """The "Antwoord van ... op je bericht:" line is the service's: it follows the choice. What
+    the staff member wrote stays exactly as written, "je" and all."""
+    async with fresh_db(redis_server, 21) as redis:
+        service = make_handoff_service(redis, open_hours=False)
+        book = AddressBook(redis, Address.JE, 60)
+        service.outbox = VoicedOutbox(redis, 60, book)
+        await service.begin("c1", "api", HandoffRequest("ask_human"), [])
+        await service.leave_message("c1", "api", "Kunnen jullie me terugbellen?")
+        (left,) = await service.store.left_messages()
+        own = "Je kunt je kind morgen zelf bellen, als je wilt."
+        assert await service.answer_message(left.hid, ANNE, own)
+
+        await book.choose("c1", Address.U)
+        (_, message), *_ = [
+            m for m in await service.outbox.read("c1") if "Antwoord" in m[1]["text"]
+        ]
+        assert message["text"] == f"Antwoord van Anne (CJG) op uw bericht: {own}"
+        await book.choose("c1", Address.JE)
+        (_, message), *_ = [
+            m for m in await service.outbox.read("c1") if "Antwoord" in m[1]["text"]
+        ]
+        assert message["text"] == f"Antwoord van Anne (CJG) op je bericht: {own}"
+
+
+async def test_the_widget_control_and_the_console_label_follow_the_state(
+    redis_server: RedisServer,
+) -> None:
+    async with fresh_db(redis_server, 21) as redis:
+        book = AddressBook(redis, Address.JE, 60)
+        control = await book.control("c1")
+        assert control["form"] == "je" and control["youth"] is False
+        assert control["labels"]["u"] == address_content().widget.u
+        assert control["payloads"] == {"je": ADDRESS_JE, "u": ADDRESS_U}
+        assert control["strings"] == {}  # the widget's own texts as they are
+        assert await book.for_staff("c1") == {"address": "je", "address_label": None}
+
+        await book.choose("c1", Address.U)
+        control = await book.control("c1")
+        assert control["form"] == "u"
+        assert control["strings"]["placeholder"] == "Typ uw vraag…"
+        label = console_texts().get("address_u")
+        assert await book.for_staff("c1") == {"address": "u", "address_label": label}
+
+        await book.note_youth("c1")  # youths always get "je": no control, no label
+        assert {k: v for k, v in (await book.control("c1")).items() if k != "labels"} == {
+            "form": "je",
+            "youth": True,
+            "payloads": {"je": ADDRESS_JE, "u": ADDRESS_U},
+            "strings": {},
+        }
+        assert await book.for_staff("c1") == {"address": "je", "address_label": None}

@@ -24,7 +24,7 @@ SHOWN = (
     "intent_labels",
     "privacy",
 )
-LEFT = re.compile(r"\b(je|jij|jou|jouw|jezelf)\b", re.IGNORECASE)
+LEFT = re.compile(r"(?<!/)\b(je|jij|jou|jouw|jezelf)\b", re.IGNORECASE)  # "/je": a command
 
 SAMPLES = [
     ("Kun je vertellen hoe oud je kind is?", "Kunt u vertellen hoe oud uw kind is?"),
@@ -50,6 +50,7 @@ SAMPLES = [
     ("Typ 'jij bent lief' en je ziet het.", "Typ 'jij bent lief' en u ziet het."),
     ("Vraag het 's avonds aan je kind.", "Vraag het 's avonds aan uw kind."),
     ("Hoe eerder je hulp zoekt, hoe beter.", "Hoe eerder u hulp zoekt, hoe beter."),  # override
+    ("Typ /u of /je als je wilt.", "Typ /u of /je als u wilt."),  # a command stays a command
 ]
 
 
@@ -144,3 +145,16 @@ def test_the_service_has_its_replies_to_a_wish() -> None:
     for key in ("address_u", "address_je", "address_youth"):
         assert texts.get(key).strip()
     assert to_u(texts.get("address_u")) == "Goed, vanaf nu zeg ik 'u'. Stel gerust uw vraag."
+
+
+def test_the_widgets_u_texts_match_its_strings() -> None:
+    """``widget.strings_u`` in content/address.yml: keys of STRINGS in widget.js, with the
+    same {placeholders} and no "je" left."""
+    script = (ROOT / "web" / "widget" / "widget.js").read_text(encoding="utf-8")
+    block = script[script.index("const STRINGS = {") : script.index("};", script.index("STRINGS"))]
+    strings = dict(re.findall(r'^\s+(\w+): "([^"]*)",$', block, re.MULTILINE))
+    u_texts = address_content().widget.strings_u
+    assert u_texts and set(u_texts) <= set(strings)
+    for key, text in u_texts.items():
+        assert LEFT.search(strings[key]) and not LEFT.search(text), key
+        assert re.findall(r"\{\w+\}", text) == re.findall(r"\{\w+\}", strings[key]), key

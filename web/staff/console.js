@@ -671,8 +671,23 @@
     $('conversation-title').textContent = reasonLabel(h);
     $('conversation-meta').textContent = metaText(h);
     renderSummary(h);
+    renderAddress(h);
     show($('composer'), isMine(h));
     show($('answer-box'), h.state === 'message');
+  }
+
+  // "je" or "u" (bot/address.py): a label by the chat's title when the parent gets "u", so staff
+  // answer in the same form. The Dutch text comes with the chat (content/staff_console.yml).
+  function renderAddress(h) {
+    let label = $('conversation-address');
+    if (!label) {
+      label = el('span', 'address-label');
+      label.id = 'conversation-address';
+      $('conversation-title').after(label);
+    }
+    const text = typeof h.address_label === 'string' ? h.address_label : '';
+    label.textContent = text;
+    show(label, Boolean(text));
   }
 
   function summaryRow(list, term, value) {

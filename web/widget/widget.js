@@ -209,6 +209,85 @@
     return node;
   }
 
+  // --- "je" or "u" ---------------------------------------------------------------------------------
+  // Two toggle buttons in the header. Their texts, the payloads they send and which one is on
+  // come from the server (cjg_address: content/address.yml and the conversation's choice), so
+  // nothing here is Dutch. Hidden until then, and for a youth (youths always get "je").
+
+  const address = { box: null, label: null, buttons: {}, form: null, payloads: {} };
+  // The widget's own texts as the page set them (je-form); the server sends the u-form of
+  // those that differ (content/address.yml, widget.strings_u).
+  const baseStrings = Object.freeze({ ...STRINGS });
+  let lastStatus = null;
+
+  function applyStrings(strings) {
+    Object.assign(STRINGS, baseStrings);
+    for (const key of Object.keys(baseStrings)) {
+      if (strings && typeof strings[key] === "string" && strings[key]) STRINGS[key] = strings[key];
+    }
+    input.placeholder = STRINGS.placeholder;
+    inputLabel.textContent = STRINGS.inputLabel;
+    if (lastStatus) onStatus({ ...lastStatus, staff_typing: false }); // the queue line
+  }
+
+  function addressControl() {
+    address.box = el("div", {
+      id: "cjg-address",
+      class: "cjg-address",
+      role: "group",
+      "aria-labelledby": "cjg-address-label",
+      hidden: true,
+    });
+    address.label = el("span", { id: "cjg-address-label", class: "cjg-address-label" });
+    address.box.append(address.label);
+    for (const form of ["je", "u"]) {
+      const button = el("button", {
+        type: "button",
+        id: `cjg-address-${form}`,
+        class: "cjg-address-button",
+        "aria-pressed": "false",
+      });
+      button.addEventListener("click", () => chooseAddress(form));
+      address.buttons[form] = button;
+      address.box.append(button);
+    }
+    return address.box;
+  }
+
+  function chooseAddress(form) {
+    const payload = address.payloads[form];
+    if (form === address.form || typeof payload !== "string") return;
+    sendMessage(payload, null); // the server's answer says it in the new form
+  }
+
+  function onAddress(info) {
+    const labels = info && typeof info.labels === "object" && info.labels ? info.labels : {};
+    const payloads = info && typeof info.payloads === "object" && info.payloads ? info.payloads : {};
+    const text = (key) => (typeof labels[key] === "string" ? labels[key] : "");
+    const usable =
+      info && info.youth !== true && (info.form === "je" || info.form === "u") && text("je") && text("u");
+    if (!usable) {
+      if (address.box.contains(shadow.activeElement)) input.focus();
+      address.box.hidden = true;
+      address.form = null;
+      applyStrings(null);
+      return;
+    }
+    applyStrings(info.strings);
+    address.form = info.form;
+    address.payloads = payloads;
+    address.label.textContent = text("label");
+    for (const form of ["je", "u"]) {
+      const button = address.buttons[form];
+      button.textContent = text(form);
+      const name = text(`${form}_name`);
+      if (name) button.setAttribute("aria-label", name);
+      else button.removeAttribute("aria-label");
+      button.setAttribute("aria-pressed", String(form === info.form));
+    }
+    address.box.hidden = false;
+  }
+
   // --- build the widget --------------------------------------------------------------------------
 
   const host = el("div", { id: "cjg-chat" });
@@ -272,7 +351,7 @@
     { type: "button", id: "cjg-exit", class: "cjg-header-button cjg-exit", title: STRINGS.exitHint },
     STRINGS.exit,
   );
-  actions.append(clearBtn, exitBtn);
+  actions.append(clearBtn, exitBtn, addressControl());
   header.append(headerTop, actions);
 
   // Inline confirmation for "Gesprek wissen" (never window.confirm: it blocks and looks alien).
@@ -439,6 +518,7 @@
 
   function onStatus(info) {
     if (!info || typeof info !== "object") return;
+    lastStatus = info;
     handoffState = typeof info.state === "string" ? info.state : "bot";
     let text = "";
     if (handoffState === "waiting") {
@@ -772,6 +852,7 @@
         socket.on("cjg_typing", onTyping);
         socket.on("cjg_status", onStatus);
         socket.on("cjg_forgotten", onForgotten);
+        socket.on("cjg_address", onAddress);
       })
       .catch(() => {
         loadFailed = true;

@@ -66,6 +66,10 @@ class Settings:
     waiting_max_messages: int = 50
     waiting_max_bytes: int = 20000
     redis_max_connections: int = 100  # per instance; each open staff console holds one
+    # Durability (handoff/durability.py): how many Redis replicas must have a write before the
+    # service acknowledges it (0: Redis's own fsync only), and how long to wait for them.
+    redis_wait_replicas: int = 0
+    redis_wait_ms: int = 1000
     retention_seconds: int = 30 * 24 * 3600  # transcripts, handoff records, outboxes
     handoff_silent_seconds: float = 600.0  # a claimed chat without staff activity goes back
     presence_timeout_seconds: float = 45.0  # a console without heartbeat counts as gone
@@ -164,6 +168,8 @@ class Settings:
             redis_max_connections=int(
                 number("CJG_REDIS_MAX_CONNECTIONS", cls.redis_max_connections, int)
             ),
+            redis_wait_replicas=_replica_count(env.get("CJG_REDIS_WAIT_REPLICAS", "")),
+            redis_wait_ms=int(number("CJG_REDIS_WAIT_MS", cls.redis_wait_ms, int)),
             retention_seconds=int(number("CJG_RETENTION_SECONDS", cls.retention_seconds, int)),
             handoff_silent_seconds=number(
                 "CJG_HANDOFF_SILENT_SECONDS", cls.handoff_silent_seconds, float
@@ -260,3 +266,12 @@ class Settings:
                 "CJG_PSEUDONYM_SECRET must be at least 32 characters; "
                 "'make run' generates one in var/secrets.env."
             )
+
+
+def _replica_count(raw: str) -> int:
+    """CJG_REDIS_WAIT_REPLICAS: a whole number, 0 (the default) or more."""
+    if not raw:
+        return 0
+    if not raw.isdigit():
+        raise ConfigError(f"CJG_REDIS_WAIT_REPLICAS={raw!r} is not 0 or more; fix var/local.env")
+    return int(raw)

@@ -29,6 +29,7 @@ from common.safety import check_references
 from handoff import redact, web_staff, web_staff_ws
 from handoff.accounts import Accounts
 from handoff.audit import AuditLog
+from handoff.durability import Durability
 from handoff.hours import opening_hours
 from handoff.login_guard import LoginGuard
 from handoff.presence import Presence
@@ -89,6 +90,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         ),
         Registrar(redis, settings.registration_idle_seconds, settings.insight_keep_days),
     )
+    handoff.durability = Durability(settings.redis_wait_replicas, settings.redis_wait_ms)
     app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
     app[ACCOUNTS] = Accounts(redis)
     app[SESSIONS] = Sessions(redis, settings.staff_session_seconds)

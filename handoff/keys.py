@@ -19,6 +19,8 @@ USER_SIGNALS = "cjg:user:signals"  # pub/sub channel: passing news for a user (s
 EVENTS = "cjg:staff:events"  # pub/sub channel: what every staff console should know at once
 PRESENCE = "cjg:staff:presence"  # zset: username -> last heartbeat (ms)
 STATUS = "cjg:staff:status"  # hash: username -> online | away
+# Durability (handoff/durability.py): a counter written right before each WAIT for replicas.
+DURABILITY_PROBE = "cjg:durability:probe"
 
 
 def conversation(cid: str) -> str:

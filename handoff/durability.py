@@ -1,0 +1,52 @@
+"""What "accepted" means: a write the service acknowledges survives the crash of any one process.
+
+Two layers (docs/DEPLOY.md, "Durability"):
+
+- Redis itself runs with ``appendfsync always`` (scripts/prepare-env): it writes every change to
+  its append-only file and fsyncs it before it answers, so an acknowledged write is on disk when
+  the service hears "OK". This costs little at this data's volume (docs/PERFORMANCE.md).
+- With replicas (``CJG_REDIS_WAIT_REPLICAS`` > 0, e.g. under Sentinel), :meth:`Durability.confirm`
+  waits until that many replicas have the writes too (Redis ``WAIT``), so a failover to a replica
+  loses nothing that was acknowledged. Without replicas it does nothing.
+
+The write paths that acknowledge (a user message: ``ConversationCore.handle``; a staff reply:
+``HandoffService.send``) call ``confirm`` last. When it fails the message is not acknowledged:
+the user gets "probeer het zo nog eens" and sends it again (a retry may then find it once more).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from handoff import keys
+
+
+class NotReplicated(RedisError):
+    """Fewer replicas than required confirmed the writes in time: not acknowledged."""
+
+
+@dataclass(frozen=True)
+class Durability:
+    replicas: int = 0  # how many replicas must have a write before it is acknowledged
+    timeout_ms: int = 1000  # how long to wait for them; then the write counts as failed
+
+    async def confirm(self, redis: Redis) -> None:
+        """Returns once every write this process made before the call is on ``replicas``
+        replicas; raises NotReplicated (a RedisError) when they do not confirm in time.
+
+        ``WAIT`` waits for the writes of the connection it runs on, and a pool hands out any
+        connection: so a tiny write (``INCR`` of one probe key) and the ``WAIT`` go together on
+        one connection. Redis replicates in one ordered stream, so a replica that has the probe
+        has every write made before it, from any connection or process (Rasa's tracker too).
+        """
+        if self.replicas <= 0:
+            return
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.incr(keys.DURABILITY_PROBE)
+            pipe.execute_command("WAIT", self.replicas, self.timeout_ms)
+            _, confirmed = await pipe.execute()
+        if int(confirmed) < self.replicas:
+            raise NotReplicated(f"{confirmed} of {self.replicas} replicas confirmed in time")

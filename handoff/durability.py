@@ -1,6 +1,6 @@
 """What "accepted" means: a write the service acknowledges survives the crash of any one process.
 
-Two layers (docs/DEPLOY.md, "Durability"):
+Two layers (docs/DURABILITY.md):
 
 - Redis itself runs with ``appendfsync always`` (scripts/prepare-env): it writes every change to
   its append-only file and fsyncs it before it answers, so an acknowledged write is on disk when

@@ -24,7 +24,7 @@ MODEL = ROOT / "models" / "cjg.tar.gz"
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 # Redis's fsync policy in the stack (scripts/prepare-env): every write is on disk before Redis
-# answers it, so whatever the service acknowledged survives a crash (docs/DEPLOY.md, durability).
+# answers it, so whatever the service acknowledged survives a crash (docs/DURABILITY.md).
 STACK_APPENDFSYNC = "always"
 
 

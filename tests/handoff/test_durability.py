@@ -24,6 +24,7 @@ from aiohttp.web import Request
 from redis.asyncio import Redis
 
 from bot import Settings, create_app
+from bot.config import ConfigError
 from bot.credentials import api_tokens
 from bot.pseudonym import pseudonymise
 from bot.web_chat import TOKEN_HEADER
@@ -304,3 +305,15 @@ async def test_a_message_the_replicas_do_not_confirm_is_not_acknowledged(
         assert int(response.headers["Retry-After"]) == settings.retry_after_storage
     finally:
         await redis.aclose()
+
+
+def test_the_replica_settings() -> None:
+    env = {"CJG_PSEUDONYM_SECRET": "x" * 32, "RASA_TOKEN": "t"}
+    assert Settings.from_env(env).redis_wait_replicas == 0  # no replicas: nothing to wait for
+    settings = Settings.from_env(
+        {**env, "CJG_REDIS_WAIT_REPLICAS": "1", "CJG_REDIS_WAIT_MS": "250"}
+    )
+    assert (settings.redis_wait_replicas, settings.redis_wait_ms) == (1, 250)
+    for bad in ("-1", "een", "1.5"):
+        with pytest.raises(ConfigError, match="CJG_REDIS_WAIT_REPLICAS"):
+            Settings.from_env({**env, "CJG_REDIS_WAIT_REPLICAS": bad})

@@ -524,7 +524,8 @@
   // message got no answer and kept nothing of it (retry_after in the ack: the assistant or its
   // storage is away), the same message goes again by itself after RETRY_DELAYS_MS, with the
   // server's notice on the connection line. The user's bubble stays one bubble. After the last
-  // try the server's text is shown, the bubble goes and typed text returns to the text box.
+  // try the server's text is shown, the bubble goes and typed text returns to the text box;
+  // when the storage is away it keeps trying instead (every 16 s) until the message is kept.
   const outgoing = []; // {message, typed, entry, node, tries, cards}
   let sending = false;
   let retryTimer = null;
@@ -556,13 +557,16 @@
         return;
       }
       const retry = !err && answer && answer.ok === false && Number.isFinite(answer.retry_after);
-      if (retry && item.tries < RETRY_DELAYS_MS.length) {
+      // Storage away (Redis down, a failover): the server kept nothing and acknowledged nothing,
+      // so the same message goes again, every 16 s after the first tries, until it is kept.
+      const untilKept = retry && answer.error === "storage_unavailable";
+      if (retry && (item.tries < RETRY_DELAYS_MS.length || untilKept)) {
         retryNotice = typeof answer.notice === "string" ? answer.notice : "";
         updateConnectionUI();
         retryTimer = setTimeout(() => {
           retryTimer = null;
           pump();
-        }, RETRY_DELAYS_MS[item.tries]);
+        }, RETRY_DELAYS_MS[Math.min(item.tries, RETRY_DELAYS_MS.length - 1)]);
         item.tries += 1;
         return;
       }

@@ -533,7 +533,15 @@
 
   function sendMessage(message, shownText, typed = false) {
     if (!ready) return false;
-    const item = { message, typed: typed ? shownText : null, entry: null, node: null, tries: 0, cards: new Set() };
+    const item = {
+      message,
+      mid: messageId(), // the same id on every try: the server handles the message once
+      typed: typed ? shownText : null,
+      entry: null,
+      node: null,
+      tries: 0,
+      cards: new Set(),
+    };
     if (shownText !== null) {
       item.entry = { from: "user", text: shownText, at: Date.now() };
       item.node = addEntry(item.entry);
@@ -544,11 +552,17 @@
     return true;
   }
 
+  function messageId() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
   function pump() {
     if (sending || retryTimer || !ready || !outgoing.length) return;
     const item = outgoing[0];
     sending = true;
-    const data = { message: item.message, session_id: store.sessionId, cjg_retry: true };
+    const data = { message: item.message, session_id: store.sessionId, cjg_retry: true, cjg_mid: item.mid };
     const emitter = typeof socket.timeout === "function" ? socket.timeout(ACK_TIMEOUT_MS) : socket;
     emitter.emit("user_uttered", data, (err, answer) => {
       sending = false;
@@ -559,10 +573,17 @@
       const retry = !err && answer && answer.ok === false && Number.isFinite(answer.retry_after);
       // Storage away (Redis down, a failover): the server kept nothing and acknowledged nothing,
       // so the same message goes again, every 16 s after the first tries, until it is kept.
-      const untilKept = retry && answer.error === "storage_unavailable";
-      if (retry && (item.tries < RETRY_DELAYS_MS.length || untilKept)) {
-        retryNotice = typeof answer.notice === "string" ? answer.notice : "";
-        updateConnectionUI();
+      // "in_progress": another try of it is still being answered. No acknowledgement at all (the
+      // connection dropped, or none in time): the server may have it or not, so it goes again,
+      // with the same id, which the server handles once.
+      const untilKept =
+        err || (retry && (answer.error === "storage_unavailable" || answer.error === "in_progress"));
+      if (untilKept || (retry && item.tries < RETRY_DELAYS_MS.length)) {
+        if (!err) {
+          retryNotice = typeof answer.notice === "string" ? answer.notice : "";
+          updateConnectionUI();
+        }
+        // Disconnected: the reconnect sends it (onSessionConfirm), or this wait when it is over.
         retryTimer = setTimeout(() => {
           retryTimer = null;
           pump();
@@ -570,8 +591,7 @@
         item.tries += 1;
         return;
       }
-      // Answered; or refused with a reason the server already showed; or no ack in time (then
-      // the server may have it, and its replies come from the outbox: never sent twice).
+      // Answered; or refused with a reason the server already showed.
       outgoing.shift();
       if (retry) giveUp(item, answer);
       retryNotice = "";
@@ -825,6 +845,8 @@
     saveStore();
     updateConnectionUI();
     maybeGreet();
+    clearTimeout(retryTimer); // a new connection: what waits goes now
+    retryTimer = null;
     pump(); // what waited for the connection (a retry, or a message queued behind one)
   }
 

@@ -303,6 +303,7 @@ async def _relay(
             if not stopping:
                 raise  # the run was stopped: not the end of the relay phase
 
+    await service.redis.config_resetstat()  # Redis's work per message, from here on
     begun = time.monotonic() + 0.5  # the consoles connect first
     stop = begun + seconds
 
@@ -370,7 +371,18 @@ async def _relay(
             await gathered(parents(http), *consoles)
     finally:
         progress.cancel()
+    commands(await service.redis.info("commandstats"), len(round_trip))
     return to_staff, back, round_trip
+
+
+def commands(stats: dict[str, Any], messages: int) -> None:
+    """Redis commands per relayed message (both legs, consoles and long-polls included): a
+    measure of the service's work that does not depend on how busy the machine is."""
+    calls = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+    top = sorted(calls.items(), key=lambda kv: -kv[1])[:8]
+    per = sum(calls.values()) / max(1, messages)
+    listed = ", ".join(f"{name} {n / max(1, messages):.1f}" for name, n in top)
+    print(f"Redis commands per relayed message: {per:.1f} ({listed})")
 
 
 async def claims(url: str, redis_url: str, count: int) -> tuple[float, float]:

@@ -55,8 +55,10 @@ async def test_the_stack_redis_fsyncs_every_write(redis_server: RedisServer) -> 
     a SIGKILL of Redis alone would not show it, so the configuration itself is checked: the
     one scripts/prepare-env writes for the stack, and the one the tests and benchmarks run."""
     prepare = (ROOT / "scripts" / "prepare-env").read_text()
-    assert re.findall(r"^appendfsync (\w+)$", prepare, re.MULTILINE) == ["always"]
+    assert re.findall(r"^appendfsync (.+)$", prepare, re.MULTILINE) == ["$REDIS_APPENDFSYNC"]
     assert re.search(r"^appendonly yes$", prepare, re.MULTILINE)
+    defaults = (ROOT / "defaults.env").read_text()
+    assert re.findall(r"^REDIS_APPENDFSYNC=(.*)$", defaults, re.MULTILINE) == ["always"]
     assert STACK_APPENDFSYNC == "always"
     client = Redis.from_url(redis_server.url(DB), decode_responses=True)
     try:

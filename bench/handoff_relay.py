@@ -523,6 +523,11 @@ def main() -> None:
         default=STACK_APPENDFSYNC,
         help="Redis's fsync policy (default: the stack's, scripts/prepare-env)",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="run the service under cProfile and write its profile here (pstats format)",
+    )
     args = parser.parse_args()
     for name in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(name, _interrupted)
@@ -553,9 +558,10 @@ def main() -> None:
             }
             log_path.parent.mkdir(parents=True, exist_ok=True)
             with log_path.open("wb") as service_log:
+                profiled = ["-m", "cProfile", "-o", str(args.profile)] if args.profile else []
                 service_proc = subprocess.Popen(
-                    [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=service_log,
-                    stderr=service_log,
+                    [sys.executable, *profiled, "-m", "bot"], cwd=ROOT, env=env,
+                    stdout=service_log, stderr=service_log,
                 )  # fmt: skip
             url = f"http://127.0.0.1:{port}"
             wait_http(url + "/health", START_TIMEOUT, service_proc)

@@ -270,9 +270,7 @@ async def _relay(
 
     async def _console(n: int) -> None:
         session, csrf = staff_http[n]
-        async with session.ws_connect(
-            url.replace("http", "ws") + "/staff/api/ws", heartbeat=10
-        ) as ws:
+        async with session.ws_connect(url.replace("http", "ws") + "/staff/api/ws") as ws:
             async for msg in ws:
                 if msg.type != aiohttp.WSMsgType.TEXT:
                     break

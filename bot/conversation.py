@@ -220,11 +220,23 @@ class ConversationCore:
             replies = await self._turn(conversation, incoming, text, payload, signal, turn)
             if turn is not None and await self._late(turn):
                 return []
+            await self._durable(replies)
             try:
                 return await self.address.render(conversation, replies)
             except RedisError as exc:  # the user still gets the answer, with "je"
                 log.error("form of address unavailable (%s)", type(exc).__name__)
                 return replies
+
+    async def _durable(self, replies: list[BotMessage]) -> None:
+        """Acknowledged means kept: every write of this turn (Rasa's tracker included) is on
+        the replicas the settings ask for, or the user is told to try again
+        (handoff/durability.py). A crisis card is shown all the same."""
+        try:
+            await self.handoff.durability.confirm(self.handoff.redis)
+        except RedisError as exc:
+            log.error("message not confirmed by the replicas (%s)", type(exc).__name__)
+            cards = [m for m in replies if "crisis" in (m.get("custom") or {})]
+            raise StorageUnavailable(shown=cards) from exc
 
     async def _turn(
         self,

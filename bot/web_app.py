@@ -24,6 +24,7 @@ from bot.credentials import api_tokens, widget_sessions
 from bot.rate_limit import RateLimits
 from bot.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.web_errors import json_errors
+from bot.web_replication import replicated_writes
 from bot.widget import WidgetChannel
 from common.address import Address
 from common.content import service_messages
@@ -31,10 +32,10 @@ from common.safety import check_references
 from handoff import redact, web_staff, web_staff_ws
 from handoff.accounts import Accounts
 from handoff.audit import AuditLog
+from handoff.durability import Durability
 from handoff.hours import opening_hours
 from handoff.login_guard import LoginGuard
 from handoff.presence import Presence
-from handoff.replication import replicated_writes
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
 from handoff.sessions import Sessions
@@ -95,6 +96,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     )
     address = AddressBook(redis, Address(settings.form_of_address), settings.retention_seconds)
     handoff.outbox = VoicedOutbox(redis, settings.retention_seconds, address)  # "je" or "u"
+    handoff.durability = Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms)
     app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
     app[ACCOUNTS] = Accounts(redis)
     app[SESSIONS] = Sessions(redis, settings.staff_session_seconds)

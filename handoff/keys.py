@@ -37,6 +37,12 @@ def handoffs_of(cid: str) -> str:
     return f"cjg:conv:{cid}:handoffs"
 
 
+def client_message(cid: str, mid: str) -> str:
+    """String "pending" or "kept": a widget message's own id (``cjg_mid``), so the same message
+    sent again (after a lost acknowledgement, on another instance) is handled once."""
+    return f"cjg:conv:{cid}:mid:{mid}"
+
+
 def turn_lock(cid: str) -> str:
     """Lock: one user turn (or an erase) of this conversation at a time, on every instance."""
     return f"cjg:conv:{cid}:turn"

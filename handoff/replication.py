@@ -20,16 +20,10 @@ from __future__ import annotations
 
 import time
 
-from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.app_keys import REDIS, SETTINGS
-from bot.web_errors import Handler
 from handoff import keys
-
-WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-SKIPPED_PATHS = ("/socket.io",)  # engine.io's own traffic; the widget's acks are Socket.IO's
 
 
 class NotReplicated(RedisError):
@@ -55,22 +49,3 @@ async def wait_for_replicas(redis: Redis, replicas: int, timeout_ms: int) -> int
     if confirmed < needed:
         raise NotReplicated(f"{confirmed} of {needed} replicas confirmed within {timeout_ms} ms")
     return confirmed
-
-
-@web.middleware
-async def replicated_writes(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A request that may have written (POST, PUT, PATCH, DELETE) and succeeded is answered
-    only after the replicas have its writes (``CJG_REDIS_WAIT_REPLICAS``); when they do not
-    confirm, ``NotReplicated`` reaches the JSON error handler: 503 storage_unavailable."""
-    response = await handler(request)
-    settings = request.app[SETTINGS]
-    if (
-        settings.redis_wait_replicas > 0
-        and request.method in WRITES
-        and response.status < 400
-        and not request.path.startswith(SKIPPED_PATHS)
-    ):
-        await wait_for_replicas(
-            request.app[REDIS], settings.redis_wait_replicas, settings.redis_wait_timeout_ms
-        )
-    return response

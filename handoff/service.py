@@ -23,6 +23,7 @@ from common.offers import THEME_LABELS
 from common.payload import CANCEL, END, RATING, is_service_payload
 from handoff import events, keys
 from handoff.accounts import Account
+from handoff.durability import Durability
 from handoff.hours import OpeningHours
 from handoff.presence import Presence
 from handoff.requests import STREAM as REQUESTS
@@ -89,6 +90,8 @@ class HandoffService:
         self.registrar.set_busy_check(self._busy)
         self.router = Router(redis, presence, timing.routing_wait_seconds)
         self.enough = EnoughQuestion(redis, self.registrar, timing.retention_seconds)
+        # When an acknowledged write is safe (handoff/durability.py); set by bot/web_app.py.
+        self.durability = Durability()
 
     async def _busy(self, cid: str) -> bool:
         """Still waiting for or talking with staff: not counted yet."""
@@ -395,6 +398,7 @@ class HandoffService:
         await self._redis.delete(keys.staff_typing(cid))
         await self.store.touch(hid)
         await self._published(hid, entry, ("with_staff", staff.username))
+        await self.durability.confirm(self._redis)  # before the console hears "sent"
         return entry
 
     async def note(self, hid: str, staff: Account, text: str) -> Entry | None:

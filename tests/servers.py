@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "cjg.tar.gz"
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+# Redis's fsync policy in the stack (scripts/prepare-env): every write is on disk before Redis
+# answers it, so whatever the service acknowledged survives a crash (docs/DURABILITY.md).
+STACK_APPENDFSYNC = "always"
 
 
 def free_port() -> int:
@@ -61,6 +64,7 @@ class RedisServer:
     password: str = field(default_factory=lambda: secrets.token_hex(16))
     process: subprocess.Popen[bytes] | None = None
     ready_at: int = 0  # the size of its log when it answered: what came before is start-up
+    appendfsync: str = STACK_APPENDFSYNC  # "everysec" only to measure what "always" costs
 
     @property
     def log(self) -> Path:
@@ -82,6 +86,7 @@ class RedisServer:
         conf.touch(mode=0o600)
         conf.write_text(
             f"port {self.port}\nbind 127.0.0.1\ndir {self.directory}\nappendonly yes\n"
+            f"appendfsync {self.appendfsync}\n"
             f'save ""\nrequirepass {self.password}\nmaxmemory-policy noeviction\n'
             "databases 32\n"  # one per test module that needs its own (tests/redis_db.py)
         )

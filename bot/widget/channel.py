@@ -42,6 +42,7 @@ from bot.origins import allowed_origin
 from bot.text_input import InputRejected, StorageUnavailable, Unavailable
 from bot.widget.render import bot_uttered, handoff_event, rasa_uttered, stream_id
 from common.content import ServiceMessages
+from handoff.keys import client_message
 from handoff.transcript import OutboxWatcher
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,11 @@ SOCKET_URL = f"/{SOCKET_PATH}/"
 # it did not issue, or that expired or was erased, is replaced by a new one, so nobody can walk
 # into someone else's session with a guessed or chosen id.
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
+# A message's own id, made by the widget (``cjg_mid``): the same message sent again after a lost
+# acknowledgement is handled once. "pending" outlives a turn (Rasa's timeout twice, and some).
+MESSAGE_ID = re.compile(r"[0-9A-Za-z-]{8,64}")
+PENDING_SECONDS = 120
+KEPT_SECONDS = 3600
 READ_BATCH = 100
 CLOSE_SECONDS = 3  # a socket that does not take its close in time is cut off by the server
 USER_TYPING_EVERY = 1.5  # seconds; a faster client only costs staff consoles work
@@ -245,8 +251,18 @@ class WidgetChannel:
             await self._say_directly(sid, "no_session", extended=False)
             return {"ok": False, "error": "no_session"}
         async with socket.turn:
+            mid = data.get("cjg_mid")
+            mid = mid if isinstance(mid, str) and MESSAGE_ID.fullmatch(mid) else None
+            seen = await self._seen(socket.cid, mid)
+            if seen == "kept":  # its replies are in the outbox: this socket has them or gets them
+                with contextlib.suppress(RedisError):
+                    await self._deliver(sid)
+                return {"ok": True}
+            if seen == "pending":  # still being answered (by another instance): ask again later
+                return {"ok": False, "error": "in_progress", "retry_after": 2, "notice": ""}
             try:
                 replies, refusal = await self._answer(sid, socket, data.get("message"))
+                await self._settle(socket.cid, mid, refusal)
                 if isinstance(refusal, Unavailable) and data.get("cjg_retry") is True:
                     # the crisis card, now
                     await self._emit_directly(sid, refusal.shown, socket.extended)
@@ -264,6 +280,34 @@ class WidgetChannel:
             finally:  # after the replies: clients may take it as "the answer is complete"
                 await self._typing(sid, "bot", False)
         return {"ok": True} if refusal is None else {"ok": False, "error": refusal.code}
+
+    async def _seen(self, cid: str, mid: str | None) -> str | None:
+        """None for a message seen for the first time (now marked "pending"), else what became
+        of it. Without Redis, None: the message then cannot be kept either, and says so."""
+        if mid is None:
+            return None
+        key = client_message(cid, mid)
+        redis = self.core.handoff.redis
+        try:
+            if await redis.set(key, "pending", nx=True, ex=PENDING_SECONDS):
+                return None
+            seen = await redis.get(key)
+        except RedisError:
+            return None
+        return seen if isinstance(seen, str) else None
+
+    async def _settle(self, cid: str, mid: str | None, refusal: InputRejected | None) -> None:
+        """Kept (or refused with a reason shown): the same id again is acknowledged without
+        being handled. Not kept (``Unavailable``): the retry is handled as new."""
+        if mid is None:
+            return
+        key = client_message(cid, mid)
+        redis = self.core.handoff.redis
+        with contextlib.suppress(RedisError):  # then "pending" expires, and a retry is handled
+            if isinstance(refusal, Unavailable):
+                await redis.delete(key)
+            else:
+                await redis.set(key, "kept", ex=KEPT_SECONDS)
 
     async def _answer(
         self, sid: str, socket: _Socket, message: object

@@ -66,6 +66,7 @@ def test_a_first_run_writes_private_secrets_and_config(tmp_path: Path) -> None:
     conf = (var / "redis.conf").read_text()
     assert f"requirepass {secrets['REDIS_PASSWORD']}\n" in conf
     assert "maxmemory 256mb\n" in conf and "maxmemory-policy noeviction\n" in conf
+    assert "\nappendonly yes\n" in conf and "\nappendfsync always\n" in conf  # docs/DURABILITY.md
 
 
 def test_an_older_world_readable_checkout_is_closed_and_keeps_its_secrets(tmp_path: Path) -> None:

@@ -604,7 +604,8 @@
   // message got no answer and kept nothing of it (retry_after in the ack: the assistant or its
   // storage is away), the same message goes again by itself after RETRY_DELAYS_MS, with the
   // server's notice on the connection line. The user's bubble stays one bubble. After the last
-  // try the server's text is shown, the bubble goes and typed text returns to the text box.
+  // try the server's text is shown, the bubble goes and typed text returns to the text box;
+  // when the storage is away it keeps trying instead (every 16 s) until the message is kept.
   const outgoing = []; // {message, typed, entry, node, tries, cards}
   let sending = false;
   let retryTimer = null;
@@ -612,7 +613,15 @@
 
   function sendMessage(message, shownText, typed = false) {
     if (!ready) return false;
-    const item = { message, typed: typed ? shownText : null, entry: null, node: null, tries: 0, cards: new Set() };
+    const item = {
+      message,
+      mid: messageId(), // the same id on every try: the server handles the message once
+      typed: typed ? shownText : null,
+      entry: null,
+      node: null,
+      tries: 0,
+      cards: new Set(),
+    };
     if (shownText !== null) {
       item.entry = { from: "user", text: shownText, at: Date.now() };
       item.node = addEntry(item.entry);
@@ -623,11 +632,17 @@
     return true;
   }
 
+  function messageId() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
   function pump() {
     if (sending || retryTimer || !ready || !outgoing.length) return;
     const item = outgoing[0];
     sending = true;
-    const data = { message: item.message, session_id: store.sessionId, cjg_retry: true };
+    const data = { message: item.message, session_id: store.sessionId, cjg_retry: true, cjg_mid: item.mid };
     const emitter = typeof socket.timeout === "function" ? socket.timeout(ACK_TIMEOUT_MS) : socket;
     emitter.emit("user_uttered", data, (err, answer) => {
       sending = false;
@@ -636,18 +651,27 @@
         return;
       }
       const retry = !err && answer && answer.ok === false && Number.isFinite(answer.retry_after);
-      if (retry && item.tries < RETRY_DELAYS_MS.length) {
-        retryNotice = typeof answer.notice === "string" ? answer.notice : "";
-        updateConnectionUI();
+      // Storage away (Redis down, a failover): the server kept nothing and acknowledged nothing,
+      // so the same message goes again, every 16 s after the first tries, until it is kept.
+      // "in_progress": another try of it is still being answered. No acknowledgement at all (the
+      // connection dropped, or none in time): the server may have it or not, so it goes again,
+      // with the same id, which the server handles once.
+      const untilKept =
+        err || (retry && (answer.error === "storage_unavailable" || answer.error === "in_progress"));
+      if (untilKept || (retry && item.tries < RETRY_DELAYS_MS.length)) {
+        if (!err) {
+          retryNotice = typeof answer.notice === "string" ? answer.notice : "";
+          updateConnectionUI();
+        }
+        // Disconnected: the reconnect sends it (onSessionConfirm), or this wait when it is over.
         retryTimer = setTimeout(() => {
           retryTimer = null;
           pump();
-        }, RETRY_DELAYS_MS[item.tries]);
+        }, RETRY_DELAYS_MS[Math.min(item.tries, RETRY_DELAYS_MS.length - 1)]);
         item.tries += 1;
         return;
       }
-      // Answered; or refused with a reason the server already showed; or no ack in time (then
-      // the server may have it, and its replies come from the outbox: never sent twice).
+      // Answered; or refused with a reason the server already showed.
       outgoing.shift();
       if (retry) giveUp(item, answer);
       retryNotice = "";
@@ -902,6 +926,8 @@
     saveStore();
     updateConnectionUI();
     maybeGreet();
+    clearTimeout(retryTimer); // a new connection: what waits goes now
+    retryTimer = null;
     pump(); // what waited for the connection (a retry, or a message queued behind one)
   }
 

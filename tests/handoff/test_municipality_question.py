@@ -23,15 +23,18 @@ from common.content import ContentError
 from common.handoff_payload import HandoffRequest
 from common.payload import MUNICIPALITY, NOT_SAYING, is_payload
 from handoff import keys
+from handoff.accounts import Accounts
 from handoff.municipality_question import ASKED, named
 from handoff.routing_content import routing_content
+from handoff.service import HandoffService
 from handoff.web_keys import ACCOUNTS, HANDOFF
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat, cid_of, issue
 from tests.conftest import RasaStack, RedisServer
-from tests.handoff.conftest import ALWAYS, ROOT, content_copy
+from tests.handoff.conftest import ALWAYS, ROOT, content_copy, make_service
 from tests.handoff.test_routing_console import Console
 from tests.handoff.test_web_staff import PASSWORD, Client
+from tests.redis_db import fresh_db
 
 DB = 29
 QUESTION = "In welke gemeente woon je?"
@@ -95,6 +98,10 @@ async def divorce_handoff(client: Client, user: str, **context: str) -> list[dic
     return await client.app[HANDOFF].begin(cid_of(client, user), "api", request, [])
 
 
+def buttons(reply: dict[str, Any]) -> list[dict[str, str]]:
+    return list(reply.get("buttons") or [])
+
+
 def asked(replies: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The reply with the question, if one asks it."""
     return next((r for r in replies if "In welke gemeente" in str(r.get("text"))), None)
@@ -110,14 +117,14 @@ async def test_a_divorce_handoff_without_a_municipality_asks_and_bloemendaal_goe
     question = asked(replies)
     assert question is not None, replies
     assert QUESTION in str(question["text"]) and "nummer 2" in str(question["text"])
-    assert [b["title"] for b in question["buttons"]] == CHOICES
+    assert [b["title"] for b in buttons(question)] == CHOICES
     hid = await hid_of(client, "parent")
     assert (await bea.routing(hid))["for"] == "you"  # the divorce profile, no team yet
     assert (await hans.routing(hid))["for"] == "you"
 
     (thanks,) = await chat(client, "parent", f"{MUNICIPALITY}bloemendaal")
     assert thanks["text"] == "Dank je wel. Je blijft nummer 2 in de wachtrij."
-    assert [b["title"] for b in thanks["buttons"]] == ["Stoppen met wachten"]
+    assert [b["title"] for b in buttons(thanks)] == ["Stoppen met wachten"]
     mine, theirs = await bea.routing(hid), await hans.routing(hid)
     assert mine["for"] == "you" and mine["label"] == "Bloemendaal · Scheiding"
     assert theirs["for"] == "others" and theirs["opened"] is None
@@ -172,14 +179,10 @@ async def test_typing_answers_and_zeg_ik_liever_niet_or_silence_leave_it_for_the
 async def test_urgent_chats_and_youths_are_not_asked(
     client: Client, consoles: tuple[Console, Console]
 ) -> None:
-    replies = await chat(client, "crisis", "Ik wil niet meer leven")
+    replies: list[dict[str, Any]] = await chat(client, "crisis", "Ik wil niet meer leven")
     assert any("handoff" in (r.get("custom") or {}) for r in replies), replies
     assert asked(replies) is None
-    assert not any(
-        b.get("payload", "").startswith(MUNICIPALITY)
-        for r in replies
-        for b in r.get("buttons") or []
-    )
+    assert not any(b["payload"].startswith(MUNICIPALITY) for r in replies for b in buttons(r))
 
     youth = await divorce_handoff(client, "youth", user_type="youth")
     assert youth and asked(youth) is None
@@ -223,3 +226,48 @@ def test_a_question_text_with_an_unknown_blank_is_refused(tmp_path: Path) -> Non
     with pytest.raises(ContentError, match=r"question\.thanks: only \{position\} fits"):
         routing_content(tmp_path / "content")
     assert routing_content().question is not None  # the real file asks
+
+
+@pytest.fixture
+async def service(redis_server: RedisServer) -> AsyncIterator[HandoffService]:
+    async with fresh_db(redis_server, DB) as redis:
+        accounts = Accounts(redis)
+        for username, team in (("bea", "bloemendaal"), ("hans", "haarlem")):
+            await accounts.add(username, username.title(), PASSWORD)
+            await accounts.set_routing(username, team, ("scheiding",))
+        yield make_service(redis)
+
+
+async def test_the_answer_weighs_again_for_whom_the_chat_is(service: HandoffService) -> None:
+    """Nobody of the team online: for everyone; a chat opened because nobody matched gets its
+    head start back when the named team is there; once the wait is over it stays open."""
+    redis, router = service.redis, service.router
+    await service.presence.heartbeat("hans")
+    request = HandoffRequest("conflict_divorce")
+    await service.begin("c1", "api", request, [])
+    hid = (await service.conversation("c1")).hid
+    assert hid is not None and await redis.zscore(keys.ROUTED, hid) is not None  # Hans's first
+    assert await router.set_team(hid, "bloemendaal") is not None  # Bea is not online
+    assert await redis.hget(keys.record(hid), "route_open") == "nobody"
+    assert await redis.zscore(keys.ROUTED, hid) is None
+    assert await router.set_team(hid, "haarlem") is None  # the team is known now
+
+    await service.begin("c2", "api", request, [])
+    second = (await service.conversation("c2")).hid
+    assert second is not None
+    await redis.hset(keys.record(second), "route_open", "nobody")  # nobody matched at first
+    await redis.zrem(keys.ROUTED, second)
+    assert await router.set_team(second, "haarlem") is not None  # Hans is online
+    assert await redis.hget(keys.record(second), "route_open") is None
+    until = int(await redis.hget(keys.record(second), "queued_at") or 0) + router.wait_ms
+    assert await redis.zscore(keys.ROUTED, second) == until  # counted from the queue time
+
+    await service.begin("c3", "api", request, [])
+    late = (await service.conversation("c3")).hid
+    assert late is not None
+    await redis.hset(keys.record(late), "queued_at", "1")  # queued long ago: the wait is over
+    await redis.zrem(keys.ROUTED, late)
+    await redis.hset(keys.record(late), mapping={"route_open": "waited", "route_open_at": "2"})
+    assert await router.set_team(late, "haarlem") is not None
+    assert await redis.hget(keys.record(late), "route_open") == "waited"
+    assert await redis.zscore(keys.ROUTED, late) is None

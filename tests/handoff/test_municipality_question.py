@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import Browser, expect
 from redis.asyncio import Redis
 
 from bot import Settings, create_app
@@ -30,6 +31,9 @@ from handoff.service import HandoffService
 from handoff.web_keys import ACCOUNTS, HANDOFF
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat, cid_of, issue
+from tests.bot.widget.test_widget_browser import Widget
+from tests.browser import log_in
+from tests.browser import make_service as make_browser_service
 from tests.conftest import RasaStack, RedisServer
 from tests.handoff.conftest import ALWAYS, ROOT, content_copy, make_service
 from tests.handoff.test_routing_console import Console
@@ -271,3 +275,33 @@ async def test_the_answer_weighs_again_for_whom_the_chat_is(service: HandoffServ
     assert await router.set_team(late, "haarlem") is not None
     assert await redis.hget(keys.record(late), "route_open") == "waited"
     assert await redis.zscore(keys.ROUTED, late) is None
+
+
+async def test_the_widget_shows_the_question_and_the_console_the_answer(
+    redis_server: RedisServer, rasa_stack: RasaStack, tmp_path: Path, browser: Browser
+) -> None:
+    """In Chromium: the question's buttons in the widget, "Bloemendaal" pressed, the console's
+    list says for whom the chat is now; "Stoppen met wachten" still works."""
+    service = make_browser_service(redis_server, rasa_stack, tmp_path, DB, staff=("eva",))
+    service.start()
+    try:
+        console = await (await browser.new_context()).new_page()
+        await log_in(console, service.url)  # Eva: no team, so nobody of Bloemendaal is online
+        widget = Widget(await (await browser.new_context()).new_page())
+        await widget.open(service.url)
+        await widget.send(ASK_PERSON)
+        choices = widget("button.cjg-button:enabled")
+        await expect(choices).to_have_text(CHOICES, timeout=30000)
+        item = console.locator("#queue .queue-item")
+        await expect(item).to_have_count(1, timeout=15000)
+
+        await choices.filter(has_text="Bloemendaal").click()
+        await expect(widget.said("Dank je wel. Je blijft nummer 1")).to_have_count(1)
+        await expect(item.locator(".routing")).to_have_text(
+            "Voor iedereen: niemand van Bloemendaal is online", timeout=15000
+        )
+        await widget("button.cjg-button:enabled").filter(has_text="Stoppen met wachten").click()
+        await expect(widget.said("Je staat niet meer in de wachtrij")).to_have_count(1)
+        await expect(item).to_have_count(0, timeout=15000)
+    finally:
+        service.stop()

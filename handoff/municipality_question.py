@@ -10,13 +10,16 @@ the handoff's record. Nothing to retrain, and the slot keeps meaning "asked by t
 1. ``known``: when the user's own words so far name exactly one municipality, or a place in one
    ("wij wonen in Overveen"), the handoff gets it before it is routed. Two different ones say
    nothing certain, so then nothing is filled.
-2. ``ask``: otherwise the waiting message adds one optional question, "In welke gemeente woon
+2. ``queued``: otherwise the waiting message adds one optional question, "In welke gemeente woon
    je?", with a button per municipality and "Zeg ik liever niet" (texts in content/routing.yml).
    Never in urgent or safety chats (they are for everyone at once; nothing may delay them) and
    never in youth mode (a youth stays anonymous unless they name a place themselves).
 3. ``answer`` / ``typed``: a button, or a typed message that names one municipality, gives the
    route its team (``Router.set_team``: the chat keeps its place in the queue; who it is for is
    weighed again). Ignoring the question changes nothing.
+
+A municipality learned either way also counts in the figures (the conversation's record in
+insight/registrar.py), as the offer finder's does.
 
 Redis: the record field ``route_ask`` is "1" while the question is open; "Zeg ik liever niet"
 removes it. No text is kept apart from the transcript the waiting messages go to anyway.
@@ -40,6 +43,7 @@ from handoff.routing import Router
 from handoff.routing_content import RoutingQuestion, routing_content, team_labels
 from handoff.store import HandoffStore
 from handoff.transcript import Role
+from insight.registrar import Fact, Registrar
 
 ASKED = "route_ask"  # record field: "1" while the question waits for an answer
 YOUTH_FIELD = "address_youth"  # the conversation hash's youth-mode mark (bot/address.py)
@@ -59,10 +63,13 @@ def named(texts: list[str]) -> str | None:
 
 
 class MunicipalityQuestion:
-    def __init__(self, redis: Redis, store: HandoffStore, router: Router) -> None:
+    def __init__(
+        self, redis: Redis, store: HandoffStore, router: Router, registrar: Registrar
+    ) -> None:
         self._redis = redis
         self._store = store
         self._router = router
+        self._registrar = registrar
 
     @staticmethod
     def known(request: HandoffRequest, history: list[tuple[Role, str]]) -> HandoffRequest:
@@ -74,12 +81,15 @@ class MunicipalityQuestion:
             return request
         return dataclasses.replace(request, context={**request.context, "municipality": found})
 
-    async def ask(
+    async def queued(
         self, cid: str, hid: str, request: HandoffRequest, message: dict[str, Any]
     ) -> dict[str, Any]:
-        """The new handoff's waiting message, with the question when it may be asked."""
+        """The new handoff's waiting message, with the question when it may be asked. A
+        municipality already known counts in the figures (as the offer finder's does)."""
         question = routing_content().question
         context = request.context
+        if context.get("municipality") in team_labels():
+            await self._counted(hid, context["municipality"])
         if (
             question is None
             or request.urgent
@@ -135,6 +145,7 @@ class MunicipalityQuestion:
         await self._redis.hdel(keys.record(hid), ASKED)
         if await self._router.set_team(hid, team) is None:
             return False
+        await self._counted(hid, team)
         raw = await self._redis.hget(keys.record(hid), "summary")
         summary = json.loads(raw) if raw else {}
         if isinstance(summary, dict):  # the staff member's card names it too
@@ -142,6 +153,12 @@ class MunicipalityQuestion:
             await self._store.set_fields(hid, {"summary": json.dumps(summary, ensure_ascii=False)})
         await events.publish(self._redis, "queue", hid=hid)  # lists and alerts follow
         return True
+
+    async def _counted(self, hid: str, team: str) -> None:
+        """The conversation's municipality for the figures (insight/registrar.py)."""
+        cid, channel = await self._redis.hmget(keys.record(hid), ["cid", "channel"])
+        if cid:
+            await self._registrar.note(str(cid), str(channel or ""), [Fact("municipality", team)])
 
     async def _declined(self, hid: str, question: RoutingQuestion) -> str:
         await self._redis.hdel(keys.record(hid), ASKED)

@@ -85,7 +85,7 @@ class HandoffService:
         self.registrar = registrar or Registrar(redis)
         self.registrar.set_busy_check(self._busy)
         self.router = Router(redis, presence, timing.routing_wait_seconds)
-        self.municipality = MunicipalityQuestion(redis, self.store, self.router)
+        self.municipality = MunicipalityQuestion(redis, self.store, self.router, self.registrar)
 
     async def _busy(self, cid: str) -> bool:
         """Still waiting for or talking with staff: not counted yet."""
@@ -137,7 +137,7 @@ class HandoffService:
         estimate = await self._estimate(position, hid)
         message = self._queue_message("handoff_queued", position, estimate)
         if created:  # "In welke gemeente woon je?" when routing needs it
-            message = await self.municipality.ask(cid, hid, request, message)
+            message = await self.municipality.queued(cid, hid, request, message)
         return [message]
 
     @staticmethod

@@ -29,6 +29,7 @@ from handoff.municipality_question import ASKED, named
 from handoff.routing_content import routing_content
 from handoff.service import HandoffService
 from handoff.web_keys import ACCOUNTS, HANDOFF
+from insight.registrar import open_record
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat, cid_of, issue
 from tests.bot.widget.test_widget_browser import Widget
@@ -134,6 +135,8 @@ async def test_a_divorce_handoff_without_a_municipality_asks_and_bloemendaal_goe
     assert theirs["for"] == "others" and theirs["opened"] is None
     assert [w["position"] for w in await hans.waiting() if w["hid"] == hid] == [2]  # not moved
     assert await redis_of(client).hget(keys.record(hid), ASKED) is None
+    counted = await redis_of(client).hget(open_record(cid_of(client, "parent")), "municipality")
+    assert counted == "bloemendaal"  # the figures by municipality count it
 
 
 async def test_a_parent_who_chose_u_is_asked_in_the_u_form(
@@ -206,6 +209,8 @@ async def test_a_place_named_earlier_routes_without_asking(
     hid = await hid_of(client, "overveen")
     assert (await bea.routing(hid))["label"] == "Bloemendaal · Scheiding"
     assert (await hans.routing(hid))["for"] == "others"
+    counted = await redis_of(client).hget(open_record(cid_of(client, "overveen")), "municipality")
+    assert counted == "bloemendaal"
 
 
 def test_one_municipality_named_counts_two_say_nothing() -> None:

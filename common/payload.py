@@ -3,10 +3,9 @@
 A message that starts with ``/`` is a payload only when it is exactly one of the buttons' own
 forms: ``/intent`` or ``/intent{json}`` with an intent from ``domain.yml`` and a JSON object of
 known slot or entity names with scalar values, or one of the service's own buttons
-(``/cjg_cancel``, ``/cjg_end``, ``/cjg_rating_1`` .. ``_5``,
-``/cjg_municipality_<key>``). Everything else is text: it goes
-through the safety check and redaction, and Rasa gets it without the leading slashes, so its
-payload parser never sees (nor logs) it.
+(``/cjg_cancel``, ``/cjg_end``, ``/cjg_rating_1`` .. ``_5``, ``/cjg_municipality_<key>``).
+Everything else is text: it goes through the safety check and redaction, and Rasa gets it
+without the leading slashes, so its payload parser never sees (nor logs) it.
 
 Standard library and PyYAML only: the messaging service and the Rasa side both use it.
 """

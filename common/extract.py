@@ -89,3 +89,13 @@ def extract_municipality(text: str, places: dict[str, list[str]]) -> str | None:
             if key in words or ((" " in key or "-" in key) and key in folded):
                 return municipality
     return None
+
+
+def municipalities_named(text: str, places: dict[str, list[str]]) -> set[str]:
+    """Every municipality the text names, itself or by one of its places: "wij wonen in
+    Overveen, zijn vader in Zandvoort" names two, which says nothing certain about either."""
+    found = set()
+    for municipality, names in places.items():
+        if extract_municipality(text, {municipality: names}) is not None:
+            found.add(municipality)
+    return found

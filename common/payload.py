@@ -3,7 +3,8 @@
 A message that starts with ``/`` is a payload only when it is exactly one of the buttons' own
 forms: ``/intent`` or ``/intent{json}`` with an intent from ``domain.yml`` and a JSON object of
 known slot or entity names with scalar values, or one of the service's own buttons
-(``/cjg_cancel``, ``/cjg_end``, ``/cjg_rating_1`` .. ``_5``, ``/cjg_enough_ja|beetje|nee``).
+(``/cjg_cancel``, ``/cjg_end``, ``/cjg_rating_1`` .. ``_5``, ``/cjg_enough_ja|beetje|nee``,
+``/cjg_address_u|je``, ``/cjg_municipality_<key>``).
 Everything else is text: it goes through the safety check and redaction, and Rasa gets it
 without the leading slashes, so its payload parser never sees (nor logs) it.
 
@@ -20,6 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+
+from common.content import municipalities
 
 DOMAIN = Path(__file__).resolve().parent.parent / "domain.yml"
 
@@ -43,6 +46,10 @@ SERVICE_PAYLOADS = frozenset(
         *(ENOUGH + a for a in ENOUGH_ANSWERS),
     }
 )
+# The answer to "In welke gemeente woon je?" while waiting (handoff/municipality_question.py):
+# ``/cjg_municipality_<key>`` for a municipality of content/municipalities.yml, or NOT_SAYING.
+MUNICIPALITY = "/cjg_municipality_"
+NOT_SAYING = f"{MUNICIPALITY}none"
 
 _FORM = re.compile(r"/([A-Za-z_][A-Za-z0-9_]*)(\{.*\})?", re.DOTALL)
 _LEADING = re.compile(r"^[/\s]+")
@@ -89,7 +96,15 @@ def is_intent_payload(text: str) -> bool:
 
 
 def is_service_payload(text: str) -> bool:
-    return text in SERVICE_PAYLOADS
+    return text in SERVICE_PAYLOADS or is_municipality_payload(text)
+
+
+def is_municipality_payload(text: str) -> bool:
+    """Only the real buttons: a made-up ``/cjg_municipality_...`` is text (checked for safety)."""
+    if text == NOT_SAYING:
+        return True
+    key = text[len(MUNICIPALITY) :] if text.startswith(MUNICIPALITY) else ""
+    return bool(key) and key in municipalities().municipalities
 
 
 def is_payload(text: str) -> bool:

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from common.handoff_payload import HandoffRequest
 from handoff import events, keys
@@ -189,6 +190,44 @@ class Router:
                 await events.publish(self._redis, "queue", hid=hid, routing=reason.value)
                 opened += 1
         return opened
+
+    async def set_team(self, hid: str, team: str) -> Route | None:
+        """The parent named their municipality while waiting: the route gets that team and is
+        weighed again as when it was queued, with the head start counted from the queue time
+        (so the wait for everyone never grows). The queue order is not touched. None when
+        nothing changed: no longer waiting, urgent, or the team was known already."""
+        record = keys.record(hid)
+        fields = ["state", "route_team", "route_profile", "route_open", "urgent", "queued_at"]
+        online = await self.online_accounts()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for _ in range(5):  # another instance's sweeper may open it meanwhile: try again
+                try:
+                    await pipe.watch(record)
+                    state, old, profile, why, urgent, queued = cast(
+                        list[str | None],
+                        await pipe.hmget(record, fields),
+                    )
+                    if state != "waiting" or old or urgent == "1" or why == Opened.URGENT:
+                        await pipe.reset()  # type: ignore[no-untyped-call]
+                        return None
+                    route, now = Route(team, profile or None), now_ms()
+                    until = int(queued or now) + self.wait_ms
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(record, "route_team", team)
+                    if until > now and any(matches(a, route) for a in online):
+                        pipe.hset(record, "route_until", str(until))
+                        pipe.hdel(record, "route_open", "route_open_at")
+                        pipe.zadd(keys.ROUTED, {hid: until})
+                    elif not why or why == Opened.UNROUTED:  # for everyone, and now why
+                        reason = Opened.WAITED if until <= now else Opened.NOBODY
+                        pipe.hset(record, "route_open", reason.value)
+                        pipe.hsetnx(record, "route_open_at", str(now))
+                        pipe.zrem(keys.ROUTED, hid)
+                    await pipe.execute()
+                    return route
+                except WatchError:
+                    continue
+        return None
 
     async def _open(self, hid: str, reason: Opened, at: int) -> bool:
         await self._redis.zrem(keys.ROUTED, hid)

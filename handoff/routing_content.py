@@ -27,10 +27,22 @@ class RoutingRules:
 
 
 @dataclass(frozen=True)
+class RoutingQuestion:
+    """ "In welke gemeente woon je?" while waiting (handoff/municipality_question.py)."""
+
+    text: str  # added to the waiting message
+    decline: str  # the button beside the municipalities
+    thanks: str  # {position}
+    declined: str  # {position}
+    decline_phrases: list[str] = field(default_factory=list)  # typed instead of the button
+
+
+@dataclass(frozen=True)
 class RoutingContent:
     version: int
     profiles: dict[str, str]  # key -> Dutch label
     rules: RoutingRules
+    question: RoutingQuestion | None = None  # None: never asked
 
     def profile_of_topic(self, topic: str) -> str | None:
         for profile, members in self.rules.topics.items():
@@ -58,6 +70,12 @@ def _check(loaded: Any, path: Path) -> None:
     for theme in rules.offer_themes:
         if theme not in themes:
             raise ContentError(f"{path}: rules.offer_themes: '{theme}' is not an offer theme")
+    if loaded.question is not None:
+        for name in ("thanks", "declined"):
+            try:
+                getattr(loaded.question, name).format(position=1)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ContentError(f"{path}: question.{name}: only {{position}} fits") from exc
     existing, seen = topic_files(path.parent), set[str]()
     for members in rules.topics.values():
         for topic in members:

@@ -20,11 +20,12 @@ from redis.exceptions import RedisError
 from common.content import ServiceMessages, topics
 from common.handoff_payload import HandoffRequest
 from common.offers import THEME_LABELS
-from common.payload import CANCEL, END, RATING, is_service_payload
+from common.payload import CANCEL, END, RATING, is_municipality_payload, is_service_payload
 from handoff import events, keys
 from handoff.accounts import Account
 from handoff.durability import Durability
 from handoff.hours import OpeningHours
+from handoff.municipality_question import MunicipalityQuestion
 from handoff.presence import Presence
 from handoff.requests import STREAM as REQUESTS
 from handoff.routing import Router
@@ -92,6 +93,7 @@ class HandoffService:
         self.enough = EnoughQuestion(redis, self.registrar, timing.retention_seconds)
         # When an acknowledged write is safe (handoff/durability.py); set by bot/web_app.py.
         self.durability = Durability()
+        self.municipality = MunicipalityQuestion(redis, self.store, self.router, self.registrar)
 
     async def _busy(self, cid: str) -> bool:
         """Still waiting for or talking with staff: not counted yet."""
@@ -113,6 +115,7 @@ class HandoffService:
         self, cid: str, channel: str, request: HandoffRequest, history: list[tuple[Role, str]]
     ) -> list[Message]:
         """Queues the conversation, or (closed, nobody online) offers to leave a message."""
+        request = self.municipality.known(request, history)  # "wij wonen in Overveen"
         summary = self._summary(channel, request, history)
         now = datetime.now(UTC)
         hours = self._hours()
@@ -140,7 +143,10 @@ class HandoffService:
         position = await self.store.position(hid) or 1
         await self.store.set_fields(hid, {"last_position": str(position)})
         estimate = await self._estimate(position, hid)
-        return [self._queue_message("handoff_queued", position, estimate)]
+        message = self._queue_message("handoff_queued", position, estimate)
+        if created:  # "In welke gemeente woon je?" when routing needs it
+            message = await self.municipality.queued(cid, hid, request, message)
+        return [message]
 
     @staticmethod
     def _when(hours: OpeningHours, now: datetime) -> str:
@@ -152,6 +158,14 @@ class HandoffService:
             "text": self._say(key, position=position, estimate=self._estimate_text(estimate)),
             "buttons": [{"title": "Stoppen met wachten", "payload": CANCEL}],
             "custom": _event("queue", position=position, estimate_minutes=estimate),
+        }
+
+    def _waiting_note(self, text: str) -> Message:
+        """A reply while waiting (the municipality question's answer): stopping stays at hand."""
+        return {
+            "text": text,
+            "buttons": [{"title": "Stoppen met wachten", "payload": CANCEL}],
+            "custom": _event("municipality"),
         }
 
     def _summary(
@@ -216,6 +230,9 @@ class HandoffService:
         try:
             await self._published(conv.hid, entry)
             if conv.state == State.WAITING:
+                answered = await self.municipality.typed(conv.hid, text)
+                if answered is not None:
+                    return [self._waiting_note(answered)]
                 position = await self.store.position(conv.hid) or 1
                 return [self._queue_message("handoff_waiting_ack", position, None)]
         except RedisError as exc:  # kept: staff read it when they open the chat
@@ -275,6 +292,10 @@ class HandoffService:
                 await self._archive(conv.hid)
                 await events.publish(self._redis, "closed", hid=conv.hid, by="user")
                 return [{"text": self._say("user_ended"), "custom": _event("closed")}]
+        elif is_municipality_payload(payload) and conv.state == State.WAITING and conv.hid:
+            answered = await self.municipality.answer(conv.hid, payload)
+            if answered is not None:
+                return [self._waiting_note(answered)]
         elif payload.startswith(RATING) and is_service_payload(payload):
             hid = await self._redis.hget(keys.conversation(cid), "rating_hid")
             if hid:

@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web import Application, Request
 
 from bot import Settings, create_app
+from bot.app_keys import RASA
 from bot.client_rasa import RasaClient, RasaUnavailable
 from bot.config import ConfigError
 from bot.rasa_replicas import ReplicaHealth, rendezvous_order, replica_identity
@@ -300,6 +301,8 @@ async def test_health_shows_each_replica_by_name_only(
     }
     text = json.dumps(body)
     assert token not in text and "127.0.0.1" not in text
+    marks = client.app[RASA].health  # /health refreshes the marks that order the failover
+    assert marks.is_down(1) and not marks.is_down(0)
 
     stand_ins[0].mode = "error"
     response = await client.get("/health")
@@ -309,3 +312,4 @@ async def test_health_shows_each_replica_by_name_only(
     stand_ins[0].mode = stand_ins[1].mode = "ok"
     response = await client.get("/health")
     assert response.status == 200 and (await response.json())["status"] == "ok"
+    assert not marks.is_down(0) and not marks.is_down(1)

@@ -15,6 +15,7 @@ from bot.client_redis import (
     SentinelSettingError,
     parse_sentinels,
 )
+from bot.rasa_replicas import replica_identity
 
 Network = IPv4Network | IPv6Network
 FORWARDED_HEADERS = ("X-Forwarded-For", "Forwarded")
@@ -51,6 +52,8 @@ class Settings:
     # Where Rasa keeps its trackers (endpoints.yml: db 0), so "Gesprek wissen" erases them too.
     rasa_tracker_redis_url: str = ""  # empty: the server of redis_url, database 0
     rasa_url: str = "http://127.0.0.1:5005"
+    # Several Rasa replicas (CJG_RASA_URLS; bot/rasa_replicas.py); empty: rasa_url alone.
+    rasa_urls: tuple[str, ...] = ()
     rasa_token: str = ""
     action_server_url: str = "http://127.0.0.1:5055"
     rasa_timeout: float = 10.0
@@ -167,6 +170,11 @@ class Settings:
                 env.get("CJG_RASA_TRACKER_REDIS_URL", ""), env.get("REDIS_PASSWORD", "")
             ),
             rasa_url=env.get("CJG_RASA_URL", cls.rasa_url).rstrip("/"),
+            rasa_urls=tuple(
+                url.strip().rstrip("/")
+                for url in env.get("CJG_RASA_URLS", "").split(",")
+                if url.strip()
+            ),
             rasa_token=env.get("RASA_TOKEN", ""),
             action_server_url=env.get("CJG_ACTION_SERVER_URL", cls.action_server_url).rstrip("/"),
             rasa_timeout=number("CJG_RASA_TIMEOUT", cls.rasa_timeout, float),
@@ -252,10 +260,15 @@ class Settings:
             self.telegram_token.partition(":")[2],  # the bot id before the colon is public
             self.telegram_webhook_secret,
         ]
-        for url in (self.redis_url, self.rasa_tracker_redis_url):
+        for url in (self.redis_url, self.rasa_tracker_redis_url, *self.rasa_replicas):
             password = urlsplit(url).password
             values += [password, unquote(password)] if password else []
         return tuple(v for v in dict.fromkeys(values) if v)
+
+    @property
+    def rasa_replicas(self) -> tuple[str, ...]:
+        """The Rasa servers the service talks to: CJG_RASA_URLS, else CJG_RASA_URL alone."""
+        return self.rasa_urls or (self.rasa_url,)
 
     @property
     def redis_target(self) -> RedisTarget:
@@ -299,6 +312,7 @@ class Settings:
                 "CJG_FORWARDED_HEADER must be X-Forwarded-For or Forwarded: the header your "
                 "reverse proxy sets."
             )
+        self._check_rasa_urls()
         if self.form_of_address not in ("je", "u"):
             raise ConfigError("CJG_FORM_OF_ADDRESS must be 'je' or 'u' (what parents hear first).")
         if not self.rasa_token:
@@ -308,3 +322,27 @@ class Settings:
                 "CJG_PSEUDONYM_SECRET must be at least 32 characters; "
                 "'make run' generates one in var/secrets.env."
             )
+
+    def _check_rasa_urls(self) -> None:
+        """Each replica a valid http(s) URL, none twice. The message names the entry by its
+        place, not its text, which may hold a password."""
+        seen = set()
+        for place, url in enumerate(self.rasa_replicas, start=1):
+            parts = urlsplit(url)
+            try:
+                valid = (
+                    parts.scheme in ("http", "https")
+                    and bool(parts.hostname)
+                    and (parts.port is None or parts.port > 0)
+                )
+            except ValueError:  # a port that is not a number
+                valid = False
+            if not valid:
+                raise ConfigError(
+                    f"CJG_RASA_URLS (or CJG_RASA_URL): entry {place} is not a URL like "
+                    "http://10.0.0.5:5005; separate several with commas."
+                )
+            identity = replica_identity(url)
+            if identity in seen:
+                raise ConfigError(f"CJG_RASA_URLS names {identity} twice; list each replica once.")
+            seen.add(identity)

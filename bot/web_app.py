@@ -75,7 +75,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     )
     rasa = RasaClient(
         http,
-        settings.rasa_url,
+        settings.rasa_replicas,
         settings.rasa_token,
         settings.rasa_timeout,
         action_server_url=settings.action_server_url,

@@ -143,13 +143,8 @@ class RasaStack:
                 process.wait(10)
 
 
-def start_rasa_stack(redis: RedisServer, logs: Path, model: Path = MODEL) -> RasaStack:
-    """Starts the action server and the Rasa server on ``model``; raises RuntimeError with the
-    tails of their logs when either does not come up. Both start as in the Procfile: through
-    assistant/launch.py, which reads Rasa's token from RASA_TOKEN (never on a command line) and
-    keeps their logs free of message text and start-up warnings."""
-    rasa_port, action_port, token = free_port(), free_port(), secrets.token_hex(24)
-    env = {
+def _rasa_env(redis: RedisServer, action_port: int, token: str) -> dict[str, str]:
+    return {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "RASA_TELEMETRY_ENABLED": "false",
@@ -162,15 +157,50 @@ def start_rasa_stack(redis: RedisServer, logs: Path, model: Path = MODEL) -> Ras
         "TRACKER_TTL_SECONDS": "3600",
     }
 
+
+def _rasa_argv(port: int, model: Path) -> list[str]:
+    return [str(RASA_PYTHON), "-m", "assistant.launch", "run", "--model", str(model),
+            "--interface", "127.0.0.1", "--port", str(port), "--enable-api",
+            "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]  # fmt: skip
+
+
+def start_rasa_replica(
+    redis: RedisServer, stack: RasaStack, port: int, log: Path, model: Path = MODEL
+) -> subprocess.Popen[bytes]:
+    """One more Rasa server on ``port`` next to ``stack``'s: the same token, action server and
+    Redis (so the same trackers), as a second machine's replica (docs/DEPLOY.md). Returns once
+    it answers /status; raises RuntimeError with the tail of its log otherwise."""
+    action_port = int(stack.action_url.rsplit(":", 1)[1])
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            _rasa_argv(port, model), cwd=ROOT, env=_rasa_env(redis, action_port, stack.token),
+            stdout=out, stderr=out,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/status?token={stack.token}"
+    try:
+        wait_until(lambda: _http_ok(url), 300, "Rasa replica", process)
+    except RuntimeError as exc:
+        process.kill()
+        process.wait(10)
+        raise RuntimeError(f"{exc}\n--- {log.name} (tail) ---\n{log.read_text()[-1500:]}") from exc
+    return process
+
+
+def start_rasa_stack(redis: RedisServer, logs: Path, model: Path = MODEL) -> RasaStack:
+    """Starts the action server and the Rasa server on ``model``; raises RuntimeError with the
+    tails of their logs when either does not come up. Both start as in the Procfile: through
+    assistant/launch.py, which reads Rasa's token from RASA_TOKEN (never on a command line) and
+    keeps their logs free of message text and start-up warnings."""
+    rasa_port, action_port, token = free_port(), free_port(), secrets.token_hex(24)
+    env = _rasa_env(redis, action_port, token)
+
     def start(name: str, *argv: str) -> subprocess.Popen[bytes]:
         log = (logs / f"{name}.log").open("wb")
         return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=log)
 
     actions = start("actions", str(RASA_PYTHON), "-m", "assistant.launch", "run", "actions",
                     "--actions", "assistant.actions", "--port", str(action_port))  # fmt: skip
-    rasa = start("rasa", str(RASA_PYTHON), "-m", "assistant.launch", "run", "--model", str(model),
-                 "--interface", "127.0.0.1", "--port", str(rasa_port), "--enable-api",
-                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml")  # fmt: skip
+    rasa = start("rasa", *_rasa_argv(rasa_port, model))
     stack = RasaStack(
         url=f"http://127.0.0.1:{rasa_port}",
         token=token,

@@ -897,7 +897,8 @@ def test_an_answer_that_does_not_fit_the_document_fails_the_check() -> None:
         return Answer(status, headers, json.dumps(body).encode())
 
     healthy = {"status": "ok", "failing": [], "components": {
-        name: {"status": "ok"} for name in ("redis", "rasa", "action_server")}}  # fmt: skip
+        "redis": {"status": "ok"}, "action_server": {"status": "ok"},
+        "rasa": {"status": "ok", "replicas": {"rasa-1": {"status": "ok"}}}}}  # fmt: skip
     check("GET", "/health", answer(200, healthy))
     with pytest.raises(AssertionError, match="does not fit the documented schema"):
         check("GET", "/health", answer(200, {**healthy, "status": "fine"}))

@@ -11,18 +11,21 @@ a turn whose lock expired (Rasa slower than the lock's lifetime).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
 
 from handoff import keys
 
 log = logging.getLogger(__name__)
 ERASED_TTL = 600  # seconds the erase counter outlives an erase: far longer than any turn
+RELEASE_RETRY_SECONDS = 10.0  # a Sentinel failover takes a few seconds
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Turns:
         a turn or an erase waits at most that long for it."""
         self._redis = redis
         self._hold = hold_seconds
+        self._releasing: set[asyncio.Task[None]] = set()  # retries after a failover
 
     @contextlib.asynccontextmanager
     async def _locked(self, cid: str) -> AsyncIterator[None]:
@@ -57,9 +61,34 @@ class Turns:
             yield
         finally:
             if held:
-                # Expired (someone else may hold it now) or Redis away: it expires by itself.
-                with contextlib.suppress(LockError, RedisError):
-                    await lock.release()
+                await self._release(lock)
+
+    async def _release(self, lock: Lock) -> None:
+        """Lets go of the lock. Expired (someone else may hold it now): nothing to do. Redis
+        away: keep trying for a few seconds in the background (the reply does not wait),
+        because in a Sentinel failover the lock lives on in the promoted replica and, left
+        alone, would hold up the conversation's next turns for its whole lifetime."""
+        try:
+            await lock.release()
+        except LockError:
+            pass
+        except RedisError:
+            task = asyncio.create_task(self._release_later(lock))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
+
+    async def _release_later(self, lock: Lock) -> None:
+        deadline = asyncio.get_running_loop().time() + min(self._hold, RELEASE_RETRY_SECONDS)
+        while asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.25)
+            try:
+                await lock.release()
+                return
+            except LockError:
+                return
+            except RedisError:
+                continue
+        log.warning("conversation lock not released; it expires by itself")
 
     @contextlib.asynccontextmanager
     async def turn(self, cid: str) -> AsyncIterator[Turn | None]:

@@ -12,7 +12,7 @@ import dataclasses
 import os
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -329,6 +329,19 @@ def topics(directory: Path | None = None) -> dict[str, Topic]:
     Re-read when a file changes, so an edited answer is live without a restart or retraining.
     """
     return _topics(_stamp(*sorted(((directory or content_dir()) / "topics").glob("*.yml"))))
+
+
+def check_topic_groups(path: Path, where: str, groups: Mapping[str, Iterable[str]]) -> None:
+    """Topic ids grouped in a content file (``where``: the field, for the message): each one
+    must have its file in content/topics/ and belong to one group only."""
+    known, seen = topics(path.parent), set[str]()
+    for members in groups.values():
+        for topic in members:
+            if topic not in known:
+                raise ContentError(f"{path}: {where}: no file content/topics/{topic}.yml")
+            if topic in seen:
+                raise ContentError(f"{path}: {where}: '{topic}' is named twice")
+            seen.add(topic)
 
 
 @lru_cache(maxsize=8)

@@ -10,8 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.content import ContentError, content_dir, load_current, municipalities, offer_themes
-from common.content import topics as topic_files
+from common.content import (
+    ContentError,
+    check_topic_groups,
+    content_dir,
+    load_current,
+    municipalities,
+    offer_themes,
+)
 from common.handoff_payload import REASONS
 
 
@@ -76,14 +82,7 @@ def _check(loaded: Any, path: Path) -> None:
                 getattr(loaded.question, name).format(position=1)
             except (KeyError, IndexError, ValueError) as exc:
                 raise ContentError(f"{path}: question.{name}: only {{position}} fits") from exc
-    existing, seen = topic_files(path.parent), set[str]()
-    for members in rules.topics.values():
-        for topic in members:
-            if topic not in existing:
-                raise ContentError(f"{path}: rules.topics: no file content/topics/{topic}.yml")
-            if topic in seen:
-                raise ContentError(f"{path}: rules.topics: '{topic}' is named twice")
-            seen.add(topic)
+    check_topic_groups(path, "rules.topics", rules.topics)
 
 
 def routing_content(directory: Path | None = None) -> RoutingContent:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.content import ContentError, content_dir, load_current, topics
+from common.content import ContentError, check_topic_groups, content_dir, load_current
 from common.registration import USER_TYPES
 
 
@@ -83,16 +83,10 @@ def _check_registration(loaded: Any, path: Path) -> None:
             raise ContentError(
                 f"{path}: askers: '{asker}' is not one of {', '.join(USER_TYPES[:-1])}"
             )
-    known, seen = topics(path.parent), set[str]()
-    for theme, members in loaded.bot_topics.items():
+    for theme in loaded.bot_topics:
         if theme not in loaded.topics:
             raise ContentError(f"{path}: bot_topics: '{theme}' is not one of the topics above")
-        for topic in members:
-            if topic not in known:
-                raise ContentError(f"{path}: bot_topics: no file content/topics/{topic}.yml")
-            if topic in seen:
-                raise ContentError(f"{path}: bot_topics: '{topic}' is named twice")
-            seen.add(topic)
+    check_topic_groups(path, "bot_topics", loaded.bot_topics)
 
 
 def canned_replies(directory: Path | None = None) -> CannedReplies:

@@ -28,6 +28,11 @@ CANCEL = "/cjg_cancel"
 END = "/cjg_end"
 RATING = "/cjg_rating_"
 SERVICE_PAYLOADS = frozenset({CANCEL, END, *(f"{RATING}{n}" for n in range(1, 6))})
+# The callback questions' buttons (handoff/callbacks.py): /cjg_callback_yes, _chat, _<daypart>.
+CALLBACK = "/cjg_callback_"
+_CALLBACK_FORM = re.compile(r"/cjg_callback_[a-z]{1,20}")
+# The assistant's own button for a callback ("Bel me liever terug"), anywhere a person is offered.
+ASK_CALLBACK = '/ask_human{"contact": "callback"}'
 
 _FORM = re.compile(r"/([A-Za-z_][A-Za-z0-9_]*)(\{.*\})?", re.DOTALL)
 _LEADING = re.compile(r"^[/\s]+")
@@ -74,7 +79,7 @@ def is_intent_payload(text: str) -> bool:
 
 
 def is_service_payload(text: str) -> bool:
-    return text in SERVICE_PAYLOADS
+    return text in SERVICE_PAYLOADS or _CALLBACK_FORM.fullmatch(text) is not None
 
 
 def is_payload(text: str) -> bool:

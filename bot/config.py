@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -89,6 +90,11 @@ class Settings:
     public_url: str = ""  # empty: http://<host>:<port>
     registration_idle_seconds: float = 1800.0  # a conversation quiet this long is counted
     insight_keep_days: int = 800  # the hourly counters (no personal data) are kept this long
+    # Callback requests (handoff/callbacks.py): the AES-256 key of the phone numbers (64 hex
+    # characters; empty: callbacks are off and the wish becomes a chat), and how long a number
+    # is kept at most when nobody registers the call.
+    callback_key: str = ""
+    callback_number_seconds: int = 3 * 24 * 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -191,6 +197,10 @@ class Settings:
                 "CJG_REGISTRATION_IDLE_SECONDS", cls.registration_idle_seconds, float
             ),
             insight_keep_days=int(number("CJG_INSIGHT_KEEP_DAYS", cls.insight_keep_days, int)),
+            callback_key=env.get("CJG_CALLBACK_KEY", ""),
+            callback_number_seconds=int(
+                number("CJG_CALLBACK_NUMBER_SECONDS", cls.callback_number_seconds, int)
+            ),
             trusted_proxies=networks("CJG_TRUSTED_PROXIES"),
             forwarded_header=env.get("CJG_FORWARDED_HEADER", "") or cls.forwarded_header,
             widget_origins=tuple(
@@ -215,6 +225,7 @@ class Settings:
             self.telegram_token,
             self.telegram_token.partition(":")[2],  # the bot id before the colon is public
             self.telegram_webhook_secret,
+            self.callback_key,
         ]
         for url in (self.redis_url, self.rasa_tracker_redis_url):
             password = urlsplit(url).password
@@ -252,6 +263,11 @@ class Settings:
             raise ConfigError(
                 "CJG_FORWARDED_HEADER must be X-Forwarded-For or Forwarded: the header your "
                 "reverse proxy sets."
+            )
+        if self.callback_key and not re.fullmatch(r"[0-9a-fA-F]{64}", self.callback_key):
+            raise ConfigError(
+                "CJG_CALLBACK_KEY must be 64 hexadecimal characters (32 bytes); "
+                "'make run' generates one in var/secrets.env."
             )
         if not self.rasa_token:
             raise ConfigError("RASA_TOKEN is not set; 'make run' generates one in var/secrets.env.")

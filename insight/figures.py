@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,9 @@ TOTALS = (
     "divorce_info",
     "referred",
     "not_understood",
+    "callback_requested",
 )
+CALLBACK_DONE = ("reached", "not_reached")  # a registered call; "retry" keeps it queued
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class InsightLabels:
     municipalities: dict[str, str]
     age_bands: dict[str, str]
     outcomes: dict[str, str]
+    callback_outcomes: dict[str, str] = field(default_factory=dict)  # reached, not_reached, retry
 
 
 def labels() -> InsightLabels:
@@ -239,6 +242,8 @@ async def figures(redis: Redis, query: Query) -> dict[str, Any]:
             "divorce_info": totals["divorce_info"],
             "referred": totals["referred"],
             "not_understood": totals["not_understood"],
+            "callback_requests": totals["callback_requested"],
+            "callbacks": sum(total[("callback", code)] for code in CALLBACK_DONE),
         },
         "series": list(series.values()),
         "themes": _listed(total, "theme", options.topics),
@@ -248,6 +253,7 @@ async def figures(redis: Redis, query: Query) -> dict[str, Any]:
         "staff_outcomes": _listed(
             total, "staff_outcome", {k: o.label for k, o in options.outcomes.items()}
         ),
+        "callbacks": _listed(total, "callback", names.callback_outcomes),
         "channels": _listed(total, "channel", names.channels),
         "municipalities": _listed(total, "municipality", names.municipalities),
         "age_bands": _listed(total, "age_band", names.age_bands),

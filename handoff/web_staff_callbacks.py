@@ -11,6 +11,7 @@ from aiohttp import web
 
 from handoff.accounts import Account
 from handoff.callbacks import Outcome
+from handoff.staff_content import console_texts
 from handoff.web_keys import AUDIT, CALLBACKS
 from handoff.web_staff import _body, _error, staff_only
 
@@ -22,7 +23,12 @@ routes = web.RouteTableDef()
 async def callbacks(request: web.Request, account: Account) -> web.Response:
     desk = request.app[CALLBACKS]
     found = [c.public() for c in await desk.listed()]
-    return web.json_response({"enabled": desk.enabled, "callbacks": found})
+    labels = {
+        k.removeprefix("callback_"): v
+        for k, v in console_texts().messages.items()
+        if k.startswith("callback_")
+    }
+    return web.json_response({"enabled": desk.enabled, "callbacks": found, "labels": labels})
 
 
 @routes.post("/staff/api/callbacks/{cbid}/claim")

@@ -63,6 +63,8 @@ async def test_the_callback_button_is_a_callback_request(
     (payload,) = dispatcher.messages
     request = HandoffRequest.from_custom(payload["custom"])
     assert request is not None and request.reason == "callback"
+    assert "nlu_fallback" in request.recent_intents  # offered after the fallback
+    assert request.context == {"topic": "sociale_media"}  # what staff know beforehand
 
 
 @pytest.mark.parametrize("response", ["utter_greet", "utter_offer_handoff", "utter_conflict_divorce"])

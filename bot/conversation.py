@@ -28,7 +28,7 @@ from common import phone, registration
 from common.content import ServiceMessages
 from common.handoff_payload import HandoffRequest
 from common.offers import catalogue
-from common.payload import as_text, is_payload, is_service_payload
+from common.payload import ASK_CALLBACK, as_text, is_payload, is_service_payload
 from common.safety import Signal, nlu_signal
 from handoff.callbacks import Callbacks
 from handoff.callbacks import Turn as CallbackTurn
@@ -253,9 +253,13 @@ class ConversationCore:
             if state.state in (State.WAITING, State.WITH_STAFF):
                 own = await self.handoff.user_message(conversation, state, text)
                 return [_addressed(m, incoming.user_id) for m in own]
-            if state.state == State.LEAVING_MESSAGE:
+            if state.state == State.LEAVING_MESSAGE and (
+                text != ASK_CALLBACK or self.callbacks is None
+            ):
                 own = await self.handoff.leave_message(conversation, incoming.channel, text)
                 return [_addressed(m, incoming.user_id) for m in own]
+            if state.state == State.LEAVING_MESSAGE:  # "Bel me terug" instead of a message
+                await self.handoff.store.set_state(conversation, State.BOT, incoming.channel)
         except RedisError as exc:  # full (maxmemory, noeviction) or away
             log.error("conversation state unavailable (%s)", type(exc).__name__)
             raise StorageUnavailable() from exc

@@ -29,7 +29,7 @@ from common.safety import check_references
 from handoff import redact, web_staff, web_staff_callbacks, web_staff_ws
 from handoff.accounts import Accounts
 from handoff.audit import AuditLog
-from handoff.callbacks import Callbacks, NumberCipher
+from handoff.callbacks import Callbacks, NumberCipher, callback_texts
 from handoff.hours import opening_hours
 from handoff.login_guard import LoginGuard
 from handoff.presence import Presence
@@ -90,6 +90,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
             settings.waiting_max_bytes,
         ),
         Registrar(redis, settings.registration_idle_seconds, settings.insight_keep_days),
+        callback_button=callback_texts().say("offer") if settings.callback_key else None,
     )
     app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
     app[CALLBACKS] = Callbacks(

@@ -94,6 +94,7 @@ MESSAGE_KEYS = frozenset(
         "stopped",
         "unavailable",
         "youth",
+        "offer",
     }
 )
 

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from common.content import ServiceMessages, topics
 from common.handoff_payload import HandoffRequest
 from common.offers import THEME_LABELS
-from common.payload import CANCEL, END, RATING, is_service_payload
+from common.payload import ASK_CALLBACK, CANCEL, END, RATING, is_service_payload
 from handoff import events, keys
 from handoff.accounts import Account
 from handoff.hours import OpeningHours
@@ -69,8 +69,12 @@ class HandoffService:
         hours: Callable[[], OpeningHours],
         timing: Timing,
         registrar: Registrar | None = None,
+        callback_button: str | None = None,
     ) -> None:
+        """``callback_button``: the title of a "call me back" button beside "leave a message"
+        (None: callbacks are off)."""
         self._redis = redis
+        self._callback_button = callback_button
         self._texts = texts
         self.presence = presence
         self._hours = hours
@@ -108,10 +112,13 @@ class HandoffService:
             await self.store.set_state(cid, State.LEAVING_MESSAGE, channel)
             await self._redis.hset(keys.conversation(cid), "pending_summary", _json(summary))
             key = "handoff_closed_hours" if not hours.is_open(now) else "handoff_nobody_online"
+            buttons = [{"title": "Toch geen bericht", "payload": CANCEL}]
+            if self._callback_button and _may_offer_callback(request):
+                buttons.append({"title": self._callback_button, "payload": ASK_CALLBACK})
             return [
                 {
                     "text": self._say(key, when=self._when(hours, now)),
-                    "buttons": [{"title": "Toch geen bericht", "payload": CANCEL}],
+                    "buttons": buttons,
                     "custom": _event("leave_message"),
                 }
             ]
@@ -589,6 +596,13 @@ class HandoffService:
         if released:
             log.info("returned %d claimed handoff(s) to the queue", released)
         return released
+
+
+def _may_offer_callback(request: HandoffRequest) -> bool:
+    """Not for a safety concern (the crisis card has the numbers), a youth (never asked for a
+    number) or someone who already asked for one."""
+    youth = request.context.get("user_type") == "youth"
+    return request.reason not in ("safety", "callback") and not youth
 
 
 def _json(value: Any) -> str:

@@ -10,11 +10,13 @@ import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pytest
 from playwright.async_api import Browser, expect
 from redis.asyncio import Redis
 
+from handoff.audit import AUDIT
 from insight.figures import Query, figures
 from tests.bot.widget.test_widget_browser import Widget
 from tests.browser import Service, log_in, make_service
@@ -114,11 +116,9 @@ async def test_a_parent_is_called_back_and_the_number_is_gone(
         counted = await figures(service_db, Query(today, today))
         assert counted["totals"]["callbacks"] == 1
         assert counted["callbacks"] == [{"id": "reached", "label": "Bereikt", "count": 1}]
-        audit_log = await service_db.xrange("cjg:staff:audit")
-        actions = [fields["action"] for _, fields in audit_log]
-        assert ["callback_claimed", "callback_number_viewed", "callback_reached"] == [
-            a for a in actions if a.startswith("callback_")
-        ]
+        audit_log = cast(list[tuple[str, dict[str, str]]], await service_db.xrange(AUDIT))
+        actions = [f["action"] for _, f in audit_log if f["action"].startswith("callback_")]
+        assert actions == ["callback_claimed", "callback_number_viewed", "callback_reached"]
     finally:
         await service_db.aclose()
         await trackers.aclose()

@@ -22,7 +22,7 @@ from bot.conversation import ConversationCore, Incoming
 from bot.rate_limit import RateLimits
 from common.content import service_messages
 from common.handoff_payload import HandoffRequest
-from common.payload import CANCEL
+from common.payload import ASK_CALLBACK, CANCEL
 from handoff import keys
 from handoff.callbacks import (
     ANY,
@@ -35,14 +35,16 @@ from handoff.callbacks import (
     dayparts,
     expectation,
 )
+from handoff.presence import Presence
 from handoff.requests import HandoffLog
+from handoff.service import HandoffService, Timing
 from handoff.store import State
 from handoff.urgent import Limit, UrgentLimits
 from insight.figures import Query, figures
 from insight.registrar import Registrar
 from insight.unclear import UnclearQuestions
 from tests.conftest import RedisServer
-from tests.handoff.conftest import ALWAYS, hours_from, make_service
+from tests.handoff.conftest import ALWAYS, NEVER, hours_from, make_service
 from tests.redis_db import fresh_db
 
 TEST_DB = 16  # this module's own database, flushed before each test
@@ -287,8 +289,8 @@ def test_parts_of_the_day_follow_the_opening_hours() -> None:
 
 
 class RecordingRasa:
-    """A stand-in for Rasa's HTTP API that keeps every message it is sent; a callback wish
-    gets what the assistant answers (a handoff request with reason callback)."""
+    """A stand-in for Rasa's HTTP API that keeps every message it is sent and answers as the
+    assistant does: a handoff request, with reason callback for a callback wish."""
 
     def __init__(self) -> None:
         self.received: list[str] = []
@@ -301,8 +303,10 @@ class RecordingRasa:
 
     async def _message(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.received.append(body["message"])
-        asked = HandoffRequest("callback", context={"child_age": "4"}).to_custom()
+        said = body["message"]
+        self.received.append(said)
+        reason = "callback" if "bel" in said or said == ASK_CALLBACK else "ask_human"
+        asked = HandoffRequest(reason, context={"child_age": "4"}).to_custom()  # type: ignore[arg-type]
         return web.json_response([{"recipient_id": body["sender"], "custom": asked}])
 
     async def _tracker(self, request: web.Request) -> web.Response:
@@ -313,24 +317,34 @@ class RecordingRasa:
 async def core(
     aiohttp_server: ServerFactory, redis: Redis
 ) -> AsyncIterator[tuple[RecordingRasa, ConversationCore]]:
-    rasa = RecordingRasa()
-    server = await aiohttp_server(rasa.app())
     handoff = make_service(redis)
     await handoff.presence.heartbeat("anne")
+    async for made in core_with(aiohttp_server, redis, handoff):
+        yield made
+
+
+async def core_with(
+    aiohttp_server: ServerFactory, redis: Redis, handoff: HandoffService
+) -> AsyncIterator[tuple[RecordingRasa, ConversationCore]]:
+    rasa = RecordingRasa()
+    server = await aiohttp_server(rasa.app())
     async with aiohttp.ClientSession() as http:
-        yield rasa, ConversationCore(
-            rasa=RasaClient(http, str(server.make_url("")).rstrip("/"), "token", timeout=10),
-            handoffs=HandoffLog(redis, 3600),
-            handoff=handoff,
-            texts=service_messages(),
-            pseudonym_secret="test-pseudonym-secret-of-32-chars!!",
-            max_message_chars=2000,
-            trackers=redis,
-            limits=RateLimits(redis, 30, 120),
-            unclear=UnclearQuestions(redis, 3600),
-            public_url="http://127.0.0.1:8080",
-            urgent=UrgentLimits(redis, Limit(5, 60), Limit(50, 60), Limit(100, 60)),
-            callbacks=make_callbacks(redis),
+        yield (
+            rasa,
+            ConversationCore(
+                rasa=RasaClient(http, str(server.make_url("")).rstrip("/"), "token", timeout=10),
+                handoffs=HandoffLog(redis, 3600),
+                handoff=handoff,
+                texts=service_messages(),
+                pseudonym_secret="test-pseudonym-secret-of-32-chars!!",
+                max_message_chars=2000,
+                trackers=redis,
+                limits=RateLimits(redis, 30, 120),
+                unclear=UnclearQuestions(redis, 3600),
+                public_url="http://127.0.0.1:8080",
+                urgent=UrgentLimits(redis, Limit(5, 60), Limit(50, 60), Limit(100, 60)),
+                callbacks=make_callbacks(redis),
+            ),
         )
 
 
@@ -370,3 +384,29 @@ async def test_liever_chatten_starts_a_chat_handoff(
     cid = conversation.conversation_id("api", "parent-2")
     assert await redis.hget(keys.conversation(cid), "state") == State.WAITING
     assert any((r.get("custom") or {}).get("handoff", {}).get("event") == "queue" for r in replies)
+
+
+async def test_outside_opening_hours_a_callback_is_offered_beside_a_message(
+    aiohttp_server: ServerFactory, redis: Redis
+) -> None:
+    closed = hours_from(NEVER)
+    handoff = HandoffService(
+        redis,
+        service_messages(),
+        Presence(redis, 45),
+        lambda: closed,
+        Timing(silent_seconds=600, retention_seconds=3600),
+        callback_button="Bel me liever terug",
+    )
+    async for rasa, conversation in core_with(aiohttp_server, redis, handoff):
+        replies = await conversation.handle(Incoming("api", "parent-3", "ik wil een medewerker"))
+        offer = next(r for r in replies if r.get("buttons"))
+        assert {"title": "Bel me liever terug", "payload": ASK_CALLBACK} in offer["buttons"]
+        cid = conversation.conversation_id("api", "parent-3")
+        assert await redis.hget(keys.conversation(cid), "state") == State.LEAVING_MESSAGE
+
+        replies = await conversation.handle(Incoming("api", "parent-3", ASK_CALLBACK))
+        assert rasa.received[-1] == ASK_CALLBACK  # the assistant decides (a youth gets a chat)
+        assert "Mag ik je telefoonnummer doorgeven" in str(replies[-1]["text"])
+        assert await redis.hget(keys.conversation(cid), "state") == State.CALLBACK
+        assert await redis.zcard(keys.LEFT) == 0  # the click was not kept as a message

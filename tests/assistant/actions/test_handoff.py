@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import Tracker
@@ -67,7 +66,9 @@ async def test_the_callback_button_is_a_callback_request(
     assert request.context == {"topic": "sociale_media"}  # what staff know beforehand
 
 
-@pytest.mark.parametrize("response", ["utter_greet", "utter_offer_handoff", "utter_conflict_divorce"])
+@pytest.mark.parametrize(
+    "response", ["utter_greet", "utter_offer_handoff", "utter_conflict_divorce"]
+)
 def test_a_callback_is_offered_wherever_a_person_is(response: str, domain: DomainDict) -> None:
     payloads = [b["payload"] for b in domain["responses"][response][0]["buttons"]]
     # Rasa fills {slot} placeholders in buttons, so the JSON's braces are doubled in domain.yml.

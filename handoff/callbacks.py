@@ -15,7 +15,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -26,8 +26,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from redis.asyncio import Redis
 
 from common import phone
-from common.content import ContentError, content_dir, load_current
+from common.content import ContentError, content_dir, load_current, topics
 from common.handoff_payload import HandoffRequest
+from common.offers import THEME_LABELS
 from common.payload import CALLBACK, CANCEL
 from handoff import events, keys
 from handoff.hours import DAYS, OpeningHours
@@ -231,7 +232,7 @@ class Callback:
     number_kept: bool  # False once the number has expired
 
     def public(self) -> dict[str, Any]:
-        return self.__dict__.copy()
+        return asdict(self)
 
 
 # KEYS: queue, claims, record   ARGV: cbid, staff, now
@@ -410,7 +411,7 @@ class Callbacks:
         channel = raw.get("channel", "")
         label = texts.any_label if choice == ANY else texts.dayparts[choice].label
         summary = {
-            "theme": request.context.get("topic") or request.context.get("offer_theme"),
+            "theme": _theme(request.context),
             "child_age": request.context.get("child_age"),
             "municipality": request.context.get("municipality"),
             "recent_intents": request.recent_intents,
@@ -545,6 +546,16 @@ class Callbacks:
         await self._registrar.count_now(str(channel or ""), [Fact("callback", result.value)])
         await events.publish(self._redis, "callbacks", id=cbid)
         return True
+
+
+def _theme(context: dict[str, str]) -> str | None:
+    """The theme as staff read it on a chat's card: the topic's title, or the offer theme's."""
+    if context.get("topic"):
+        topic = topics().get(context["topic"])
+        return topic.title if topic else context["topic"]
+    if context.get("offer_theme"):
+        return THEME_LABELS.get(context["offer_theme"], context["offer_theme"])
+    return None
 
 
 def _typed_daypart(texts: CallbackTexts, said: str) -> str | None:

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from bot.client_rasa import RasaClient
 from bot.conversation import ConversationCore, Incoming
 from bot.rate_limit import RateLimits
-from common.content import service_messages
+from common.content import service_messages, topics
 from common.handoff_payload import HandoffRequest
 from common.payload import ASK_CALLBACK, CANCEL
 from handoff import keys
@@ -111,7 +111,8 @@ async def request_one(callbacks: Callbacks, cid: str = "cid-1", number: str = NU
 async def test_consent_comes_first_then_the_number_then_a_part_of_the_day(redis: Redis) -> None:
     callbacks = make_callbacks(redis)
     texts = callback_texts()
-    started = await callbacks.begin("cid-1", "widget", HandoffRequest("callback"))
+    asked = HandoffRequest("callback", context={"topic": "slapen"})
+    started = await callbacks.begin("cid-1", "widget", asked)
     assert started.chat is None
     (consent,) = started.messages
     assert "Mag ik je telefoonnummer doorgeven aan een medewerker?" in consent["text"]
@@ -134,7 +135,8 @@ async def test_consent_comes_first_then_the_number_then_a_part_of_the_day(redis:
     assert await redis.hget(keys.conversation("cid-1"), "state") == State.BOT
     (queued,) = await callbacks.listed()
     assert queued.daypart == "'s Middags" and queued.state == "waiting" and queued.number_kept
-    assert queued.summary["child_age"] is None  # the request carried no context here
+    assert queued.summary["theme"] == topics()["slapen"].title  # as on a chat's card
+    assert queued.summary["child_age"] is None  # not known here
     assert not await redis.exists(keys.callback_pending("cid-1"))
 
 
@@ -348,6 +350,22 @@ async def core_with(
         )
 
 
+async def test_a_crisis_message_during_the_questions_goes_to_staff_at_once(
+    core: tuple[RecordingRasa, ConversationCore], redis: Redis
+) -> None:
+    """Safety first in every state: the callback questions stop and the number is dropped."""
+    _, conversation = core
+    await conversation.handle(Incoming("api", "parent-4", "bel me terug"))
+    await conversation.handle(Incoming("api", "parent-4", YES))
+    replies = await conversation.handle(Incoming("api", "parent-4", "ik denk aan zelfmoord"))
+    assert "crisis" in json.dumps([r.get("custom") for r in replies])  # the card
+    cid = conversation.conversation_id("api", "parent-4")
+    assert await redis.hget(keys.conversation(cid), "state") == State.WAITING
+    assert not await redis.exists(keys.callback_pending(cid))
+    (queued,) = await conversation.handoff.store.queue()
+    assert queued.urgent
+
+
 async def test_the_core_asks_the_questions_and_rasa_never_sees_the_number(
     core: tuple[RecordingRasa, ConversationCore], redis: Redis
 ) -> None:
@@ -367,6 +385,7 @@ async def test_the_core_asks_the_questions_and_rasa_never_sees_the_number(
     assert len(rasa.received) == 1  # the answers stayed in the service
     (queued,) = await conversation.callbacks.listed()  # type: ignore[union-attr]
     assert queued.summary["child_age"] == "4"  # the assistant's context, for staff
+    assert queued.summary["recent_intents"] == []
     assert DIGITS not in await every_value(redis)
     assert await redis.zcard(keys.QUEUE) == 0  # no chat handoff was started
 

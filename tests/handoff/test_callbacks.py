@@ -111,8 +111,8 @@ async def request_one(callbacks: Callbacks, cid: str = "cid-1", number: str = NU
 async def test_consent_comes_first_then_the_number_then_a_part_of_the_day(redis: Redis) -> None:
     callbacks = make_callbacks(redis)
     texts = callback_texts()
-    asked = HandoffRequest("callback", context={"topic": "slapen"})
-    started = await callbacks.begin("cid-1", "widget", asked)
+    wish = HandoffRequest("callback", context={"topic": "slapen"})
+    started = await callbacks.begin("cid-1", "widget", wish)
     assert started.chat is None
     (consent,) = started.messages
     assert "Mag ik je telefoonnummer doorgeven aan een medewerker?" in consent["text"]

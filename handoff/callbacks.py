@@ -237,6 +237,7 @@ class Callback:
 
 # KEYS: queue, claims, record   ARGV: cbid, staff, now
 _CLAIM = """
+if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('HSET', KEYS[3], 'state', 'claimed', 'staff', ARGV[2], 'claimed_at', ARGV[3])

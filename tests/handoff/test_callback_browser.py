@@ -35,7 +35,7 @@ def service(redis_server: RedisServer, rasa_stack: RasaStack, tmp_path: Path) ->
         rasa_stack,
         tmp_path,
         CALLBACK_DB,
-        staff=("eva",),
+        staff=("eva", "bram"),
         extra_env={"CJG_CALLBACK_KEY": secrets.token_hex(32)},
     )
     service.start()
@@ -65,6 +65,10 @@ async def every_key_and_value(redis: Redis) -> str:
 async def test_a_parent_is_called_back_and_the_number_is_gone(
     service: Service, browser: Browser, redis_server: RedisServer
 ) -> None:
+    console = await (await browser.new_context()).new_page()
+    await log_in(console, service.url)  # open before the request: it arrives live
+    colleague = await (await browser.new_context()).new_page()
+    await log_in(colleague, service.url, "bram")
     widget = Widget(await browser.new_page())
     await widget.open(service.url)
     bots = widget('.cjg-msg[data-from="bot"]')
@@ -87,8 +91,6 @@ async def test_a_parent_is_called_back_and_the_number_is_gone(
     await widget("button.cjg-button:enabled").filter(has_text="Maakt niet uit").click()
     await expect(bots.last).to_contain_text("We proberen je ")
 
-    console = await (await browser.new_context()).new_page()
-    await log_in(console, service.url)
     item = console.locator("#callbacks .callback-item")
     await expect(item).to_have_count(1, timeout=15000)
     await expect(item).to_contain_text("Maakt niet uit")
@@ -96,6 +98,12 @@ async def test_a_parent_is_called_back_and_the_number_is_gone(
     await item.locator("button[data-action=claim]").click()
     await item.locator("button[data-action=number]").click()
     await expect(item.locator(".callback-number")).to_have_text(TYPED)
+    theirs = colleague.locator("#callbacks .callback-item")
+    await expect(theirs).to_contain_text("Bij Eva")  # the colleague sees who has it, not the number
+    await expect(theirs.locator("button")).to_have_count(0)
+    cbid = await theirs.get_attribute("data-cbid")
+    peek = f"fetch('/staff/api/callbacks/{cbid}/number').then(r => r.status)"
+    assert await colleague.evaluate(peek) == 403
     audit = await console.evaluate("fetch('/staff/api/audit').then(r => r.status)")
     assert audit == 403  # staff cannot read the audit log; the look is in it for admins
     await item.locator("button[data-action=reached]").click()

@@ -225,6 +225,8 @@ async def test_only_the_claimer_sees_the_number_and_reached_deletes_it(redis: Re
     assert await callbacks.listed() == []
     assert DIGITS not in await every_value(redis)
     assert not await redis.exists(keys.callback(cbid), keys.callback_number(cbid))
+    assert not await callbacks.claim(cbid, "bram")  # gone: nothing is made up again
+    assert not await redis.exists(keys.callback(cbid))
     today = datetime.now().date()
     found = await figures(redis, Query(today, today))
     assert found["totals"]["callbacks"] == 1

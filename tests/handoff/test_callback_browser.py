@@ -118,6 +118,8 @@ async def test_a_parent_is_called_back_and_the_number_is_gone(
             await every_key_and_value(trackers),  # Rasa's trackers and locks
         ):
             assert not [t for t in TRACES if t in everything]
+        # Not merely unreadable: the encrypted number and the request are deleted too.
+        assert [k async for k in service_db.scan_iter(match="cjg:callback:*")] == []
         log = service.log.read_text(errors="replace")
         assert not [t for t in TRACES if t in log]
         today = datetime.now(UTC).date()

@@ -38,6 +38,8 @@ from insight.registrar import Fact, Registrar, outcome
 log = logging.getLogger(__name__)
 
 PENDING_SECONDS = 1800  # the questions must be answered within half an hour
+# Less time than this left in today's window: we do not say "vandaag", but the next window.
+LAST_CALL = timedelta(minutes=30)
 ANY = "any"  # "Maakt niet uit"
 YES = f"{CALLBACK}yes"
 CHAT = f"{CALLBACK}chat"
@@ -156,8 +158,8 @@ def dayparts(texts: CallbackTexts, hours: OpeningHours, now: datetime) -> list[s
 def expectation(texts: CallbackTexts, hours: OpeningHours, choice: str, now: datetime) -> str:
     """When we will try to call, in Dutch: "vandaag tussen 13 en 17 uur", "maandag vanaf 9 uur".
 
-    The first window of the chosen part of the day that has not ended yet; only an honest
-    window, never a promised minute."""
+    The first window of the chosen part of the day with at least ``LAST_CALL`` left; only an
+    honest window, never a promised minute."""
     local = now.astimezone(hours.zone)
     for offset in range(60):
         day: date = local.date() + timedelta(days=offset)
@@ -166,7 +168,7 @@ def expectation(texts: CallbackTexts, hours: OpeningHours, choice: str, now: dat
         if window is None:
             continue
         start, end = window
-        if offset == 0 and local.time() >= end:
+        if offset == 0 and datetime.combine(day, end, hours.zone) - local < LAST_CALL:
             continue
         name = "vandaag" if offset == 0 else "morgen" if offset == 1 else DAYS[day.weekday()]
         if offset >= 7:

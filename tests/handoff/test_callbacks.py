@@ -269,6 +269,8 @@ async def test_erasing_the_conversation_erases_its_requests(redis: Redis) -> Non
         ("2026-12-01 10:30", ANY, "vandaag vóór 17 uur"),
         ("2026-12-01 18:00", "ochtend", "morgen tussen 9 en 12 uur"),
         ("2026-12-01 18:00", ANY, "morgen vanaf 9 uur"),
+        ("2026-12-01 16:40", ANY, "morgen vanaf 9 uur"),  # too little time left today
+        ("2026-12-01 16:25", ANY, "vandaag vóór 17 uur"),
         ("2026-12-04 10:00", "middag", "maandag tussen 13 en 17 uur"),  # no Friday afternoon
         ("2026-12-05 11:00", ANY, "maandag vanaf 9 uur"),  # Saturday
     ],

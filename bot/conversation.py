@@ -247,19 +247,26 @@ class ConversationCore:
                 step = await self.callbacks.user_message(conversation, text)
                 if step is not None:  # the service's own questions: never to Rasa
                     return await self._callback_turn(conversation, incoming, step)
+            if text == ASK_CALLBACK and self.callbacks is not None:
+                # "Bel me liever terug" instead of waiting or leaving a message: the assistant
+                # takes the wish (it knows whether a youth asks, who is never asked a number).
+                if state.state == State.LEAVING_MESSAGE:
+                    await self.handoff.store.set_state(conversation, State.BOT, incoming.channel)
+                elif state.state == State.WAITING and not await self.handoff.withdraw(
+                    conversation, state
+                ):  # staff took the chat just now
+                    too_late = {"text": self._texts.get("handoff_cancel_too_late")}
+                    return [_addressed(too_late, incoming.user_id)]
+                state = await self.handoff.conversation(conversation)
             if is_service_payload(text):
                 own = await self.handoff.control(conversation, state, text)
                 return [_addressed(m, incoming.user_id) for m in own]
             if state.state in (State.WAITING, State.WITH_STAFF):
                 own = await self.handoff.user_message(conversation, state, text)
                 return [_addressed(m, incoming.user_id) for m in own]
-            if state.state == State.LEAVING_MESSAGE and (
-                text != ASK_CALLBACK or self.callbacks is None
-            ):
+            if state.state == State.LEAVING_MESSAGE:
                 own = await self.handoff.leave_message(conversation, incoming.channel, text)
                 return [_addressed(m, incoming.user_id) for m in own]
-            if state.state == State.LEAVING_MESSAGE:  # "Bel me terug" instead of a message
-                await self.handoff.store.set_state(conversation, State.BOT, incoming.channel)
         except RedisError as exc:  # full (maxmemory, noeviction) or away
             log.error("conversation state unavailable (%s)", type(exc).__name__)
             raise StorageUnavailable() from exc

@@ -132,7 +132,10 @@ class HandoffService:
             await self.notify_positions(skip=hid)
         position = await self.store.position(hid) or 1
         await self.store.set_fields(hid, {"last_position": str(position)})
-        return [self._queue_message("handoff_queued", position, await self._estimate(position))]
+        queued = self._queue_message("handoff_queued", position, await self._estimate(position))
+        if self._callback_button and _may_offer_callback(request):  # rather than wait
+            queued["buttons"].append({"title": self._callback_button, "payload": ASK_CALLBACK})
+        return [queued]
 
     @staticmethod
     def _when(hours: OpeningHours, now: datetime) -> str:
@@ -183,6 +186,16 @@ class HandoffService:
 
     async def is_urgent(self, conv: Conversation) -> bool:
         return conv.hid is not None and await self.store.is_urgent(conv.hid)
+
+    async def withdraw(self, cid: str, conv: Conversation) -> bool:
+        """The user leaves the queue for a callback request ("Bel me liever terug"): like a
+        cancel, but not counted as giving up. False when staff claimed it first."""
+        if conv.hid is None or not await self.store.cancel(cid, conv.hid):
+            return False
+        await self._archive(conv.hid)
+        await events.publish(self._redis, "queue", hid=conv.hid)
+        await self.notify_positions()
+        return True
 
     async def would_queue(self) -> bool:
         """Whether a handoff started now goes into the queue (open, someone online)."""

@@ -433,3 +433,31 @@ async def test_outside_opening_hours_a_callback_is_offered_beside_a_message(
         assert "Mag ik je telefoonnummer doorgeven" in str(replies[-1]["text"])
         assert await redis.hget(keys.conversation(cid), "state") == State.CALLBACK
         assert await redis.zcard(keys.LEFT) == 0  # the click was not kept as a message
+
+
+async def test_a_waiting_parent_can_ask_for_a_callback_instead(
+    aiohttp_server: ServerFactory, redis: Redis
+) -> None:
+    always = hours_from(ALWAYS)
+    handoff = HandoffService(
+        redis,
+        service_messages(),
+        Presence(redis, 45),
+        lambda: always,
+        Timing(silent_seconds=600, retention_seconds=3600),
+        callback_button="Bel me liever terug",
+    )
+    await handoff.presence.heartbeat("anne")
+    async for _, conversation in core_with(aiohttp_server, redis, handoff):
+        replies = await conversation.handle(Incoming("api", "parent-5", "ik wil een medewerker"))
+        queued = next(r for r in replies if r.get("buttons"))
+        assert {"title": "Bel me liever terug", "payload": ASK_CALLBACK} in queued["buttons"]
+        assert await redis.zcard(keys.QUEUE) == 1
+
+        replies = await conversation.handle(Incoming("api", "parent-5", ASK_CALLBACK))
+        assert "Mag ik je telefoonnummer doorgeven" in str(replies[-1]["text"])
+        assert await redis.zcard(keys.QUEUE) == 0  # out of the chat queue
+        cid = conversation.conversation_id("api", "parent-5")
+        assert await redis.hget(keys.conversation(cid), "state") == State.CALLBACK
+        outcomes = await redis.hkeys(f"cjg:insight:open:{cid}")
+        assert "outcome:abandoned" not in outcomes  # switching is not giving up

@@ -31,9 +31,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from common.content import topics  # noqa: E402  (the repository root is not on a script's path)
+from common.handoff_payload import HandoffRequest  # noqa: E402
 from tests.servers import MODEL, running_stack  # noqa: E402
 
 Reply = dict[str, Any]
+NO_REQUEST = HandoffRequest("ask_human")
 DOMAIN: dict[str, Any] = yaml.safe_load((ROOT / "domain.yml").read_text())
 CHOICE = "Waar gaat je vraag het meest over?"  # assistant/actions/topics.py
 
@@ -96,8 +98,12 @@ class Judge:
             ok = "veiligheid" in first or "112" in first
         elif intent == "zoek_aanbod":
             ok = first.startswith("Dit aanbod")  # offers at once (content/offer_finder.yml)
-        elif intent == "ask_human":  # a callback wish gets its own, honest first line
-            ok = first in texts_of("utter_handoff_requested") + texts_of("utter_handoff_callback")
+        elif intent == "ask_human":  # a callback wish: the service asks the questions itself
+            wants_callback = any(
+                (HandoffRequest.from_custom(r.get("custom")) or NO_REQUEST).reason == "callback"
+                for r in replies
+            )
+            ok = wants_callback or first in texts_of("utter_handoff_requested")
         elif intent in ("greet", "goodbye", "thanks"):
             ok = first in texts_of(f"utter_{intent}")
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -110,6 +111,11 @@ class Settings:
     # ones; handoff/replication.py). Empty setting: 1 with sentinels, else 0 (off).
     redis_wait_replicas: int = 0
     redis_wait_timeout_ms: int = 1000
+    # Callback requests (handoff/callbacks.py): the AES-256 key of the phone numbers (64 hex
+    # characters; empty: callbacks are off and the wish becomes a chat), and how long a number
+    # is kept at most when nobody registers the call.
+    callback_key: str = ""
+    callback_number_seconds: int = 3 * 24 * 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -235,6 +241,10 @@ class Settings:
             redis_wait_timeout_ms=int(
                 number("CJG_REDIS_WAIT_TIMEOUT_MS", cls.redis_wait_timeout_ms, int)
             ),
+            callback_key=env.get("CJG_CALLBACK_KEY", ""),
+            callback_number_seconds=int(
+                number("CJG_CALLBACK_NUMBER_SECONDS", cls.callback_number_seconds, int)
+            ),
             trusted_proxies=networks("CJG_TRUSTED_PROXIES"),
             forwarded_header=env.get("CJG_FORWARDED_HEADER", "") or cls.forwarded_header,
             widget_origins=tuple(
@@ -259,6 +269,7 @@ class Settings:
             self.telegram_token,
             self.telegram_token.partition(":")[2],  # the bot id before the colon is public
             self.telegram_webhook_secret,
+            self.callback_key,
         ]
         for url in (self.redis_url, self.rasa_tracker_redis_url, *self.rasa_replicas):
             password = urlsplit(url).password
@@ -315,6 +326,11 @@ class Settings:
         self._check_rasa_urls()
         if self.form_of_address not in ("je", "u"):
             raise ConfigError("CJG_FORM_OF_ADDRESS must be 'je' or 'u' (what parents hear first).")
+        if self.callback_key and not re.fullmatch(r"[0-9a-fA-F]{64}", self.callback_key):
+            raise ConfigError(
+                "CJG_CALLBACK_KEY must be 64 hexadecimal characters (32 bytes); "
+                "'make run' generates one in var/secrets.env."
+            )
         if not self.rasa_token:
             raise ConfigError("RASA_TOKEN is not set; 'make run' generates one in var/secrets.env.")
         if len(self.pseudonym_secret) < 32:

@@ -25,13 +25,15 @@ from bot.pseudonym import pseudonymise
 from bot.rate_limit import RateLimits
 from bot.text_input import AssistantUnavailable, RateLimited, StorageUnavailable, clean_text
 from bot.turns import Turn, Turns
-from common import registration
+from common import phone, registration
 from common.address import PAYLOADS, WISH_MAX_WORDS, Address, wish
 from common.content import ServiceMessages
 from common.handoff_payload import HandoffRequest
 from common.offers import catalogue
-from common.payload import as_text, is_payload, is_service_payload
+from common.payload import ASK_CALLBACK, as_text, is_payload, is_service_payload
 from common.safety import Signal, nlu_signal
+from handoff.callbacks import Callbacks
+from handoff.callbacks import Turn as CallbackTurn
 from handoff.redact import redact
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Message
@@ -74,6 +76,7 @@ class ConversationCore:
         urgent: UrgentLimits,
         turn_seconds: float = 30.0,
         address: AddressBook | None = None,
+        callbacks: Callbacks | None = None,
     ) -> None:
         """``turn_seconds``: the longest a turn may take (Rasa's timeout, twice, and some): how
         long it holds the conversation's lock, and how long an erase waits for Rasa."""
@@ -93,6 +96,7 @@ class ConversationCore:
         self.address = address or AddressBook(
             handoff.redis, Address.JE, handoff.timing.retention_seconds
         )
+        self.callbacks = callbacks  # None: a callback wish becomes a chat handoff
         handoff.registrar.set_quiet_hook(self.redact_tracker)
 
     def conversation_id(self, channel: str, user_id: str) -> str:
@@ -107,6 +111,7 @@ class ConversationCore:
         """Ends the conversation: a handoff is stopped and Rasa starts afresh."""
         conversation = self.conversation_id(channel, user_id)
         await self.handoff.stop(conversation)
+        await self._drop_callback(conversation)
         try:
             await self._rasa.send(conversation, "/restart")
         except RasaUnavailable as exc:
@@ -122,6 +127,8 @@ class ConversationCore:
     async def _erase(self, conversation: str) -> None:
         """Everything kept under this pseudonym; idempotent (a late turn runs it again)."""
         await self.handoff.forget(conversation)  # stops a handoff first, which is registered
+        if self.callbacks is not None:
+            await self.callbacks.erase(conversation)
         await self.handoff.registrar.flush(conversation)  # counted, then nothing is left
         await self._handoffs.erase(conversation)
         # Rasa saves its tracker when it is done with a message: wait (bounded) until Rasa
@@ -264,6 +271,21 @@ class ConversationCore:
             if enough.is_answer(text):  # "Heb je hier genoeg aan ...?", in any state
                 own = [await self.handoff.enough.answer(conversation, text)]
                 return [_addressed(m, incoming.user_id) for m in own]
+            if state.state == State.CALLBACK and self.callbacks is not None:
+                step = await self.callbacks.user_message(conversation, text)
+                if step is not None:  # the service's own questions: never to Rasa
+                    return await self._callback_turn(conversation, incoming, step)
+            if text == ASK_CALLBACK and self.callbacks is not None:
+                # "Bel me liever terug" instead of waiting or leaving a message: the assistant
+                # takes the wish (it knows whether a youth asks, who is never asked a number).
+                if state.state == State.LEAVING_MESSAGE:
+                    await self.handoff.store.set_state(conversation, State.BOT, incoming.channel)
+                elif state.state == State.WAITING and not await self.handoff.withdraw(
+                    conversation, state
+                ):  # staff took the chat just now
+                    too_late = {"text": self._texts.get("handoff_cancel_too_late")}
+                    return [_addressed(too_late, incoming.user_id)]
+                state = await self.handoff.conversation(conversation)
             if is_service_payload(text):
                 own = await self.handoff.control(conversation, state, text)
                 return [_addressed(m, incoming.user_id) for m in own]
@@ -280,7 +302,8 @@ class ConversationCore:
         except RedisError as exc:  # full (maxmemory, noeviction) or away
             log.error("conversation state unavailable (%s)", type(exc).__name__)
             raise StorageUnavailable() from exc
-        said = text if payload else as_text(text)  # Rasa reads only real payloads as intents
+        # Rasa reads only real payloads as intents, and never a phone number.
+        said = text if payload else phone.mask(as_text(text))
         if not said:  # nothing but slashes: there is nothing to answer
             return [self._unavailable(incoming.user_id, "no_answer")]
         try:
@@ -387,6 +410,8 @@ class ConversationCore:
             except RedisError as exc:
                 log.error("left message kept but not labelled (%s)", type(exc).__name__)
         else:
+            if state.state == State.CALLBACK:  # the callback questions stop; safety first
+                await self._drop_callback(conversation)
             # Closed or nobody online: no queue, so nothing to limit (a message left later is).
             urgent = not await self.handoff.would_queue() or await self._may_be_urgent(
                 conversation, incoming
@@ -496,8 +521,14 @@ class ConversationCore:
         incoming: Incoming,
         request: HandoffRequest,
         also: list[tuple[Role, str]] | None = None,
+        flow: bool = True,
     ) -> list[BotMessage]:
-        """``also``: what the user said that Rasa never saw (a safety message)."""
+        """``also``: what the user said that Rasa never saw (a safety message). A callback
+        wish starts the service's callback questions instead (handoff/callbacks.py); ``flow``
+        False: a chat after all."""
+        if request.reason == "callback" and self.callbacks is not None and flow:
+            step = await self.callbacks.begin(conversation, incoming.channel, request)
+            return await self._callback_turn(conversation, incoming, step)
         await self._handoffs.record(conversation, incoming.channel, request)
         try:
             history = await self._rasa.history(conversation)
@@ -510,6 +541,23 @@ class ConversationCore:
         own = await self.handoff.begin(conversation, incoming.channel, request, said + (also or []))
         log.info("handoff requested (%s) on channel %s", request.reason, incoming.channel)
         return [_addressed(m, incoming.user_id) for m in own]
+
+    async def _callback_turn(
+        self, conversation: str, incoming: Incoming, step: CallbackTurn
+    ) -> list[BotMessage]:
+        """The callback questions' replies; a chat handoff when the user chose one (or is a
+        youth, who is never asked for a number)."""
+        replies = [_addressed(m, incoming.user_id) for m in step.messages]
+        if step.chat is not None:
+            replies += await self._start_handoff(conversation, incoming, step.chat, flow=False)
+        return replies
+
+    async def _drop_callback(self, conversation: str) -> None:
+        """Ends unanswered callback questions (and deletes a number typed so far)."""
+        if self.callbacks is None:
+            return
+        if (await self.handoff.conversation(conversation)).state == State.CALLBACK:
+            await self.callbacks.drop(conversation)
 
 
 def _addressed(message: Message, user_id: str) -> BotMessage:

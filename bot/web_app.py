@@ -29,9 +29,10 @@ from bot.widget import WidgetChannel
 from common.address import Address
 from common.content import service_messages
 from common.safety import check_references
-from handoff import redact, web_staff, web_staff_ws
+from handoff import redact, web_staff, web_staff_callbacks, web_staff_ws
 from handoff.accounts import Accounts
 from handoff.audit import AuditLog
+from handoff.callbacks import Callbacks, NumberCipher, callback_texts
 from handoff.durability import Durability
 from handoff.hours import opening_hours
 from handoff.login_guard import LoginGuard
@@ -44,6 +45,7 @@ from handoff.urgent import Limit, UrgentLimits
 from handoff.web_keys import (
     ACCOUNTS,
     AUDIT,
+    CALLBACKS,
     HANDOFF,
     LOGIN_GUARD,
     OUTBOX_WATCHER,
@@ -93,11 +95,20 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
             settings.routing_wait_seconds,
         ),
         Registrar(redis, settings.registration_idle_seconds, settings.insight_keep_days),
+        callback_button=callback_texts().say("offer") if settings.callback_key else None,
     )
     address = AddressBook(redis, Address(settings.form_of_address), settings.retention_seconds)
     handoff.outbox = VoicedOutbox(redis, settings.retention_seconds, address)  # "je" or "u"
     handoff.durability = Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms)
     app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
+    app[CALLBACKS] = Callbacks(
+        redis,
+        NumberCipher(settings.callback_key) if settings.callback_key else None,
+        opening_hours,
+        handoff.registrar,
+        settings.callback_number_seconds,
+        settings.retention_seconds,
+    )
     app[ACCOUNTS] = Accounts(redis)
     app[SESSIONS] = Sessions(redis, settings.staff_session_seconds)
     app[LOGIN_GUARD] = LoginGuard(redis)
@@ -126,6 +137,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
             Limit(*settings.urgent_per_address),
             Limit(*settings.urgent_per_service),
         ),
+        callbacks=app[CALLBACKS],
     )
     yield
     with contextlib.suppress(Exception):
@@ -233,6 +245,7 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(web_chat.routes)
     app.add_routes(web_docs.routes)
     app.add_routes(web_staff.routes)
+    app.add_routes(web_staff_callbacks.routes)
     app.add_routes(web_staff_ws.routes)
     app.add_routes(web_insight.routes)
     return app

@@ -50,6 +50,11 @@ SERVICE_PAYLOADS = frozenset(
 # ``/cjg_municipality_<key>`` for a municipality of content/municipalities.yml, or NOT_SAYING.
 MUNICIPALITY = "/cjg_municipality_"
 NOT_SAYING = f"{MUNICIPALITY}none"
+# The callback questions' buttons (handoff/callbacks.py): /cjg_callback_yes, _chat, _<daypart>.
+CALLBACK = "/cjg_callback_"
+_CALLBACK_FORM = re.compile(r"/cjg_callback_[a-z]{1,20}")
+# The assistant's own button for a callback ("Bel me liever terug"), anywhere a person is offered.
+ASK_CALLBACK = '/ask_human{"contact": "callback"}'
 
 _FORM = re.compile(r"/([A-Za-z_][A-Za-z0-9_]*)(\{.*\})?", re.DOTALL)
 _LEADING = re.compile(r"^[/\s]+")
@@ -96,7 +101,11 @@ def is_intent_payload(text: str) -> bool:
 
 
 def is_service_payload(text: str) -> bool:
-    return text in SERVICE_PAYLOADS or is_municipality_payload(text)
+    return (
+        text in SERVICE_PAYLOADS
+        or _CALLBACK_FORM.fullmatch(text) is not None
+        or is_municipality_payload(text)
+    )
 
 
 def is_municipality_payload(text: str) -> bool:

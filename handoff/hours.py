@@ -80,6 +80,10 @@ class OpeningHours:
             return None
         return self._weekly.get(day.weekday())
 
+    def hours_on(self, day: date) -> tuple[time, time] | None:
+        """Opening and closing time on ``day`` (local), or None when closed all day."""
+        return self._hours_on(day)
+
     def is_open(self, at: datetime) -> bool:
         local = at.astimezone(self.zone)
         hours = self._hours_on(local.date())

@@ -124,3 +124,30 @@ def widget_session(id_hash: str) -> str:
 # Redis Sentinel (handoff/replication.py): the small write that acknowledged requests wait on
 # until the replicas have it (WAIT counts only its own connection's writes). No personal data.
 REPLICATION_MARK = "cjg:replication:mark"
+
+
+# Callback requests (handoff/callbacks.py). The phone number lives only in ``callback_number``,
+# encrypted, and expires after CJG_CALLBACK_NUMBER_SECONDS; it is deleted when the call is
+# registered.
+CALLBACK_QUEUE = "cjg:callback:queue"  # zset: callback id -> requested at (ms), not yet claimed
+CALLBACK_CLAIMS = "cjg:callback:claims"  # zset: callback id -> claimed at (ms)
+
+
+def callback(cbid: str) -> str:
+    """Hash: one callback request: part of the day, summary, staff member; never the number."""
+    return f"cjg:callback:{cbid}"
+
+
+def callback_number(cbid: str) -> str:
+    """String: the encrypted phone number of one callback request (AES-GCM, with a TTL)."""
+    return f"cjg:callback:{cbid}:number"
+
+
+def callback_pending(cid: str) -> str:
+    """Hash: a callback request being asked for (step, encrypted number); short-lived."""
+    return f"cjg:conv:{cid}:callback"
+
+
+def callbacks_of(cid: str) -> str:
+    """Set: the callback ids of this conversation, so "wis mijn gesprek" can find them."""
+    return f"cjg:conv:{cid}:callbacks"

@@ -20,7 +20,14 @@ from redis.exceptions import RedisError
 from common.content import ServiceMessages, topics
 from common.handoff_payload import HandoffRequest
 from common.offers import THEME_LABELS
-from common.payload import CANCEL, END, RATING, is_municipality_payload, is_service_payload
+from common.payload import (
+    ASK_CALLBACK,
+    CANCEL,
+    END,
+    RATING,
+    is_municipality_payload,
+    is_service_payload,
+)
 from handoff import events, keys
 from handoff.accounts import Account
 from handoff.durability import Durability
@@ -78,8 +85,12 @@ class HandoffService:
         hours: Callable[[], OpeningHours],
         timing: Timing,
         registrar: Registrar | None = None,
+        callback_button: str | None = None,
     ) -> None:
+        """``callback_button``: the title of a "call me back" button beside "leave a message"
+        (None: callbacks are off)."""
         self._redis = redis
+        self._callback_button = callback_button
         self._texts = texts
         self.presence = presence
         self._hours = hours
@@ -123,10 +134,13 @@ class HandoffService:
             await self.store.set_state(cid, State.LEAVING_MESSAGE, channel)
             await self._redis.hset(keys.conversation(cid), "pending_summary", _json(summary))
             key = "handoff_closed_hours" if not hours.is_open(now) else "handoff_nobody_online"
+            buttons = [{"title": "Toch geen bericht", "payload": CANCEL}]
+            if self._callback_button and _may_offer_callback(request):
+                buttons.append({"title": self._callback_button, "payload": ASK_CALLBACK})
             return [
                 {
                     "text": self._say(key, when=self._when(hours, now)),
-                    "buttons": [{"title": "Toch geen bericht", "payload": CANCEL}],
+                    "buttons": buttons,
                     "custom": _event("leave_message"),
                 }
             ]
@@ -144,6 +158,8 @@ class HandoffService:
         await self.store.set_fields(hid, {"last_position": str(position)})
         estimate = await self._estimate(position, hid)
         message = self._queue_message("handoff_queued", position, estimate)
+        if self._callback_button and _may_offer_callback(request):  # rather than wait
+            message["buttons"].append({"title": self._callback_button, "payload": ASK_CALLBACK})
         if created:  # "In welke gemeente woon je?" when routing needs it
             message = await self.municipality.queued(cid, hid, request, message)
         return [message]
@@ -205,6 +221,16 @@ class HandoffService:
 
     async def is_urgent(self, conv: Conversation) -> bool:
         return conv.hid is not None and await self.store.is_urgent(conv.hid)
+
+    async def withdraw(self, cid: str, conv: Conversation) -> bool:
+        """The user leaves the queue for a callback request ("Bel me liever terug"): like a
+        cancel, but not counted as giving up. False when staff claimed it first."""
+        if conv.hid is None or not await self.store.cancel(cid, conv.hid):
+            return False
+        await self._archive(conv.hid)
+        await events.publish(self._redis, "queue", hid=conv.hid)
+        await self.notify_positions()
+        return True
 
     async def would_queue(self) -> bool:
         """Whether a handoff started now goes into the queue (open, someone online)."""
@@ -646,6 +672,13 @@ class HandoffService:
         if released:
             log.info("returned %d claimed handoff(s) to the queue", released)
         return released
+
+
+def _may_offer_callback(request: HandoffRequest) -> bool:
+    """Not for a safety concern (the crisis card has the numbers), a youth (never asked for a
+    number) or someone who already asked for one."""
+    youth = request.context.get("user_type") == "youth"
+    return request.reason not in ("safety", "callback") and not youth
 
 
 def _json(value: Any) -> str:

@@ -29,6 +29,7 @@ class State(StrEnum):
     WAITING = "waiting"
     WITH_STAFF = "with_staff"
     LEAVING_MESSAGE = "leaving_message"
+    CALLBACK = "callback"  # the callback questions, asked by the service (handoff/callbacks.py)
 
 
 def now_ms() -> int:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from handoff.accounts import Accounts
 from handoff.audit import AuditLog
+from handoff.callbacks import Callbacks
 from handoff.login_guard import LoginGuard
 from handoff.service import HandoffService
 from handoff.sessions import Sessions
@@ -21,3 +22,4 @@ AUDIT = web.AppKey("audit", AuditLog)
 OUTBOX_WATCHER = web.AppKey("outbox_watcher", OutboxWatcher)
 # Open staff websockets, closed on shutdown so a restart is quick (consoles reconnect).
 SOCKETS = web.AppKey("staff_sockets", weakref.WeakSet[web.WebSocketResponse])
+CALLBACKS = web.AppKey("callbacks", Callbacks)  # callback requests (handoff/callbacks.py)

@@ -27,7 +27,9 @@ TOTALS = (
     "divorce_info",
     "referred",
     "not_understood",
+    "callback_requested",
 )
+CALLBACK_DONE = ("reached", "not_reached")  # a registered call; "retry" keeps it queued
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class InsightLabels:
     age_bands: dict[str, str]
     outcomes: dict[str, str]
     enough: dict[str, str] = field(default_factory=dict)  # ja, beetje, nee
+    callback_outcomes: dict[str, str] = field(default_factory=dict)  # reached, not_reached, retry
 
 
 def labels() -> InsightLabels:
@@ -250,6 +253,8 @@ async def figures(redis: Redis, query: Query) -> dict[str, Any]:
             "divorce_info": totals["divorce_info"],
             "referred": totals["referred"],
             "not_understood": totals["not_understood"],
+            "callback_requests": totals["callback_requested"],
+            "callbacks": sum(total[("callback", code)] for code in CALLBACK_DONE),
         },
         "series": list(series.values()),
         "themes": _listed(total, "theme", options.topics),
@@ -259,6 +264,7 @@ async def figures(redis: Redis, query: Query) -> dict[str, Any]:
         "staff_outcomes": _listed(
             total, "staff_outcome", {k: o.label for k, o in options.outcomes.items()}
         ),
+        "callbacks": _listed(total, "callback", names.callback_outcomes),
         "channels": _listed(total, "channel", names.channels),
         "municipalities": _listed(total, "municipality", names.municipalities),
         "age_bands": _listed(total, "age_band", names.age_bands),

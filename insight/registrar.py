@@ -32,7 +32,7 @@ MUNICIPALITIES = ("haarlem", "zandvoort", "bloemendaal", "anders")
 WAIT_BUCKETS = (30, 60, 120, 300, 600, 1200, 1800, 3600)
 HANDLE_BUCKETS = (60, 300, 600, 900, 1200, 1800, 2700, 3600)
 ANSWERS = {"topic_answered", "faq_answered", "youth_answer", "offers_shown", "divorce_info"}
-PERSON_NEEDED = {"handed_off", "left_message", "crisis_card"}
+PERSON_NEEDED = {"handed_off", "left_message", "crisis_card", "callback_requested"}
 
 
 def open_record(cid: str) -> str:

@@ -88,6 +88,7 @@ def to_csv(found: dict[str, Any]) -> str:
         "user_types",
         "outcomes",
         "staff_outcomes",
+        "callbacks",
         "channels",
         "municipalities",
         "age_bands",
@@ -137,6 +138,8 @@ TOTAL_LABELS = {
     "divorce_info": "Scheidingsinformatie gegeven",
     "referred": "Doorverwezen",
     "not_understood": "Vraag niet begrepen",
+    "callback_requests": "Terugbelverzoek gedaan",
+    "callbacks": "Teruggebeld (bereikt of niet bereikt)",
 }
 SECTION_LABELS = {
     "themes": "thema",
@@ -144,6 +147,7 @@ SECTION_LABELS = {
     "user_types": "vrager",
     "outcomes": "uitkomst",
     "staff_outcomes": "afsluiting medewerker",
+    "callbacks": "terugbellen",
     "channels": "kanaal",
     "municipalities": "gemeente",
     "age_bands": "leeftijd kind",

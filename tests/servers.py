@@ -257,6 +257,7 @@ def running_service(
             "CJG_ACTION_SERVER_URL": stack.action_url,
             "RASA_TOKEN": stack.token,
             "CJG_PSEUDONYM_SECRET": secrets.token_hex(32),
+            "CJG_CALLBACK_KEY": secrets.token_hex(32),  # callback requests on, as in production
             "CJG_CONTENT_DIR": str(ROOT / "content"),
             "CJG_RATE_PER_SENDER": "1000000",
             "CJG_RATE_PER_ADDRESS": "1000000",

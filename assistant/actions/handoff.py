@@ -67,13 +67,22 @@ class ActionRequestHandoff(Action):
         reason: Reason = (
             (tracker.get_slot("handoff_reason") or "fallback") if offered else "ask_human"
         )
-        if wants_callback(str(tracker.latest_message.get("text") or "")):
+        if wants_callback(str(tracker.latest_message.get("text") or "")) or _callback_button(
+            tracker
+        ):
+            # The messaging service asks for consent, the number and a time itself, so the
+            # number never reaches the assistant (handoff/callbacks.py).
             reason = "callback"
-            dispatcher.utter_message(response="utter_handoff_callback")
         else:
             dispatcher.utter_message(response="utter_handoff_requested")
         dispatcher.utter_message(json_message=handoff_request(tracker, reason).to_custom())
         return withdraw_offer()
+
+
+def _callback_button(tracker: Tracker) -> bool:
+    """The "Bel me (liever) terug" button: /ask_human{"contact": "callback"}."""
+    entities = tracker.latest_message.get("entities") or []
+    return any(e.get("entity") == "contact" and e.get("value") == "callback" for e in entities)
 
 
 class ActionDeclineHandoff(Action):

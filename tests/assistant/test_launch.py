@@ -19,7 +19,13 @@ from assistant.launch import rasa_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 # The generated secrets (scripts/prepare-env); none may be expanded into a command line.
-SECRETS = ("RASA_TOKEN", "CJG_PSEUDONYM_SECRET", "CJG_TELEGRAM_WEBHOOK_SECRET", "REDIS_PASSWORD")
+SECRETS = (
+    "RASA_TOKEN",
+    "CJG_PSEUDONYM_SECRET",
+    "CJG_TELEGRAM_WEBHOOK_SECRET",
+    "REDIS_PASSWORD",
+    "CJG_CALLBACK_KEY",
+)
 
 
 def _procfile_command(name: str) -> str:

@@ -22,6 +22,9 @@ def test_defaults_listen_on_loopback_8080() -> None:
         ({**GOOD, "CJG_URGENT_PER_ADDRESS": "3"}, "CJG_URGENT_PER_ADDRESS"),
         ({**GOOD, "CJG_URGENT_PER_SERVICE": "0/600"}, "CJG_URGENT_PER_SERVICE"),
         ({**GOOD, "CJG_WAITING_MAX_BYTES": "veel"}, "CJG_WAITING_MAX_BYTES"),
+        ({**GOOD, "CJG_CALLBACK_KEY": "kort"}, "CJG_CALLBACK_KEY"),
+        ({**GOOD, "CJG_CALLBACK_KEY": "g" * 64}, "CJG_CALLBACK_KEY"),
+        ({**GOOD, "CJG_CALLBACK_NUMBER_SECONDS": "0"}, "CJG_CALLBACK_NUMBER_SECONDS"),
     ],
 )
 def test_a_bad_setting_is_named_in_the_error(env: dict[str, str], named: str) -> None:
@@ -50,3 +53,11 @@ def test_the_redis_password_joins_the_url_and_counts_as_a_secret() -> None:
     own = Settings.from_env({**GOOD, "CJG_REDIS_URL": "redis://u:own@h:1/0", "REDIS_PASSWORD": "x"})
     assert own.redis_url == "redis://u:own@h:1/0"  # a URL with its own password keeps it
     assert Settings.from_env(GOOD).redis_url == "redis://127.0.0.1:6390/0"
+
+
+def test_callbacks_are_off_without_a_key_and_the_key_is_a_secret() -> None:
+    assert Settings.from_env(GOOD).callback_key == ""
+    key = "a1" * 32
+    settings = Settings.from_env({**GOOD, "CJG_CALLBACK_KEY": key})
+    assert settings.callback_key == key and key in settings.secrets  # blanked in the log
+    assert settings.callback_number_seconds == 3 * 24 * 3600

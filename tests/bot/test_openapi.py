@@ -31,11 +31,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web import Application, Request
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate as validate_spec
+from redis.asyncio import Redis
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from bot import Settings, create_app, web_docs
 from bot.web_chat import TOKEN_HEADER
+from handoff import keys
 from handoff.sessions import COOKIE
 from insight.web_keys import UNCLEAR
 from tests.bot.conftest import SECRET, ClientFactory
@@ -372,6 +374,7 @@ def service_settings(redis_server: RedisServer, rasa_stack: RasaStack, **changes
             "rate_per_address": 10**6,  # every call comes from 127.0.0.1
             "urgent_per_address": (10**6, 600),
             "urgent_per_service": (10**6, 600),
+            "callback_key": "ab" * 32,
             **changes,
         }
     )
@@ -427,6 +430,44 @@ async def chat(api: Api, token: str | Example, message: Any, expect: int = 200) 
 
 def events(replies: list[dict[str, Any]]) -> list[str]:
     return [r.get("custom", {}).get("handoff", {}).get("event", "") for r in replies]
+
+
+async def callback_api(api: Api, redis_server: RedisServer) -> None:
+    """A parent asks to be called back through /api/chat; staff take it, see the number and
+    register the call (handoff/callbacks.py)."""
+    token, replies = await new_conversation(api, {"message": "Kunnen jullie me terugbellen?"})
+    assert "Mag ik je telefoonnummer doorgeven" in str(replies[-1]["text"])
+    for said in ("/cjg_callback_yes", "06 1234 5678", "/cjg_callback_any"):
+        answer = (await chat(api, token, {"message": said})).json()
+    assert "We proberen je " in str(answer[-1]["text"])
+    csrf = await login(api, "anne")
+    listed = (await api.call("GET", "/staff/api/callbacks", 200)).json()
+    (request,) = [c for c in listed["callbacks"] if c["state"] == "waiting"]
+    assert listed["enabled"] is True and "1234" not in json.dumps(listed)
+    base = "/staff/api/callbacks/{cbid}"
+    cbid = {"cbid": request["id"]}
+    unknown = {"cbid": api.parameter("GET", f"{base}/number", "cbid")}
+    await api.call("GET", f"{base}/number", 403, params=cbid)  # not claimed
+    await api.call("GET", f"{base}/number", 404, params=unknown)
+    await api.call("POST", f"{base}/claim", 200, params=cbid, headers=csrf)
+    await api.call("POST", f"{base}/claim", 409, params=cbid, headers=csrf)
+    shown = await api.call("GET", f"{base}/number", 200, params=cbid)
+    assert shown.json() == {"number": "06 1234 5678"}
+    outcome = f"{base}/outcome"
+
+    def example(name: str) -> Example:
+        return api.body("POST", outcome, name)
+
+    await api.call("POST", outcome, 400, params=cbid, headers=csrf, body=example("unknown"))
+    await api.call("POST", outcome, 200, params=cbid, headers=csrf, body=example("retry"))
+    await api.call("POST", outcome, 409, params=cbid, headers=csrf, body=example("reached"))
+    await api.call("POST", f"{base}/claim", 200, params=cbid, headers=csrf)
+    redis = Redis.from_url(redis_server.url(SERVICE_DB))
+    await redis.delete(keys.callback_number(request["id"]))  # as if it expired
+    await redis.aclose()
+    await api.call("GET", f"{base}/number", 410, params=cbid)
+    await api.call("POST", outcome, 200, params=cbid, headers=csrf, body={"outcome": "not_reached"})
+    await api.call("GET", f"{base}/number", 404, params=cbid)  # gone with its request
 
 
 async def rasa_rest(api: Api) -> None:
@@ -952,6 +993,7 @@ async def test_every_documented_answer_of_the_running_service(
     await pages_and_files(main)
     left_token = await chat_api(main)
     await staff_api(main, left_token)
+    await callback_api(main, redis_server)
     await insight_api(main)
     await service_paths(main)
     await socket_io(main)

@@ -15,7 +15,13 @@ from redis.exceptions import AuthenticationError, ResponseError
 
 from tests.servers import ROOT, free_port, wait_until
 
-SECRETS = ("RASA_TOKEN", "CJG_PSEUDONYM_SECRET", "CJG_TELEGRAM_WEBHOOK_SECRET", "REDIS_PASSWORD")
+SECRETS = (
+    "RASA_TOKEN",
+    "CJG_PSEUDONYM_SECRET",
+    "CJG_TELEGRAM_WEBHOOK_SECRET",
+    "REDIS_PASSWORD",
+    "CJG_CALLBACK_KEY",
+)
 
 
 def checkout(tmp_path: Path) -> Path:

@@ -252,6 +252,7 @@
 
   function loadAll() {
     refreshQueue();
+    refreshCallbacks();
     loadStaff();
     loadCanned();
     loadRegistration();
@@ -884,6 +885,106 @@
     }
   }
 
+  // --- callback requests -----------------------------------------------------------------
+  // Listed beside chats and left messages. The number is fetched only on "Toon nummer", only
+  // for the staff member who claimed the request (the server checks and audits it), and never
+  // kept after the list is drawn again. Labels come from content/staff_console.yml.
+
+  const callbacks = { items: [], labels: {}, numbers: new Map(), timer: null };
+
+  function callbackLabel(key, fallback) {
+    return callbacks.labels[key] || fallback;
+  }
+
+  function scheduleCallbackRefresh() {
+    clearTimeout(callbacks.timer);
+    callbacks.timer = setTimeout(refreshCallbacks, DEBOUNCE_MS);
+  }
+
+  async function refreshCallbacks() {
+    if (!state.me) return;
+    try {
+      const data = await api('GET', '/callbacks');
+      callbacks.items = Array.isArray(data.callbacks) ? data.callbacks : [];
+      callbacks.labels = data.labels && typeof data.labels === 'object' ? data.labels : {};
+      const ids = new Set(callbacks.items.map((c) => c.id));
+      for (const id of [...callbacks.numbers.keys()]) if (!ids.has(id)) callbacks.numbers.delete(id);
+      renderCallbacks();
+    } catch (err) {
+      handleError(err);
+    }
+  }
+
+  function callbackButton(action, label) {
+    const button = el('button', `callback-${action}`, label);
+    button.type = 'button';
+    button.dataset.action = action;
+    return button;
+  }
+
+  function callbackItem(c) {
+    const me = state.me ? state.me.username : '';
+    const li = el('li', 'callback-item');
+    li.dataset.cbid = c.id;
+    const head = el('div', 'item-head');
+    head.append(el('span', 'reason', `${callbackLabel('title', 'Terugbelverzoek')}: ${c.daypart || ''}`));
+    li.append(head, el('div', 'item-meta', [c.when, describe(c)].filter(Boolean).join(' · ')));
+    if (c.attempts > 0) li.append(el('div', 'item-meta', `${callbackLabel('attempts', 'Eerder geprobeerd')}: ${c.attempts}`));
+    if (!c.number_kept) li.append(el('div', 'item-meta callback-expired', callbackLabel('expired', 'Nummer verlopen')));
+    const actions = el('div', 'callback-actions');
+    if (c.state === 'waiting') {
+      actions.append(callbackButton('claim', callbackLabel('claim', 'Oppakken')));
+    } else if (c.staff === me) {
+      const number = callbacks.numbers.get(c.id);
+      if (number) {
+        li.append(el('div', 'callback-number', number));
+      } else if (c.number_kept) {
+        actions.append(callbackButton('number', callbackLabel('show_number', 'Toon nummer')));
+      }
+      actions.append(
+        callbackButton('reached', callbackLabel('reached', 'Bereikt')),
+        callbackButton('not_reached', callbackLabel('not_reached', 'Niet bereikt')),
+        callbackButton('retry', callbackLabel('retry', 'Later opnieuw proberen')),
+      );
+    } else {
+      li.append(el('div', 'item-meta', `${callbackLabel('with', 'Bij')} ${staffName(c.staff)}`));
+    }
+    li.append(actions);
+    return li;
+  }
+
+  function renderCallbacks() {
+    $('callbacks').replaceChildren(...callbacks.items.map(callbackItem));
+    show($('callbacks-empty'), callbacks.items.length === 0);
+  }
+
+  async function onCallbackClick(event) {
+    const button = event.target.closest('button[data-action]');
+    const li = event.target.closest('li[data-cbid]');
+    if (!button || !li) return;
+    const path = `/callbacks/${encodeURIComponent(li.dataset.cbid)}`;
+    const action = button.dataset.action;
+    button.disabled = true;
+    try {
+      if (action === 'claim') {
+        await api('POST', `${path}/claim`);
+      } else if (action === 'number') {
+        const data = await api('GET', `${path}/number`);
+        callbacks.numbers.set(li.dataset.cbid, String(data.number || ''));
+      } else {
+        await api('POST', `${path}/outcome`, { outcome: action });
+        callbacks.numbers.delete(li.dataset.cbid);
+        setStatus(callbackLabel('registered', 'Geregistreerd.'), 'info');
+      }
+      await refreshCallbacks();
+    } catch (err) {
+      handleError(err);
+      refreshCallbacks();
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   // --- sound -----------------------------------------------------------------------------
 
   // Browsers only allow audio after a user gesture, so the context is made on the first one.
@@ -958,6 +1059,7 @@
       if ($('status-line').textContent === RECONNECT_TEXT) setStatus('Verbinding hersteld.', 'info');
       // Events may have been missed while away: fetch the current picture again.
       refreshQueue();
+      scheduleCallbackRefresh();
       loadStaff();
       reloadOpen();
     }
@@ -1020,6 +1122,7 @@
       // The server's line to the database was interrupted: events may be missing, fetch anew.
       setStatus(data.message || FEED_BACK_TEXT, 'info');
       refreshQueue();
+      scheduleCallbackRefresh();
       loadStaff();
       reloadOpen();
       if (!$('panel-history').hidden) loadHistory();
@@ -1032,6 +1135,8 @@
       addEntry(data.entry);
     } else if (data.type === 'typing' && data.who === 'user' && data.hid === openHid) {
       showUserTyping();
+    } else if (data.type === 'callbacks') {
+      scheduleCallbackRefresh();
     } else if (data.type === 'urgent_limited' && typeof data.text === 'string') {
       showFloodNotice(data.text);
       scheduleQueueRefresh();
@@ -1061,6 +1166,7 @@
     $('close-outcome').addEventListener('change', updateReferralVisibility);
     $('close-form').addEventListener('submit', onClose);
     $('answer-send').addEventListener('click', onAnswer);
+    $('callbacks').addEventListener('click', onCallbackClick);
     $('audit-open').addEventListener('click', openAudit);
     $('audit-close').addEventListener('click', closeAudit);
     document.addEventListener('pointerdown', unlockAudio, { once: true });

@@ -235,6 +235,7 @@
     $('figure-left-messages').textContent = count(t.left_messages);
     $('figure-divorce').textContent = count(t.divorce_info);
     $('figure-referred').textContent = count(t.referred);
+    $('figure-callbacks').textContent = count(t.callbacks);
   }
 
   function renderPeriod(data) {

@@ -64,4 +64,5 @@ async def test_giving_up_offers_a_handoff_and_remembers_the_offer(
     assert [m["response"] for m in shown] == ["utter_offer_handoff"]
     assert notes == [{"outcome": "not_understood"}]
     offer = next(r for r in domain["responses"]["utter_offer_handoff"])
-    assert {b["payload"] for b in offer["buttons"]} == {"/ask_human", "/deny"}
+    callback = '/ask_human{{"contact": "callback"}}'  # "Bel me liever terug" (braces doubled)
+    assert {b["payload"] for b in offer["buttons"]} == {"/ask_human", callback, "/deny"}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import Tracker
@@ -13,6 +14,7 @@ from assistant.actions.handoff import (
     ActionRequestHandoff,
 )
 from common.handoff_payload import HandoffRequest
+from common.payload import ASK_CALLBACK
 
 
 async def test_ask_human_emits_a_structured_handoff_request(
@@ -32,23 +34,45 @@ async def test_ask_human_emits_a_structured_handoff_request(
     assert request.recent_intents == ["greet", "ask_human"]
 
 
-async def test_a_callback_wish_is_a_callback_handoff_with_an_honest_reply(
+async def test_a_callback_wish_is_a_callback_request_for_the_service(
     recorded_tracker: Callable[[str], Tracker], domain: DomainDict
 ) -> None:
+    """The service asks consent, number and time itself: the assistant says nothing more."""
     dispatcher = CollectingDispatcher()
     tracker = recorded_tracker("ask_human")
     tracker.latest_message = {**tracker.latest_message, "text": "kunnen jullie me terugbellen?"}
 
-    await ActionRequestHandoff().run(dispatcher, tracker, domain)
+    events = await ActionRequestHandoff().run(dispatcher, tracker, domain)
 
-    told, payload = dispatcher.messages
-    assert told["response"] == "utter_handoff_callback"
-    assert (
-        "Terugbellen kan ik zelf niet inplannen"
-        in domain["responses"]["utter_handoff_callback"][0]["text"]
-    )
+    assert events == [SlotSet("handoff_offered", False), SlotSet("handoff_reason", None)]
+    (payload,) = dispatcher.messages
     request = HandoffRequest.from_custom(payload["custom"])
     assert request is not None and request.reason == "callback"
+    assert request.recent_intents == ["greet", "ask_human"]
+
+
+async def test_the_callback_button_is_a_callback_request(
+    recorded_tracker: Callable[[str], Tracker], domain: DomainDict
+) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = recorded_tracker("callback_button")
+
+    await ActionRequestHandoff().run(dispatcher, tracker, domain)
+
+    (payload,) = dispatcher.messages
+    request = HandoffRequest.from_custom(payload["custom"])
+    assert request is not None and request.reason == "callback"
+    assert "nlu_fallback" in request.recent_intents  # offered after the fallback
+    assert request.context == {"topic": "sociale_media"}  # what staff know beforehand
+
+
+@pytest.mark.parametrize(
+    "response", ["utter_greet", "utter_offer_handoff", "utter_conflict_divorce"]
+)
+def test_a_callback_is_offered_wherever_a_person_is(response: str, domain: DomainDict) -> None:
+    payloads = [b["payload"] for b in domain["responses"][response][0]["buttons"]]
+    # Rasa fills {slot} placeholders in buttons, so the JSON's braces are doubled in domain.yml.
+    assert ASK_CALLBACK.replace("{", "{{").replace("}", "}}") in payloads
 
 
 async def test_accepting_the_offer_after_fallbacks_is_a_fallback_handoff(

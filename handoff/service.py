@@ -107,7 +107,10 @@ class HandoffService:
         self.municipality = MunicipalityQuestion(redis, self.store, self.router, self.registrar)
 
     async def _busy(self, cid: str) -> bool:
-        """Still waiting for or talking with staff: not counted yet."""
+        """Still waiting for or talking with staff, or a turn in flight (Rasa is still
+        answering, bot/turns.py): not counted yet, or the turn's facts would count twice."""
+        if await self._redis.exists(keys.turn_lock(cid)):
+            return True
         return (await self.store.conversation(cid)).state in (State.WAITING, State.WITH_STAFF)
 
     @property

@@ -37,7 +37,7 @@ def _procfile_command(name: str) -> str:
 
 @pytest.mark.parametrize("token", ["-starts-with-a-dash", "--looks-like-an-option", "plain_token"])
 def test_the_launcher_passes_any_token_to_rasa_intact(token: str) -> None:
-    values = {"RASA_PORT": "5005"}
+    values = {"RASA_PORT": "5005", "RASA_INTERFACE": "127.0.0.1"}  # defaults.env
     command = re.sub(r"\$(\w+)", lambda m: values[m.group(1)], _procfile_command("rasa"))
     argv = shlex.split(command)
     assert argv[0] == "exec"  # honcho's signal reaches Rasa itself, not the shell around it

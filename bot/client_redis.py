@@ -19,7 +19,9 @@ from urllib.parse import unquote, urlsplit
 
 import socketio
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.backoff import NoBackoff
 
 DEFAULT_MASTER = "cjg"
 Address = tuple[str, int]
@@ -102,6 +104,12 @@ def redis_client(
         db=target.db,
     )
     pool_class: type[SentinelConnectionPool] = SentinelConnectionPool
+    # No silent retries: redis-py retries a failed command on a new connection, which after a
+    # failover is the new master. One request's writes could then be split between the old
+    # master (lost with it) and the new one, and the wait for replicas on the new one would
+    # still let the request be acknowledged. Failing instead gives a 503 that the client
+    # repeats whole (docs/DURABILITY.md).
+    options.setdefault("retry", Retry(NoBackoff(), 0))
     if max_connections is not None:
         pool_class = BlockingSentinelConnectionPool
         options["max_connections"] = max_connections

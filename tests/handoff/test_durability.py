@@ -225,7 +225,7 @@ async def test_a_staff_reply_waits_for_the_replica(
     replica frozen, the reply fails (a RedisError: the console gets a 503, not "sent")."""
     master, replica_server = replicated
     service = _service(master)
-    service.durability = Durability(replicas=1, timeout_ms=300)
+    service.durability = Durability(replicas=1, timeout_ms=2000)  # a busy machine is slow
     await service.presence.heartbeat("anne")
     hid, _ = await service.store.enqueue(
         "cid-replica", "api", reason="ask_human", urgent=False, summary={}
@@ -245,7 +245,7 @@ async def test_a_staff_reply_waits_for_the_replica(
     started = asyncio.get_running_loop().time()
     with pytest.raises(NotReplicated):
         await service.send(hid, ANNE, "Dit bericht bevestigt de replica niet.")
-    assert asyncio.get_running_loop().time() - started < 3  # bounded by timeout_ms
+    assert asyncio.get_running_loop().time() - started < 6  # bounded by timeout_ms
 
 
 async def test_a_message_the_replicas_do_not_confirm_is_not_acknowledged(

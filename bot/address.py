@@ -1,8 +1,8 @@
 """ "je" or "u" for one conversation: where the choice is kept and how replies follow it.
 
 The choice lives in the conversation's state hash (``handoff.keys.conversation``, fields
-``ADDRESS_FIELD`` and ``YOUTH_FIELD``), so "Gesprek wissen" and the retention time erase it
-with the rest. Rasa knows nothing of it: every text the user reads passes through
+``ADDRESS_FIELD`` and ``YOUTH_FIELD`` of handoff/keys.py), so "Gesprek wissen" and the retention
+time erase it with the rest. Rasa knows nothing of it: every text the user reads passes through
 :meth:`AddressBook.render` on its way out (the core's replies and, via :class:`VoicedOutbox`,
 what waits in the outbox), and is rewritten with :func:`common.address.to_u` when the parent
 chose "u" (or ``CJG_FORM_OF_ADDRESS`` is ``u`` and nothing was chosen). Once a conversation is
@@ -27,8 +27,6 @@ from handoff.transcript import Outbox
 
 log = logging.getLogger(__name__)
 
-ADDRESS_FIELD = "address"  # "je" or "u": what the parent chose
-YOUTH_FIELD = "address_youth"  # "1": a youth writes; always "je"
 STAFF_EVENTS = frozenset({"staff_message", "message_answer"})  # hold staff's own words
 
 
@@ -41,7 +39,7 @@ class AddressBook:
     async def state(self, cid: str) -> tuple[Address, bool]:
         """The form the conversation gets, and whether a youth writes (then always "je")."""
         name = keys.conversation(cid)
-        chosen, youth = await self._redis.hmget(name, [ADDRESS_FIELD, YOUTH_FIELD])
+        chosen, youth = await self._redis.hmget(name, [keys.ADDRESS_FIELD, keys.YOUTH_FIELD])
         if youth:
             return Address.JE, True
         return Address(chosen) if chosen in (Address.JE, Address.U) else self.default, False
@@ -73,7 +71,7 @@ class AddressBook:
         }
 
     async def is_youth(self, cid: str) -> bool:
-        return bool(await self._redis.hget(keys.conversation(cid), YOUTH_FIELD))
+        return bool(await self._redis.hget(keys.conversation(cid), keys.YOUTH_FIELD))
 
     async def _set(self, cid: str, field: str, value: str) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -82,10 +80,10 @@ class AddressBook:
             await pipe.execute()
 
     async def choose(self, cid: str, form: Address) -> None:
-        await self._set(cid, ADDRESS_FIELD, form)
+        await self._set(cid, keys.ADDRESS_FIELD, form)
 
     async def note_youth(self, cid: str) -> None:
-        await self._set(cid, YOUTH_FIELD, "1")
+        await self._set(cid, keys.YOUTH_FIELD, "1")
 
     async def render(self, cid: str, messages: list[BotMessage]) -> list[BotMessage]:
         """The messages in the conversation's form (as they are for "je")."""

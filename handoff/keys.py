@@ -27,6 +27,11 @@ def conversation(cid: str) -> str:
     return f"cjg:conv:{cid}"
 
 
+# Fields of the conversation hash that "je" or "u" keeps (bot/address.py).
+ADDRESS_FIELD = "address"  # "je" or "u": what the parent chose
+YOUTH_FIELD = "address_youth"  # "1": a youth writes; always "je"
+
+
 def outbox(cid: str) -> str:
     """Stream: messages for the user that did not come as a direct reply (staff, queue news)."""
     return f"cjg:conv:{cid}:out"

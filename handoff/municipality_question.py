@@ -46,7 +46,6 @@ from handoff.transcript import Role
 from insight.registrar import Fact, Registrar
 
 ASKED = "route_ask"  # record field: "1" while the question waits for an answer
-YOUTH_FIELD = "address_youth"  # the conversation hash's youth-mode mark (bot/address.py)
 
 
 def _words(text: str) -> str:
@@ -97,7 +96,7 @@ class MunicipalityQuestion:
             or context.get("safety")
             or context.get("municipality")  # known, or "anders": somewhere else
             or context.get("user_type") == "youth"
-            or await self._redis.hget(keys.conversation(cid), YOUTH_FIELD)
+            or await self._redis.hget(keys.conversation(cid), keys.YOUTH_FIELD)
             or await self._redis.hget(keys.record(hid), "route_team")
         ):
             return message

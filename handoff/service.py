@@ -175,7 +175,7 @@ class HandoffService:
     def _queue_message(self, key: str, position: int, estimate: int | None) -> Message:
         return {
             "text": self._say(key, position=position, estimate=self._estimate_text(estimate)),
-            "buttons": [{"title": "Stoppen met wachten", "payload": CANCEL}],
+            "buttons": [_stop_waiting()],
             "custom": _event("queue", position=position, estimate_minutes=estimate),
         }
 
@@ -183,7 +183,7 @@ class HandoffService:
         """A reply while waiting (the municipality question's answer): stopping stays at hand."""
         return {
             "text": text,
-            "buttons": [{"title": "Stoppen met wachten", "payload": CANCEL}],
+            "buttons": [_stop_waiting()],
             "custom": _event("municipality"),
         }
 
@@ -693,3 +693,8 @@ def _loads(raw: Any) -> dict[str, Any] | None:
         return None
     loaded = json.loads(raw)
     return loaded if isinstance(loaded, dict) else None
+
+
+def _stop_waiting() -> dict[str, str]:
+    """The button under every message while a user waits."""
+    return {"title": "Stoppen met wachten", "payload": CANCEL}

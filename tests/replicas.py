@@ -30,9 +30,14 @@ async def master_and_replica(directory: Path) -> AsyncIterator[tuple[RedisServer
         await replica.config_set("masterauth", master_server.password)
         await replica.replicaof("127.0.0.1", master_server.port)
         for _ in range(100):
-            if (await master.info("replication"))["connected_slaves"] == 1 and (
-                await replica.info("replication")
-            )["master_link_status"] == "up":
+            seen = await master.info("replication")
+            # "online" on the master's side too: a replica still syncing is not in ROLE's
+            # list, and a wait for replicas would then count none (handoff/replication.py).
+            if (
+                seen["connected_slaves"] == 1
+                and "online" in str(seen.get("slave0"))
+                and (await replica.info("replication"))["master_link_status"] == "up"
+            ):
                 break
             await asyncio.sleep(0.1)
         else:

@@ -49,13 +49,27 @@ RASA_LOAD_SECONDS = 40
 
 
 def _answers(url: str, context: ssl.SSLContext | None = None) -> bool:
-    """Anything with JSON counts (a 503 of /health too): the process is up and serving."""
+    """JSON counts, a 503 of /health too: the process is up and serving. Anything else (nginx's
+    502 while no instance is up yet) does not."""
     try:
         with urllib.request.urlopen(url, timeout=3, context=context) as response:
-            json.loads(response.read())
+            body = response.read()
     except urllib.error.HTTPError as exc:
-        json.loads(exc.read())
+        body = exc.read()
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
     return True
+
+
+def _responds(url: str, context: ssl.SSLContext | None = None) -> bool:
+    """Any HTTP answer (nginx: its 502 while the instances start)."""
+    try:
+        with urllib.request.urlopen(url, timeout=3, context=context):
+            return True
+    except urllib.error.HTTPError:
+        return True
 
 
 def _healthy(url: str, context: ssl.SSLContext | None = None) -> bool:
@@ -80,20 +94,39 @@ class Process:
     ready: Callable[[], bool]
     timeout: float
     popen: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
 
     def launch(self) -> None:
+        self.log.touch(mode=0o600)
         with self.log.open("ab") as out:
-            self.popen = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=out,
-                                          stderr=out, start_new_session=True)  # fmt: skip
+            self.popen = subprocess.Popen(
+                self.argv, cwd=ROOT, env=self.env, stdout=out, stderr=out,
+                start_new_session=True, umask=0o077,
+            )  # fmt: skip
+        self.started = time.monotonic()
 
     def wait_ready(self) -> None:
         """Raises RuntimeError with the tail of its log when it exits or does not come up."""
+        while not self.is_ready():
+            time.sleep(0.3)
+
+    def is_ready(self) -> bool:
+        """One look; RuntimeError with the tail of its log when it exited or took too long."""
         assert self.popen is not None
+        if self.popen.poll() is not None:
+            self._fail(f"{self.name} exited with code {self.popen.returncode}")
         try:
-            wait_until(self.ready, self.timeout, self.name, self.popen)
-        except RuntimeError as exc:
-            tail = self.log.read_text(errors="replace")[-1500:]
-            raise RuntimeError(f"{exc}; the end of {self.log}:\n{tail}") from exc
+            if self.ready():
+                return True
+        except OSError:
+            pass
+        if time.monotonic() - self.started > self.timeout:
+            self._fail(f"{self.name} did not come up within {self.timeout:.0f} s")
+        return False
+
+    def _fail(self, what: str) -> None:
+        tail = self.log.read_text(errors="replace")[-1500:]
+        raise RuntimeError(f"{what}; the end of {self.log}:\n{tail}")
 
     def running(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
@@ -240,9 +273,17 @@ class Layout:
         )
         for process in self._processes.values():
             process.launch()
-        for name, process in self._processes.items():
-            process.wait_ready()
-            progress(f"{name} is up ({time.monotonic() - began:.0f} s).")
+        waiting = list(self._processes.values())
+        said = time.monotonic()
+        while waiting:
+            for process in [p for p in waiting if p.is_ready()]:
+                waiting.remove(process)
+                progress(f"{process.name} is up ({time.monotonic() - began:.0f} s).")
+            if waiting and time.monotonic() - said >= 30:
+                names = ", ".join(p.name for p in waiting)
+                progress(f"Still starting: {names} ({time.monotonic() - began:.0f} s so far).")
+                said = time.monotonic()
+            time.sleep(0.5)
         proxy = self._processes["nginx"].popen
         assert proxy is not None
         wait_until(lambda: _healthy(f"{self.url}/health", self.context()), 120,
@@ -266,7 +307,7 @@ class Layout:
         self.ca_file = directory / "chat.crt"
         health = f"{self.url}/health"
         self._add("nginx", nginx.argv(conf), dict(os.environ),
-                  lambda: _answers(health, self.context()), 30)  # fmt: skip
+                  lambda: _responds(health, self.context()), 30)  # fmt: skip
 
     def kill(self, part: str) -> None:
         """SIGKILL: no clean shutdown, no last write."""

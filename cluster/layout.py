@@ -29,6 +29,7 @@ from cluster.sentinel import MASTER_NAME, SentinelCluster
 from tests.servers import (
     MODEL,
     ROOT,
+    RasaStack,
     RedisServer,
     actions_argv,
     free_port,
@@ -43,9 +44,9 @@ if TYPE_CHECKING:
 # What the redis parts are called here, and in cluster/sentinel.py.
 SENTINEL_PARTS = {"redis-master": "master", "redis-replica": "replica",
                   "sentinel1": "s1", "sentinel2": "s2", "sentinel3": "s3"}  # fmt: skip
-# Measured on the 2-core development machine (docs/DEVELOPMENT.md): Rasa loads its model in
-# about this many seconds when it is the only one; replicas starting together share the cores.
-RASA_LOAD_SECONDS = 40
+# Measured on the 2-core development machine with other tests running: one Rasa replica came up
+# after 130-180 s, two together after 200-240 s (they share the cores); less on an idle machine.
+RASA_FIRST_SECONDS, RASA_MORE_SECONDS = 160, 80
 
 
 def _answers(url: str, context: ssl.SSLContext | None = None) -> bool:
@@ -153,7 +154,9 @@ class Process:
 class Layout:
     """Everything on loopback under ``directory`` (mode 700; secrets in files of mode 600).
     ``sentinels=False`` runs one plain redis-server instead (the "one of each" baseline);
-    ``settings`` are extra CJG_ variables for every service instance (rate limits, content)."""
+    ``settings`` are extra CJG_ variables for every service instance (rate limits, content).
+    ``rasa``: a Rasa stack that already runs (the test session's), used instead of starting
+    replicas and an action server (the tests that are not about Rasa save its start)."""
 
     directory: Path
     instances: int = 2
@@ -161,6 +164,7 @@ class Layout:
     sentinels: bool = True
     model: Path = MODEL
     settings: dict[str, str] = field(default_factory=dict)
+    rasa: RasaStack | None = None
     url: str = field(init=False, default="")  # https://127.0.0.1:<port> of nginx
     ca_file: Path = field(init=False, default=Path())
     env: dict[str, str] = field(init=False, default_factory=dict)  # what a client needs
@@ -172,9 +176,9 @@ class Layout:
     @property
     def parts(self) -> list[str]:
         redis = list(SENTINEL_PARTS) if self.sentinels else ["redis-master"]
-        return [*(f"web{i}" for i in range(1, self.instances + 1)),
-                *(f"rasa{i}" for i in range(1, self.rasa_replicas + 1)),
-                "actions", *redis, "nginx"]  # fmt: skip
+        rasa = [] if self.rasa else [*(f"rasa{i}" for i in range(1, self.rasa_replicas + 1)),
+                                     "actions"]  # fmt: skip
+        return [*(f"web{i}" for i in range(1, self.instances + 1)), *rasa, *redis, "nginx"]
 
     @property
     def env_file(self) -> Path:
@@ -228,10 +232,13 @@ class Layout:
             redis_env, service_redis = self._server.rasa_env(), self._server.env(0)
         progress(f"Redis is up ({time.monotonic() - began:.0f} s).")
 
-        token = secrets.token_hex(24)
-        rasa_urls = [f"http://127.0.0.1:{self.ports[f'rasa{i}']}"
-                     for i in range(1, self.rasa_replicas + 1)]  # fmt: skip
-        action_url = f"http://127.0.0.1:{self.ports['actions']}"
+        if self.rasa is None:
+            token = secrets.token_hex(24)
+            rasa_urls = [f"http://127.0.0.1:{self.ports[f'rasa{i}']}"
+                         for i in range(1, self.rasa_replicas + 1)]  # fmt: skip
+            action_url = f"http://127.0.0.1:{self.ports['actions']}"
+        else:
+            token, rasa_urls, action_url = self.rasa.token, [self.rasa.url], self.rasa.action_url
         self.env = {
             **service_redis,
             "CJG_RASA_URL": rasa_urls[0],
@@ -250,13 +257,14 @@ class Layout:
         self.env_file.touch(mode=0o600)
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
 
-        rasa = rasa_env(redis_env, self.ports["actions"], token)
-        self._add("actions", actions_argv(self.ports["actions"]), rasa,
-                  lambda: _answers(f"{action_url}/health"), 180)  # fmt: skip
-        for i, url in enumerate(rasa_urls, start=1):
-            status = partial(_answers, f"{url}/status?token={token}")
-            self._add(f"rasa{i}", rasa_argv(self.ports[f"rasa{i}"], self.model), rasa, status,
-                      600)  # fmt: skip
+        if self.rasa is None:
+            rasa = rasa_env(redis_env, self.ports["actions"], token)
+            self._add("actions", actions_argv(self.ports["actions"]), rasa,
+                      lambda: _answers(f"{action_url}/health"), 180)  # fmt: skip
+            for i, url in enumerate(rasa_urls, start=1):
+                status = partial(_answers, f"{url}/status?token={token}")
+                self._add(f"rasa{i}", rasa_argv(self.ports[f"rasa{i}"], self.model), rasa,
+                          status, 600)  # fmt: skip
         for i in range(1, self.instances + 1):
             part = f"web{i}"
             env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env,
@@ -265,12 +273,15 @@ class Layout:
             self._add(part, [sys.executable, "-m", "bot"], env, health, 90)
         self._add_nginx()
 
-        rasa_seconds = RASA_LOAD_SECONDS * max(1, self.rasa_replicas)
-        progress(
-            f"Starting the action server, {self.rasa_replicas} Rasa replica(s), "
-            f"{self.instances} service instance(s) and nginx at once; Rasa loads its model in "
-            f"about {rasa_seconds} s on a 2-core machine (more when it is busy) ..."
-        )
+        if self.rasa is None:
+            progress(
+                f"Starting the action server, {self.rasa_replicas} Rasa replica(s), "
+                f"{self.instances} service instance(s) and nginx at once; Rasa loads its model "
+                f"in about {RASA_FIRST_SECONDS + RASA_MORE_SECONDS * (self.rasa_replicas - 1)} s "
+                "on 2 busy cores (less when they are idle) ..."
+            )
+        else:
+            progress(f"Starting {self.instances} service instance(s) and nginx ...")
         for process in self._processes.values():
             process.launch()
         waiting = list(self._processes.values())

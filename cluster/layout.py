@@ -320,6 +320,15 @@ class Layout:
         self._add("nginx", nginx.argv(conf), dict(os.environ),
                   lambda: _responds(health, self.context()), 30)  # fmt: skip
 
+    def current_master(self) -> str:
+        """The redis part that is master now, as the sentinels say ("redis-master" and
+        "redis-replica" name the processes as they started; a failover swaps their roles)."""
+        if self._cluster is None:
+            return "redis-master"
+        port = self._cluster.master_port()
+        return next(part for part, name in SENTINEL_PARTS.items()
+                    if self._cluster.ports[name] == port)  # fmt: skip
+
     def kill(self, part: str) -> None:
         """SIGKILL: no clean shutdown, no last write."""
         if part in self._processes:

@@ -39,7 +39,8 @@ from tests.servers import (
 )
 
 if TYPE_CHECKING:
-    import redis as redis_py
+    # The Rasa env's redis-py (which tests/assistant reaches through cluster/) has no types.
+    import redis as redis_py  # type: ignore[import-untyped,unused-ignore]
 
 # What the redis parts are called here, and in cluster/sentinel.py.
 SENTINEL_PARTS = {"redis-master": "master", "redis-replica": "replica",
@@ -368,16 +369,16 @@ class Layout:
 
     def redis(self, db: int = 0) -> redis_py.Redis:
         """A redis-py client of the current master (through the sentinels when they run)."""
-        import redis as redis_py
-        from redis.sentinel import Sentinel
+        import redis as redis_py  # type: ignore[import-untyped,unused-ignore]
+        from redis.sentinel import Sentinel  # type: ignore[import-untyped,unused-ignore]
 
         if self._cluster is not None:
-            sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            sentinel = Sentinel(  # type: ignore[no-untyped-call,unused-ignore]
                 [("127.0.0.1", port) for port in self._cluster.sentinels],
                 sentinel_kwargs={"password": self._cluster.password},
                 password=self._cluster.password,
             )
-            client: redis_py.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+            client: redis_py.Redis = sentinel.master_for(  # type: ignore[no-untyped-call,unused-ignore]
                 MASTER_NAME, db=db, decode_responses=True
             )
             return client

@@ -266,15 +266,21 @@ class WidgetChannel:
             try:
                 async with self._pending(socket.cid, mid):
                     replies, refusal = await self._answer(sid, socket, data.get("message"))
-                await self._settle(socket.cid, mid, refusal)
-                if isinstance(refusal, Unavailable) and data.get("cjg_retry") is True:
-                    # the crisis card, now
-                    await self._emit_directly(sid, refusal.shown, socket.extended)
-                    return self._retrying(refusal)
+                kept = None
+                if isinstance(refusal, Unavailable):
+                    await self._settle(socket.cid, mid, refusal)  # its id is free again
+                    if data.get("cjg_retry") is True:  # the crisis card, now
+                        await self._emit_directly(sid, refusal.shown, socket.extended)
+                        return self._retrying(refusal)
+                elif mid is not None:  # "kept" together with the replies, or neither: an
+                    # instance that dies between the two loses no answer and answers none twice
+                    kept = (client_message(socket.cid, mid), "kept", KEPT_SECONDS)
                 try:
-                    await self.core.handoff.outbox.push_all(socket.cid, replies)
+                    await self.core.handoff.outbox.push_all(socket.cid, replies, also_set=kept)
                 except RedisError as exc:  # answered (or refused) all the same: say it once
                     log.error("widget reply could not be stored (%s)", type(exc).__name__)
+                    if kept is not None:
+                        await self._settle(socket.cid, mid, refusal)
                     await self._emit_directly(sid, replies, socket.extended)
                 else:
                     with contextlib.suppress(RedisError):  # kept: sent at the next news

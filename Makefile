@@ -1,7 +1,9 @@
 # The two commands of the README. Everything else lives in scripts/.
-.PHONY: run test bench bench-handoff bench-train bench-first-reply bench-acceptance
+.PHONY: run cluster test bench bench-handoff bench-train bench-first-reply bench-acceptance
 run:    ## install what is missing, train if needed, start the whole stack
 	@scripts/run
+cluster:  ## the production layout on loopback (nginx, 2 instances, 2 Rasa, Sentinel) until Ctrl-C
+	@PYTHONPATH=. .venv/bin/python -m cluster
 test:   ## all tests (what CI runs)
 	@scripts/test
 bench:  ## chat load: Rasa, /api/chat and the widget at 20 users (starts its own stack)

@@ -8,32 +8,22 @@ is told to trust, so clients on 127.0.0.1, 127.0.0.3 or ::1 are never mistaken f
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cluster.nginx import NGINX, PREAMBLE, TEMP_PATHS, user
 from tests.servers import free_port, wait_until
 
 UPSTREAM_SOURCE = "127.0.0.2"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
-CONF = """
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-{user}
-events {{ worker_connections 512; }}
-http {{
-  access_log {dir}/access.log;
-  client_body_temp_path {dir}/body;
-  proxy_temp_path {dir}/proxy;
-  fastcgi_temp_path {dir}/fastcgi;
-  uwsgi_temp_path {dir}/uwsgi;
-  scgi_temp_path {dir}/scgi;
-  map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+CONF = (
+    PREAMBLE
+    + """http {{
+  access_log {dir}/access.log;"""
+    + TEMP_PATHS
+    + """  map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
   server {{
     listen 127.0.0.1:{port};
     listen [::1]:{port};
@@ -50,6 +40,7 @@ http {{
   }}
 }}
 """
+)
 
 
 @dataclass
@@ -75,8 +66,8 @@ class Nginx:
                 port=self.port,
                 upstream=self.upstream_port,
                 source=UPSTREAM_SOURCE,
-                # As root, nginx would hand its workers to www-data, which cannot write here.
-                user="user root root;" if os.geteuid() == 0 else "",
+                user=user(),
+                connections=512,
             )
         )
         self.process = subprocess.Popen(

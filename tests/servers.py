@@ -81,6 +81,11 @@ class RedisServer:
         return {"CJG_REDIS_URL": self.url(db).replace(f":{self.password}@", ""),
                 "REDIS_PASSWORD": self.password}  # fmt: skip
 
+    def rasa_env(self) -> dict[str, str]:
+        """What endpoints.yml reads to reach this server."""
+        return {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(self.port),
+                "REDIS_PASSWORD": self.password}  # fmt: skip
+
     def start(self) -> None:
         conf = self.directory / "redis.conf"
         conf.touch(mode=0o600)
@@ -143,25 +148,32 @@ class RasaStack:
                 process.wait(10)
 
 
-def _rasa_env(redis: RedisServer, action_port: int, token: str) -> dict[str, str]:
+def rasa_env(redis: dict[str, str], action_port: int, token: str) -> dict[str, str]:
+    """The environment of a Rasa server or action server; ``redis`` is what endpoints.yml
+    reads (``RedisServer.rasa_env()``, or cluster.sentinel.SentinelCluster's)."""
     return {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "RASA_TELEMETRY_ENABLED": "false",
         "SANIC_HOST": "127.0.0.1",
-        "REDIS_HOST": "127.0.0.1",
-        "REDIS_PORT": str(redis.port),
-        "REDIS_PASSWORD": redis.password,
+        **redis,
         "ACTION_PORT": str(action_port),
         "RASA_TOKEN": token,
         "TRACKER_TTL_SECONDS": "3600",
     }
 
 
-def _rasa_argv(port: int, model: Path) -> list[str]:
+def rasa_argv(port: int, model: Path) -> list[str]:
+    """A Rasa server as the Procfile starts it (through assistant/launch.py)."""
     return [str(RASA_PYTHON), "-m", "assistant.launch", "run", "--model", str(model),
             "--interface", "127.0.0.1", "--port", str(port), "--enable-api",
             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]  # fmt: skip
+
+
+def actions_argv(port: int) -> list[str]:
+    """The action server as the Procfile starts it."""
+    return [str(RASA_PYTHON), "-m", "assistant.launch", "run", "actions",
+            "--actions", "assistant.actions", "--port", str(port)]  # fmt: skip
 
 
 def start_rasa_replica(
@@ -171,11 +183,11 @@ def start_rasa_replica(
     Redis (so the same trackers), as a second machine's replica (docs/DEPLOY.md). Returns once
     it answers /status; raises RuntimeError with the tail of its log otherwise."""
     action_port = int(stack.action_url.rsplit(":", 1)[1])
+    env = rasa_env(redis.rasa_env(), action_port, stack.token)
     with log.open("ab") as out:
         process = subprocess.Popen(
-            _rasa_argv(port, model), cwd=ROOT, env=_rasa_env(redis, action_port, stack.token),
-            stdout=out, stderr=out,
-        )  # fmt: skip
+            rasa_argv(port, model), cwd=ROOT, env=env, stdout=out, stderr=out
+        )
     url = f"http://127.0.0.1:{port}/status?token={stack.token}"
     try:
         wait_until(lambda: _http_ok(url), 300, "Rasa replica", process)
@@ -192,15 +204,14 @@ def start_rasa_stack(redis: RedisServer, logs: Path, model: Path = MODEL) -> Ras
     assistant/launch.py, which reads Rasa's token from RASA_TOKEN (never on a command line) and
     keeps their logs free of message text and start-up warnings."""
     rasa_port, action_port, token = free_port(), free_port(), secrets.token_hex(24)
-    env = _rasa_env(redis, action_port, token)
+    env = rasa_env(redis.rasa_env(), action_port, token)
 
     def start(name: str, *argv: str) -> subprocess.Popen[bytes]:
         log = (logs / f"{name}.log").open("wb")
         return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=log)
 
-    actions = start("actions", str(RASA_PYTHON), "-m", "assistant.launch", "run", "actions",
-                    "--actions", "assistant.actions", "--port", str(action_port))  # fmt: skip
-    rasa = start("rasa", *_rasa_argv(rasa_port, model))
+    actions = start("actions", *actions_argv(action_port))
+    rasa = start("rasa", *rasa_argv(rasa_port, model))
     stack = RasaStack(
         url=f"http://127.0.0.1:{rasa_port}",
         token=token,

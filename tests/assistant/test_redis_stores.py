@@ -17,7 +17,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 
 from assistant.redis_stores import LockStore, TrackerStore
-from tests.sentinel_cluster import SentinelCluster
+from cluster.sentinel import SentinelCluster
 from tests.servers import ROOT
 
 pytestmark = pytest.mark.cluster

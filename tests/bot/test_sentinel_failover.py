@@ -1,6 +1,6 @@
 """The Redis master dies (SIGKILL) while users and staff write; Sentinel promotes the replica and
 the service follows it. Real processes: a master, a replica and three sentinels
-(tests/sentinel_cluster.py) and the service (``python -m bot``) with ``CJG_REDIS_SENTINELS``.
+(cluster/sentinel.py) and the service (``python -m bot``) with ``CJG_REDIS_SENTINELS``.
 
 What must hold: every message the service acknowledged (HTTP 200) is in the handoff's transcript
 exactly once, and every acknowledged staff message in the user's outbox exactly once; a message
@@ -30,9 +30,9 @@ import yaml
 from redis.asyncio.sentinel import SentinelConnectionPool
 
 from bot.client_redis import RedisTarget, aclose_redis, redis_client, socketio_manager
+from cluster.sentinel import SentinelCluster
 from handoff.accounts import Accounts
 from handoff.replication import NotReplicated, wait_for_replicas
-from tests.sentinel_cluster import SentinelCluster
 from tests.servers import ROOT, free_port
 
 pytestmark = pytest.mark.cluster

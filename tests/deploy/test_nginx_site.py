@@ -1,7 +1,8 @@
 """deploy/nginx/cjg-chat.conf, run for real: Debian's nginx with the production site (only its
-addresses, certificate and paths changed to loopback and this test's temp dir) and a self-signed
-certificate made here with openssl, in front of the real service (its own process, trusting
-only the proxy) with the session's Redis and Rasa. Everything is checked over HTTPS.
+addresses, certificate and paths changed to loopback and this test's temp dir, by
+cluster/nginx.py) and a self-signed certificate made with openssl, in front of the real service
+(its own process, trusting only the proxy) with the session's Redis and Rasa. Everything is
+checked over HTTPS.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ import socketio
 
 from bot.web_chat import MAX_WAIT
 from bot.web_widget import WIDGET_FILES
+from cluster import nginx
 from handoff.accounts import Accounts
 from tests.conftest import ROOT, RasaStack, RedisServer, free_port, wait_until
-from tests.nginx import NGINX
 from tests.redis_db import fresh_db
 from tests.servers import Service
 
-SITE = ROOT / "deploy" / "nginx" / "cjg-chat.conf"
+SITE = nginx.SITE
 TEST_DB = 24  # see docs/DEVELOPMENT.md
 PASSWORD = "een-lang-wachtwoord-123"
 RATE_PER_ADDRESS = 3
@@ -45,41 +46,6 @@ SECURITY_HEADERS = (
     "Cross-Origin-Resource-Policy",
     "Strict-Transport-Security",
 )
-
-MAIN_CONF = """
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-{user}
-events {{ worker_connections 256; }}
-http {{
-  # What Debian's /etc/nginx/nginx.conf sets around the sites it includes.
-  sendfile on;
-  tcp_nopush on;
-  types_hash_max_size 2048;
-  include /etc/nginx/mime.types;
-  default_type application/octet-stream;
-  ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;
-  ssl_prefer_server_ciphers on;
-  access_log {dir}/access.log;
-  gzip on;
-  client_body_temp_path {dir}/body;
-  proxy_temp_path {dir}/proxy;
-  fastcgi_temp_path {dir}/fastcgi;
-  uwsgi_temp_path {dir}/uwsgi;
-  scgi_temp_path {dir}/scgi;
-  include {dir}/sites-enabled/*;
-}}
-"""
-
-
-def render_site(site: str, replacements: dict[str, str]) -> str:
-    """The production site with its EDIT values changed; each must be found, so a change of
-    the site that the test no longer follows fails here instead of testing something else."""
-    for old, new in replacements.items():
-        assert old in site, f"{old!r} is no longer in {SITE.name}"
-        site = site.replace(old, new)
-    return site
 
 
 @dataclass
@@ -111,19 +77,6 @@ class Proxy:
                 return True
             await asyncio.sleep(0.1)
         return False
-
-
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, ::1 and localhost, made with Debian's openssl."""
-    crt, key = directory / "chat.crt", directory / "chat.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-days", "1", "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(crt),
-         "-addext", "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    key.chmod(0o600)
-    return crt, key
 
 
 @pytest.fixture(scope="module")
@@ -172,45 +125,14 @@ def proxy(
     service: Service, ports: tuple[int, int], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Proxy]:
     directory = tmp_path_factory.mktemp("nginx")
-    crt, key = _certificate(directory)
     port, http_port = ports
-    upstream = service.url.removeprefix("http://")
-    site = render_site(
-        SITE.read_text(),
-        {
-            "server 127.0.0.1:8080 ": f"server {upstream} ",
-            "listen 80;": f"listen 127.0.0.1:{http_port};",
-            "listen [::]:80;": f"listen [::1]:{http_port};",
-            "listen 443 ssl;": f"listen 127.0.0.1:{port} ssl;",
-            "listen [::]:443 ssl;": f"listen [::1]:{port} ssl;",
-            "/etc/ssl/cjg/chat.crt": str(crt),
-            "/etc/ssl/cjg/chat.key": str(key),
-            "/opt/cjg/app/": f"{ROOT}/",
-            "/var/log/nginx/": f"{directory}/",
-            "/var/www/letsencrypt": f"{directory}/acme",
-        },
-    )
-    (directory / "sites-enabled").mkdir()
-    (directory / "sites-enabled" / "cjg-chat").write_text(site)
-    conf = directory / "nginx.conf"
-    conf.write_text(
-        MAIN_CONF.format(
-            dir=directory,
-            # As root, nginx would hand its workers to www-data, which cannot write here.
-            user="user root root;" if os.geteuid() == 0 else "",
-        )
-    )
-    check = subprocess.run(
-        [NGINX, "-t", "-c", str(conf), "-p", str(directory)], capture_output=True, text=True
-    )
-    assert check.returncode == 0, check.stderr
-    assert "warn" not in check.stderr, check.stderr  # e.g. a duplicate or deprecated directive
+    conf = nginx.write_config(directory, [service.url.removeprefix("http://")], port, http_port)
+    warnings = nginx.check(conf)
+    assert "warn" not in warnings, warnings  # e.g. a duplicate or deprecated directive
     process = subprocess.Popen(
-        [NGINX, "-c", str(conf), "-p", str(directory), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=(directory / "stderr.log").open("wb"),
+        nginx.argv(conf), stdout=subprocess.DEVNULL, stderr=(directory / "stderr.log").open("wb")
     )
-    running = Proxy(directory, port, http_port, crt)
+    running = Proxy(directory, port, http_port, directory / "chat.crt")
 
     def answers() -> bool:
         import urllib.request

@@ -1,5 +1,6 @@
-"""A Redis Sentinel cluster for the failover tests: one master, one replica and three sentinels,
-each a ``redis-server`` (sentinels with ``--sentinel``) on a free loopback port.
+"""A Redis Sentinel cluster for the failover tests and the local layout (cluster/layout.py): one
+master, one replica and three sentinels, each a ``redis-server`` (sentinels with ``--sentinel``)
+on a free loopback port.
 
 Short timeouts (down after 1 s) so that a failover takes a few seconds. One password for the
 servers and the sentinels, as in production (docs/DEPLOY.md); it is in each config file
@@ -67,6 +68,7 @@ class SentinelCluster:
     password: str = field(default_factory=lambda: secrets.token_hex(16))
     ports: dict[str, int] = field(default_factory=dict)  # master, replica, s1, s2, s3
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    argv: dict[str, list[str]] = field(default_factory=dict)  # how each started: to restart it
 
     @property
     def sentinels(self) -> list[int]:
@@ -86,14 +88,47 @@ class SentinelCluster:
             "CJG_REDIS_MASTER": MASTER_NAME,
         }
 
+    def rasa_env(self) -> dict[str, str]:
+        """What endpoints.yml reads: with sentinels, REDIS_HOST and REDIS_PORT are not used."""
+        return {
+            "REDIS_HOST": "127.0.0.1",
+            "REDIS_PORT": str(self.ports["master"]),
+            "REDIS_PASSWORD": self.password,
+            "CJG_REDIS_SENTINELS": self.sentinel_setting,
+            "CJG_REDIS_MASTER": MASTER_NAME,
+        }
+
     def _start(self, name: str, conf: str, *extra: str) -> None:
         path = self.directory / f"{name}.conf"
         path.touch(mode=0o600)
         path.write_text(conf)
-        log = (self.directory / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(
-            ["redis-server", str(path), *extra], stdout=log, stderr=log
-        )
+        self.argv[name] = ["redis-server", str(path), *extra]
+        self._launch(name)
+
+    def _launch(self, name: str) -> None:
+        with (self.directory / f"{name}.log").open("ab") as log:
+            # umask: a sentinel rewrites its config file (with the password) as a new file.
+            self.processes[name] = subprocess.Popen(
+                self.argv[name], stdout=log, stderr=log, umask=0o077
+            )
+
+    def kill(self, name: str) -> None:
+        """SIGKILL to one of master, replica, s1, s2, s3 (by the name it started with)."""
+        process = self.processes[name]
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait(5)
+
+    def restart(self, name: str) -> None:
+        """Starts ``name`` again on its port with its config file (a sentinel's as it rewrote
+        it; a former master is made a replica by the sentinels) and waits until it answers."""
+        if self.processes[name].poll() is None:
+            self.processes[name].terminate()
+            self.processes[name].wait(10)
+        self._launch(name)
+        port = self.ports[name]
+        wait_until(lambda: command(port, self.password, "PING") == "PONG", 30, f"redis {name}",
+                   self.processes[name])  # fmt: skip
 
     def _server_conf(self, name: str) -> str:
         data = self.directory / name
@@ -144,9 +179,7 @@ class SentinelCluster:
     def kill_master(self) -> None:
         """SIGKILL to the current master: no shutdown, no last write to disk."""
         port = self.master_port()
-        name = next(n for n in ("master", "replica") if self.ports[n] == port)
-        self.processes[name].send_signal(signal.SIGKILL)
-        self.processes[name].wait(5)
+        self.kill(next(n for n in ("master", "replica") if self.ports[n] == port))
 
     def wait_for_failover(self, old_port: int, timeout: float = 30) -> int:
         """Waits until the sentinels name another master and it takes writes; its port."""

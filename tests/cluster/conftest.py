@@ -1,0 +1,1 @@
+from tests.chromium import browser as browser  # the browser tests' Chromium

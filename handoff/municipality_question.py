@@ -37,6 +37,7 @@ from redis.asyncio import Redis
 from common.content import municipalities
 from common.extract import municipalities_named
 from common.handoff_payload import HandoffRequest
+from common.names import Reason, State
 from common.payload import MUNICIPALITY, NOT_SAYING
 from handoff import events, keys
 from handoff.routing import Router
@@ -92,7 +93,7 @@ class MunicipalityQuestion:
         if (
             question is None
             or request.urgent
-            or request.reason == "safety"
+            or request.reason == Reason.SAFETY
             or context.get("safety")
             or context.get("municipality")  # known, or "anders": somewhere else
             or context.get("user_type") == "youth"
@@ -115,7 +116,7 @@ class MunicipalityQuestion:
 
     async def answer(self, hid: str, payload: str) -> str | None:
         """A button of the question: what to tell the user, or None when it no longer waits."""
-        if await self._redis.hget(keys.record(hid), "state") != "waiting":
+        if await self._redis.hget(keys.record(hid), "state") != State.WAITING:
             return None
         question = routing_content().question
         if question is None:

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from common.content import ServiceMessages, topics
 from common.handoff_payload import HandoffRequest
+from common.names import Reason, State
 from common.offers import THEME_LABELS
 from common.payload import (
     ASK_CALLBACK,
@@ -36,7 +37,7 @@ from handoff.municipality_question import MunicipalityQuestion
 from handoff.presence import Presence
 from handoff.requests import STREAM as REQUESTS
 from handoff.routing import Router
-from handoff.store import Conversation, Handoff, HandoffStore, State, now_ms
+from handoff.store import Conversation, Handoff, HandoffStore, now_ms
 from handoff.transcript import Entry, Outbox, Role, Transcript
 from insight.enough import EnoughQuestion
 from insight.registrar import Fact, Registrar, outcome
@@ -206,7 +207,7 @@ class HandoffService:
             "reason": request.reason,
             "reason_label": REASON_LABELS.get(request.reason, request.reason),
             "urgent": request.urgent,
-            "safety": request.reason == "safety",
+            "safety": request.reason == Reason.SAFETY,
             "theme": theme,
             "child_age": context.get("child_age"),
             "municipality": context.get("municipality"),
@@ -431,7 +432,7 @@ class HandoffService:
 
     async def _owned(self, hid: str, staff: Account) -> Handoff | None:
         handoff = await self.store.get(hid)
-        if handoff is None or handoff.state != "with_staff" or handoff.staff != staff.username:
+        if handoff is None or handoff.state != State.WITH_STAFF or handoff.staff != staff.username:
             return None
         return handoff
 
@@ -447,7 +448,7 @@ class HandoffService:
         )
         await self._redis.delete(keys.staff_typing(cid))
         await self.store.touch(hid)
-        await self._published(hid, entry, ("with_staff", staff.username))
+        await self._published(hid, entry, (State.WITH_STAFF, staff.username))
         await self.durability.confirm(self._redis)  # before the console hears "sent"
         return entry
 
@@ -543,7 +544,7 @@ class HandoffService:
                 "custom": _event("rating"),
             },
         )
-        if not (handoff.urgent or handoff.reason == "safety" or handoff.safety):
+        if not (handoff.urgent or handoff.reason == Reason.SAFETY or handoff.safety):
             # "Heb je hier genoeg aan ...?" after the rating (never after a safety chat).
             await self.enough.wait_after_rating(cid)
         if handoff.claimed_at is not None:
@@ -681,7 +682,7 @@ def _may_offer_callback(request: HandoffRequest) -> bool:
     """Not for a safety concern (the crisis card has the numbers), a youth (never asked for a
     number) or someone who already asked for one."""
     youth = request.context.get("user_type") == "youth"
-    return request.reason not in ("safety", "callback") and not youth
+    return request.reason not in (Reason.SAFETY, Reason.CALLBACK) and not youth
 
 
 def _json(value: Any) -> str:

@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.app_keys import CORE, SETTINGS
 from bot.client_address import client_address
 from bot.web_errors import json_error
+from common.names import CONSOLE_ROLES, StaffRole
 from handoff import events
 from handoff.access import may_read
 from handoff.accounts import Account, HashingBusy
@@ -87,9 +88,7 @@ def for_roles(
 
 
 # The console: staff and admins; every call is a sign of life.
-staff_only = for_roles(
-    ("staff", "admin"), "Je account heeft geen toegang tot de console.", present=True
-)
+staff_only = for_roles(CONSOLE_ROLES, "Je account heeft geen toegang tot de console.", present=True)
 
 
 def _bad_request(code: str, message: str) -> web.HTTPBadRequest:
@@ -328,7 +327,7 @@ async def release(request: web.Request, account: Account) -> web.Response:
 async def transfer(request: web.Request, account: Account) -> web.Response:
     to = (await _body(request, ("to",))).get("to")
     target = await request.app[ACCOUNTS].get(to) if isinstance(to, str) else None
-    if target is None or target.role not in ("staff", "admin") or target == account:
+    if target is None or target.role not in CONSOLE_ROLES or target == account:
         return _error(400, "invalid_colleague", "Kies een collega om aan over te dragen.")
     if not await request.app[HANDOFF].transfer(request.match_info["hid"], account, target):
         return _conflict()
@@ -379,7 +378,7 @@ async def answer(request: web.Request, account: Account) -> web.Response:
 @staff_only
 async def audit(request: web.Request, account: Account) -> web.Response:
     """Who opened which conversation and when; for admins only."""
-    if account.role != "admin":
+    if account.role != StaffRole.ADMIN:
         return _error(403, "forbidden", "Alleen een beheerder kan het logboek inzien.")
     return web.json_response({"entries": await request.app[AUDIT].read()})
 
@@ -423,7 +422,7 @@ async def registration(request: web.Request, account: Account) -> web.Response:
 @staff_only
 async def staff_list(request: web.Request, account: Account) -> web.Response:
     connected = await request.app[HANDOFF].presence.connected()
-    accounts = [a for a in await request.app[ACCOUNTS].all() if a.role in ("staff", "admin")]
+    accounts = [a for a in await request.app[ACCOUNTS].all() if a.role in CONSOLE_ROLES]
     return web.json_response(
         {
             "staff": [

@@ -37,8 +37,9 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 
+from common.names import CONSOLE_ROLES
 from handoff import events, keys
-from handoff.access import CONSOLE_ROLES, may_read_chat
+from handoff.access import may_read_chat
 from handoff.accounts import Account
 from handoff.service import HandoffService
 from handoff.sessions import COOKIE, SESSION_ENDED

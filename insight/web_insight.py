@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.web_errors import json_error
 from common.content import intent_labels, topics
+from common.names import READER_ROLES
 from common.offers import catalogue
 from handoff.accounts import Account
 from handoff.web_keys import HANDOFF
@@ -26,7 +27,7 @@ from insight.unclear import parse_mark
 from insight.web_keys import UNCLEAR
 
 routes = web.RouteTableDef()
-READERS = ("insight", "admin")
+READERS = READER_ROLES
 
 # The figures: the insight role and admins (a staff member sees the console, not the figures).
 readers_only = for_roles(READERS, "Je account heeft geen toegang tot de cijfers.")

@@ -20,6 +20,7 @@ from playwright.async_api import Browser, expect
 
 from bot import Settings, create_app
 from common.handoff_payload import HandoffRequest
+from common.names import Reason
 from handoff.web_keys import ACCOUNTS, HANDOFF
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import cid_of, issue
@@ -97,7 +98,7 @@ async def parent_asks(client: Client, sender: str, urgent: bool = False) -> str:
     await issue(client, sender)
     cid = cid_of(client, sender)
     context = {"municipality": "bloemendaal", "topic": "scheiding_vertellen", "user_type": "parent"}
-    request = HandoffRequest("ask_human", urgent=urgent, context=context)
+    request = HandoffRequest(Reason.ASK_HUMAN, urgent=urgent, context=context)
     await client.app[HANDOFF].begin(cid, "api", request, [])
     hid = (await client.app[HANDOFF].conversation(cid)).hid
     assert hid is not None
@@ -156,7 +157,7 @@ async def test_a_chat_kept_for_a_colleague_comes_last_but_may_be_claimed(client:
     try:
         kept = await parent_asks(client, "p1")
         await issue(client, "p2")
-        plain = HandoffRequest("ask_human", context={"topic": "slapen"})  # no route: everyone
+        plain = HandoffRequest(Reason.ASK_HUMAN, context={"topic": "slapen"})  # no route: everyone
         await client.app[HANDOFF].begin(cid_of(client, "p2"), "api", plain, [])
         his = await hans.waiting()
         assert [w["hid"] for w in his][-1] == kept  # after the newer chat that is for him

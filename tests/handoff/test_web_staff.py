@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from bot import Settings, create_app
 from bot.app_keys import SETTINGS
 from common.handoff_payload import HandoffRequest
+from common.names import Reason
 from handoff import redact
 from handoff.web_keys import ACCOUNTS, HANDOFF, LOGIN_GUARD
 from tests.bot.conftest import ClientFactory
@@ -79,7 +80,7 @@ async def start_handoff(client: Client, sender: str, urgent: bool = False) -> st
     await issue(client, sender)
     cid = cid_of(client, sender)
     await service.presence.heartbeat("anne")
-    await service.begin(cid, "api", HandoffRequest("ask_human", urgent=urgent), [])
+    await service.begin(cid, "api", HandoffRequest(Reason.ASK_HUMAN, urgent=urgent), [])
     conv = await service.conversation(cid)
     assert conv.hid is not None
     return conv.hid

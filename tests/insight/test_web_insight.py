@@ -57,7 +57,7 @@ async def client(
     client = await aiohttp_client(create_app(settings))
     await client.app[HANDOFF].redis.flushdb()
     for username, role in (("anne", "staff"), ("ida", "insight"), ("ines", "admin")):
-        await client.app[ACCOUNTS].add(username, username.title(), PASSWORD, role)  # type: ignore[arg-type]
+        await client.app[ACCOUNTS].add(username, username.title(), PASSWORD, role)
     yield client
 
 

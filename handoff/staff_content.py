@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from common.content import ContentError, check_topic_groups, content_dir, load_current
+from common.names import Channel
 from common.registration import USER_TYPES
 
 
@@ -55,6 +56,7 @@ class ConsoleTexts:
 
     version: int
     messages: dict[str, str]
+    channels: dict[str, str] = field(default_factory=dict)  # channel code -> label in the console
 
     def get(self, key: str) -> str:
         return self.messages[key]
@@ -71,6 +73,12 @@ def _check_console_texts(loaded: Any, path: Path) -> None:
         raise ContentError(f"{path}: messages.{missing[0]} is missing")
     if len(loaded.messages["logged_out"].encode()) > MAX_CLOSE_REASON:
         raise ContentError(f"{path}: messages.logged_out: at most {MAX_CLOSE_REASON} bytes")
+    for channel in Channel:  # staff would see a bare code otherwise
+        if not loaded.channels.get(channel, "").strip():
+            raise ContentError(f"{path}: channels.{channel} is missing")
+    for code in loaded.channels:
+        if code not in set(Channel):
+            raise ContentError(f"{path}: channels: '{code}' is not one of {', '.join(Channel)}")
 
 
 def _check_registration(loaded: Any, path: Path) -> None:

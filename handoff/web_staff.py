@@ -22,7 +22,7 @@ from handoff.access import may_read
 from handoff.accounts import Account, HashingBusy
 from handoff.routing import Audience, Router
 from handoff.sessions import COOKIE, Session
-from handoff.staff_content import canned_replies, registration_options
+from handoff.staff_content import canned_replies, console_texts, registration_options
 from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF, LOGIN_GUARD, SESSIONS
 
 STATIC = Path(__file__).resolve().parents[1] / "web" / "staff"
@@ -414,6 +414,7 @@ async def registration(request: web.Request, account: Account) -> web.Response:
             },
             "referrals": options.referrals,
             "askers": options.askers,
+            "channels": console_texts().channels,
         }
     )
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from common.content import ContentError
+from common.names import Channel
 from handoff.staff_content import CONSOLE_TEXT_KEYS, console_texts
 
 
@@ -33,5 +34,33 @@ def test_bad_console_texts_are_refused(
 ) -> None:
     lines = "".join(f'  {key}: "{text}"\n' for key, text in messages.items())
     (tmp_path / "staff_console.yml").write_text(f"version: 1\nmessages:\n{lines}")
+    with pytest.raises(ContentError, match=reason):
+        console_texts(tmp_path)
+
+
+def test_the_console_names_every_channel() -> None:
+    labels = console_texts().channels
+    assert set(labels) == set(Channel)
+    assert labels[Channel.TELEGRAM] == "Telegram"
+
+
+@pytest.mark.parametrize(
+    ("channels", "reason"),
+    [
+        ({"widget": "Website", "telegram": "Telegram"}, "channels.api is missing"),
+        (
+            {"widget": "Website", "telegram": "Telegram", "api": "API", "fax": "Fax"},
+            "channels: 'fax' is not one of widget, telegram, api",
+        ),
+    ],
+)
+def test_a_channel_without_a_label_or_an_unknown_one_is_refused(
+    tmp_path: Path, channels: dict[str, str], reason: str
+) -> None:
+    messages = "".join(f"  {key}: Tekst\n" for key in sorted(CONSOLE_TEXT_KEYS))
+    labels = "".join(f"  {key}: {label}\n" for key, label in channels.items())
+    (tmp_path / "staff_console.yml").write_text(
+        f"version: 1\nmessages:\n{messages}channels:\n{labels}"
+    )
     with pytest.raises(ContentError, match=reason):
         console_texts(tmp_path)

@@ -20,7 +20,6 @@
   const FEED_BACK_TEXT = 'Live-updates hersteld. De wachtrij is opnieuw geladen.';
   const QUEUE_EVENTS = ['queue', 'claimed', 'released', 'transferred', 'closed', 'message_left', 'presence', 'safety'];
   const ROLES = ['user', 'bot', 'staff', 'note', 'system'];
-  const CHANNELS = { api: 'Webchat', web: 'Webchat', webchat: 'Webchat', rest: 'Webchat', whatsapp: 'WhatsApp' };
   const PRESENCE_LABELS = { online: 'Beschikbaar', away: 'Afwezig' };
   const INSIGHT_PAGE = '/staff/insight'; // the figures dashboard; the only page for role "insight"
   const AUDIT_ACTIONS = {
@@ -50,7 +49,7 @@
     seenWaiting: null, // Set of waiting hids seen so far; null before the first load
     staff: [],
     canned: [],
-    registration: { topics: {}, outcomes: {}, referrals: {}, askers: {} },
+    registration: { topics: {}, outcomes: {}, referrals: {}, askers: {}, channels: {} },
     open: null, // the handoff shown in the conversation panel
     wantHid: null, // the handoff last asked for (may still be loading)
     openSeq: 0,
@@ -90,7 +89,7 @@
   }
 
   function channelLabel(channel) {
-    return CHANNELS[channel] || channel || '';
+    return state.registration.channels[channel] || channel || '';
   }
 
   function staffName(username) {
@@ -250,12 +249,12 @@
     }
   }
 
-  function loadAll() {
+  async function loadAll() {
+    await loadRegistration(); // first: it names the channels the lists show
     refreshQueue();
     refreshCallbacks();
     loadStaff();
     loadCanned();
-    loadRegistration();
   }
 
   // --- reference data --------------------------------------------------------------------
@@ -276,6 +275,7 @@
       state.registration = {
         topics: data.topics || {}, outcomes: data.outcomes || {},
         referrals: data.referrals || {}, askers: data.askers || {},
+        channels: data.channels || {}, // content/staff_console.yml
       };
       const reg = state.registration;
       setOptions($('close-topic'), Object.entries(reg.topics), '— Kies een onderwerp —');

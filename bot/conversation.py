@@ -33,15 +33,15 @@ from common.names import Channel, Reason, State
 from common.offers import catalogue
 from common.payload import ASK_CALLBACK, as_text, is_payload, is_service_payload
 from common.safety import Signal, nlu_signal
+from handoff import enough
 from handoff.callbacks import Callbacks
 from handoff.callbacks import Turn as CallbackTurn
 from handoff.redact import redact
+from handoff.registrar import Fact, facts_from_tag, outcome
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Message
 from handoff.transcript import Role
 from handoff.urgent import UrgentLimits
-from insight import enough
-from insight.registrar import Fact, facts_from_tag, outcome
 from insight.unclear import Kind, UnclearQuestions
 
 log = logging.getLogger(__name__)
@@ -491,7 +491,7 @@ class ConversationCore:
     async def _ask_enough(
         self, conversation: str, incoming: Incoming, facts: list[Fact], replies: list[BotMessage]
     ) -> list[BotMessage]:
-        """ "Heb je hier genoeg aan ...?" after the first sure answer (insight/enough.py); an
+        """ "Heb je hier genoeg aan ...?" after the first sure answer (handoff/enough.py); an
         optional question, so a failure only leaves it out."""
         try:
             asked = await self.handoff.enough.after_bot(conversation, facts, list(replies))

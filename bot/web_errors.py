@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from base.web import error_body, json_error
 from bot.app_keys import SETTINGS, TEXTS
 from bot.text_input import StorageUnavailable, Unavailable
 
@@ -17,19 +18,11 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def json_error(status: int, error: str, message: str) -> web.Response:
-    """``error`` is a stable code for programs; ``message`` is Dutch text a user may read."""
-    return web.json_response({"error": error, "message": message}, status=status)
-
-
 def unavailable(request: web.Request, refusal: Unavailable) -> web.Response:
     """503 with ``Retry-After`` and the Dutch text: the message got no answer and nothing of it
     was kept, so the client sends the same message again later. A crisis card the user must
     read even so rides along in ``crisis`` (as in the 401 of an unknown conversation)."""
-    body: dict[str, Any] = {
-        "error": refusal.code,
-        "message": request.app[TEXTS].get(refusal.code),
-    }
+    body: dict[str, Any] = {**error_body(refusal.code, request.app[TEXTS].get(refusal.code))}
     card = next((m for m in refusal.shown if "crisis" in (m.get("custom") or {})), None)
     if card is not None:
         body["crisis"] = {k: v for k, v in card.items() if k != "recipient_id"}  # the token

@@ -9,7 +9,7 @@ import sys
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.client_redis import RedisTarget, aclose_redis, redis_client
+from base.client_redis import RedisTarget, aclose_redis, redis_client
 from common.names import StaffRole
 from handoff.accounts import ROLES, Account, AccountError, Accounts, check_routing
 from handoff.login_guard import LoginGuard

@@ -33,8 +33,8 @@ from common.offers import THEME_LABELS
 from common.payload import CALLBACK, CANCEL
 from handoff import events, keys
 from handoff.hours import DAYS, OpeningHours
+from handoff.registrar import Fact, Registrar, outcome
 from handoff.store import now_ms
-from insight.registrar import Fact, Registrar, outcome
 
 log = logging.getLogger(__name__)
 

@@ -32,15 +32,15 @@ from common.payload import (
 from handoff import events, keys
 from handoff.accounts import Account
 from handoff.durability import Durability
+from handoff.enough import EnoughQuestion
 from handoff.hours import OpeningHours
 from handoff.municipality_question import MunicipalityQuestion
 from handoff.presence import Presence
+from handoff.registrar import Fact, Registrar, outcome
 from handoff.requests import STREAM as REQUESTS
 from handoff.routing import Router
 from handoff.store import Conversation, Handoff, HandoffStore, now_ms
 from handoff.transcript import Entry, Outbox, Role, Transcript
-from insight.enough import EnoughQuestion
-from insight.registrar import Fact, Registrar, outcome
 
 log = logging.getLogger(__name__)
 

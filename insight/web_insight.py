@@ -14,15 +14,16 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.web_errors import json_error
+from base.web import SECURITY_HEADERS, json_error, json_exception, read_json
 from common.content import intent_labels, topics
 from common.names import READER_ROLES
 from common.offers import catalogue
 from handoff.accounts import Account
+from handoff.registrar import CHANNELS, outcome
+from handoff.staff_auth import authenticate, for_roles
 from handoff.web_keys import HANDOFF
-from handoff.web_staff import SECURITY_HEADERS, _body, authenticate, for_roles, static_response
+from handoff.web_staff import static_response
 from insight.figures import Query, QueryError, figures, parse_query
-from insight.registrar import CHANNELS, outcome
 from insight.unclear import parse_mark
 from insight.web_keys import UNCLEAR
 
@@ -37,10 +38,7 @@ def _query(request: web.Request) -> Query:
     try:
         return parse_query(request.query)
     except QueryError as exc:
-        raise web.HTTPBadRequest(
-            text=f'{{"error": "invalid_query", "message": "{exc}"}}',
-            content_type="application/json",
-        ) from None
+        raise json_exception(web.HTTPBadRequest, "invalid_query", str(exc)) from None
 
 
 @routes.get("/staff/insight")
@@ -322,7 +320,7 @@ async def unclear_list(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/insight/unclear/{item_id}")
 @readers_only
 async def unclear_mark(request: web.Request, account: Account) -> web.Response:
-    body = await _body(request, ("as", "intent", "note"))
+    body = await read_json(request, ("as", "intent", "note"))
     mark = parse_mark(body, {c["id"] for c in _intent_choices()})
     if mark is None:
         return json_error(

@@ -32,8 +32,8 @@ import socketio
 from aiohttp import WSCloseCode, web
 from redis.exceptions import RedisError
 
+from base.client_redis import socketio_manager
 from bot.client_address import client_address
-from bot.client_redis import socketio_manager
 from bot.config import Settings
 from bot.conversation import ConversationCore, Incoming
 from bot.credentials import IssuedIds

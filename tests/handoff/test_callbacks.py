@@ -37,11 +37,11 @@ from handoff.callbacks import (
     expectation,
 )
 from handoff.presence import Presence
+from handoff.registrar import Registrar
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
 from handoff.urgent import Limit, UrgentLimits
 from insight.figures import Query, figures
-from insight.registrar import Registrar
 from insight.unclear import UnclearQuestions
 from tests.conftest import RedisServer
 from tests.handoff.conftest import ALWAYS, NEVER, hours_from, make_service

@@ -27,10 +27,10 @@ from common.payload import MUNICIPALITY, NOT_SAYING, is_payload
 from handoff import keys
 from handoff.accounts import Accounts
 from handoff.municipality_question import ASKED, named
+from handoff.registrar import open_record
 from handoff.routing_content import routing_content
 from handoff.service import HandoffService
 from handoff.web_keys import ACCOUNTS, HANDOFF
-from insight.registrar import open_record
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat, cid_of, issue
 from tests.bot.widget.test_widget_browser import Widget

@@ -19,9 +19,9 @@ from aiohttp.web import Application, Request
 from redis.asyncio import Redis
 
 from bot import Settings, create_app
+from handoff.registrar import HOUR_PREFIX, OPEN
 from handoff.web_keys import ACCOUNTS, HANDOFF
 from insight.export_examples import export
-from insight.registrar import HOUR_PREFIX, OPEN
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat, cid_of, token_of
 from tests.conftest import RasaStack, RedisServer

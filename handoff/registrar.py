@@ -239,7 +239,7 @@ class Registrar:
         for name in ("staff_outcome", "referral", "rating"):
             if record.get(name):
                 out.append((name, record[name]))
-        # "Heb je hier genoeg aan ...?" after the bot and after staff (insight/enough.py)
+        # "Heb je hier genoeg aan ...?" after the bot and after staff (handoff/enough.py)
         for name in ("enough_bot", "enough_staff"):
             if record.get(name) in ENOUGH_ANSWERS:
                 out.append((name, record[name]))

@@ -15,6 +15,7 @@ from aiohttp import web
 from telegram.error import TelegramError
 
 from base.client_redis import aclose_redis, redis_client
+from base.web import api_messages
 from bot import web_chat, web_docs, web_health, web_privacy, web_security, web_widget
 from bot.address import AddressBook, VoicedOutbox
 from bot.app_keys import API_TOKENS, CORE, HTTP, RASA, REDIS, SETTINGS, TELEGRAM, TEXTS, WIDGET
@@ -234,6 +235,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[TEXTS] = service_messages()
+    api_messages()  # fail at start, not at the first error, when the file is wrong
     opening_hours()  # fail at start, not at the first handoff, when the file is wrong
     web_privacy.statement()
     check_references()  # the safety phrases and crisis contacts, and how they refer

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from base.web import error_body, json_error
+from base.web import api_text, error_body, json_error
 from bot.app_keys import SETTINGS, TEXTS
 from bot.text_input import StorageUnavailable, Unavailable
 
@@ -37,10 +37,10 @@ def storage_unavailable(request: web.Request) -> web.Response:
     return unavailable(request, StorageUnavailable())
 
 
-_CODES = {
-    404: ("not_found", "Deze pagina bestaat niet."),
-    405: ("method_not_allowed", "Deze methode is hier niet toegestaan."),
-    413: ("body_too_large", "Je bericht is te groot."),
+_CODES = {  # status -> the error code and its text in content/api_messages.yml
+    404: ("not_found", "page_not_found"),
+    405: ("method_not_allowed", "method_not_allowed"),
+    413: ("body_too_large", "body_too_large"),
 }
 
 
@@ -51,8 +51,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
             raise
-        error, message = _CODES.get(exc.status, ("http_error", exc.reason))
-        return json_error(exc.status, error, message)
+        if exc.status in _CODES:
+            error, key = _CODES[exc.status]
+            return json_error(exc.status, error, api_text(key))
+        return json_error(exc.status, "http_error", exc.reason)
     except RedisError as exc:  # full (maxmemory, noeviction) or away: polite, and try later
         log.error(
             "redis refused on %s %s (%s)", request.method, request.rel_url.path, type(exc).__name__
@@ -60,4 +62,4 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return storage_unavailable(request)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.rel_url.path)
-        return json_error(500, "internal_error", "Er ging iets mis aan onze kant.")
+        return json_error(500, "internal_error", api_text("internal_error"))

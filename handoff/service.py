@@ -17,7 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from common.content import ServiceMessages, topics
+from common.content import ServiceMessages, service_messages, topics
 from common.handoff_payload import HandoffRequest
 from common.names import Reason, State
 from common.offers import THEME_LABELS
@@ -39,6 +39,7 @@ from handoff.presence import Presence
 from handoff.registrar import Fact, Registrar, outcome
 from handoff.requests import STREAM as REQUESTS
 from handoff.routing import Router
+from handoff.staff_content import console_texts
 from handoff.store import Conversation, Handoff, HandoffStore, now_ms
 from handoff.transcript import Entry, Outbox, Role, Transcript
 
@@ -46,15 +47,6 @@ log = logging.getLogger(__name__)
 
 Message = dict[str, Any]  # a bot message without recipient: text, buttons, custom
 
-REASON_LABELS = {
-    "ask_human": "Vroeg zelf om een medewerker",
-    "callback": "Wil graag teruggebeld worden",
-    "fallback": "De chatbot begreep de vraag niet",
-    "no_offer_match": "Geen passend groepsaanbod gevonden",
-    "conflict_divorce": "Signalen van een vechtscheiding",
-    "safety": "Zorg over veiligheid",
-    "left_message": "Bericht buiten openingstijden",
-}
 NOTIFY_FRONT = 25  # queue places that get a message when they move up
 EWMA_WEIGHT = 0.2  # how fast the handling-time average follows recent handoffs
 
@@ -138,7 +130,7 @@ class HandoffService:
             await self.store.set_state(cid, State.LEAVING_MESSAGE, channel)
             await self._redis.hset(keys.conversation(cid), "pending_summary", _json(summary))
             key = "handoff_closed_hours" if not hours.is_open(now) else "handoff_nobody_online"
-            buttons = [{"title": "Toch geen bericht", "payload": CANCEL}]
+            buttons = [{"title": self._say("no_message_button"), "payload": CANCEL}]
             if self._callback_button and _may_offer_callback(request):
                 buttons.append({"title": self._callback_button, "payload": ASK_CALLBACK})
             return [
@@ -205,7 +197,7 @@ class HandoffService:
         return {
             "channel": channel,
             "reason": request.reason,
-            "reason_label": REASON_LABELS.get(request.reason, request.reason),
+            "reason_label": console_texts().reasons.get(request.reason, request.reason),
             "urgent": request.urgent,
             "safety": request.reason == Reason.SAFETY,
             "theme": theme,
@@ -316,9 +308,7 @@ class HandoffService:
         elif payload == END and conv.state == State.WITH_STAFF and conv.hid:
             if await self.store.close(conv.hid, None, {"closed_by": "user"}):
                 await self._register_end(cid, conv.hid, {})
-                await self.transcript.append(
-                    conv.hid, "system", "De gebruiker heeft het gesprek beëindigd."
-                )
+                await self.transcript.append(conv.hid, "system", self._say("transcript_user_ended"))
                 await self._archive(conv.hid)
                 await events.publish(self._redis, "closed", hid=conv.hid, by="user")
                 return [{"text": self._say("user_ended"), "custom": _event("closed")}]
@@ -496,7 +486,7 @@ class HandoffService:
         assert cid is not None
         position = await self.store.position(hid) or 1
         key = "staff_timeout" if staff is None else "staff_released"
-        await self.transcript.append(hid, "system", "Terug in de wachtrij.")
+        await self.transcript.append(hid, "system", self._say("transcript_back_in_queue"))
         await self.outbox.push(cid, self._queue_message(key, position, None))
         await self.store.set_fields(hid, {"last_position": str(position)})
         await events.publish(self._redis, "released", hid=hid, timeout=staff is None)
@@ -698,4 +688,4 @@ def _loads(raw: Any) -> dict[str, Any] | None:
 
 def _stop_waiting() -> dict[str, str]:
     """The button under every message while a user waits."""
-    return {"title": "Stoppen met wachten", "payload": CANCEL}
+    return {"title": service_messages().get("stop_waiting_button"), "payload": CANCEL}

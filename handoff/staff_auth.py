@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
-from base.web import json_error
+from base.web import api_text, json_error
 from handoff.accounts import Account
 from handoff.sessions import COOKIE, Session
 from handoff.web_keys import ACCOUNTS, HANDOFF, SESSIONS
@@ -44,13 +44,13 @@ def for_roles(
         async def wrapped(request: web.Request) -> web.StreamResponse:
             found = await authenticate(request)
             if found is None:
-                return json_error(401, "not_logged_in", "Log eerst in.")
+                return json_error(401, "not_logged_in", api_text("not_logged_in"))
             account, session = found
             if (
                 request.method not in ("GET", "HEAD")
                 and request.headers.get("X-CSRF-Token") != session.csrf
             ):
-                return json_error(403, "csrf", "De pagina is verlopen. Laad hem opnieuw.")
+                return json_error(403, "csrf", api_text("csrf"))
             if account.role not in allowed:
                 return json_error(403, "forbidden", refused)
             if present:

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from base.web import SECURITY_HEADERS, WEB, file_response, json_error, read_json
+from base.web import SECURITY_HEADERS, WEB, api_text, file_response, json_error, read_json
 from common.names import CONSOLE_ROLES, StaffRole
 from handoff import events
 from handoff.access import may_read
@@ -27,7 +27,7 @@ MAX_TEXT = 4000
 routes = web.RouteTableDef()
 
 # The console: staff and admins; every call is a sign of life.
-staff_only = for_roles(CONSOLE_ROLES, "Je account heeft geen toegang tot de console.", present=True)
+staff_only = for_roles(CONSOLE_ROLES, api_text("console_forbidden"), present=True)
 
 
 def _text(body: dict[str, Any], field: str = "text") -> str | None:
@@ -66,11 +66,11 @@ async def static_file(request: web.Request) -> web.StreamResponse:
 @routes.post("/staff/api/login")
 async def login(request: web.Request) -> web.Response:
     if not same_origin(request):
-        return json_error(403, "bad_origin", "Inloggen kan alleen vanaf de console zelf.")
+        return json_error(403, "bad_origin", api_text("login_bad_origin"))
     body = await read_json(request)
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or len(password) > 1024:
-        return json_error(400, "invalid_request", "Vul je gebruikersnaam en wachtwoord in.")
+        return json_error(400, "invalid_request", api_text("login_incomplete"))
     username = username.strip().lower()[:64]
     address = request.app[STAFF_WEB].client_address(request) or ""
     guard = request.app[LOGIN_GUARD]
@@ -80,20 +80,17 @@ async def login(request: web.Request) -> web.Response:
         return json_error(
             429,
             "locked",
-            f"Te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw, "
-            "of vraag de beheerder je account te ontgrendelen.",
+            api_text("login_locked", minutes=minutes),
         )
     try:
         account = await request.app[ACCOUNTS].verify(username, password)
     except HashingBusy:
         await guard.take_back(username, address)
-        response = json_error(
-            503, "busy", "Het is even erg druk. Probeer het over een minuut opnieuw."
-        )
+        response = json_error(503, "busy", api_text("busy"))
         response.headers["Retry-After"] = "30"
         return response
     if account is None:
-        return json_error(401, "login_failed", "Gebruikersnaam of wachtwoord klopt niet.")
+        return json_error(401, "login_failed", api_text("login_failed"))
     await guard.succeeded(username, address)
     await request.app[AUDIT].record(account.username, "login")
     token, session = await request.app[SESSIONS].create(account.username)
@@ -125,7 +122,7 @@ def _me(account: Account, session: Session) -> dict[str, Any]:
 async def me(request: web.Request) -> web.Response:
     found = await authenticate(request)
     if found is None:
-        return json_error(401, "not_logged_in", "Log eerst in.")
+        return json_error(401, "not_logged_in", api_text("not_logged_in"))
     return web.json_response(_me(*found))
 
 
@@ -163,7 +160,7 @@ async def handoff_detail(request: web.Request, account: Account) -> web.Response
     hid = request.match_info["hid"]
     handoff = await service.store.get(hid)
     if handoff is None:
-        return json_error(404, "not_found", "Dit gesprek bestaat niet (meer).")
+        return json_error(404, "not_found", api_text("conversation_gone"))
     if not may_read(account, handoff):
         # A colleague's chat in progress: that it exists and with whom, not what is said.
         return web.json_response({**handoff.public(), "transcript": [], "readable": False})
@@ -189,7 +186,7 @@ async def routed_for(
 
 
 def _conflict() -> web.Response:
-    return json_error(409, "conflict", "Dit gesprek is al door iemand anders opgepakt of gesloten.")
+    return json_error(409, "conflict", api_text("conversation_taken"))
 
 
 @routes.post("/staff/api/handoffs/{hid}/claim")
@@ -206,7 +203,7 @@ async def claim(request: web.Request, account: Account) -> web.Response:
 async def send(request: web.Request, account: Account) -> web.Response:
     text = _text(await read_json(request, ("text",)))
     if text is None:
-        return json_error(400, "invalid_text", f"Schrijf een bericht van 1 tot {MAX_TEXT} tekens.")
+        return json_error(400, "invalid_text", api_text("message_length", max=MAX_TEXT))
     entry = await request.app[HANDOFF].send(request.match_info["hid"], account, text)
     if entry is None:
         return _conflict()
@@ -218,10 +215,10 @@ async def send(request: web.Request, account: Account) -> web.Response:
 async def note(request: web.Request, account: Account) -> web.Response:
     text = _text(await read_json(request, ("text",)))
     if text is None:
-        return json_error(400, "invalid_text", f"Schrijf een notitie van 1 tot {MAX_TEXT} tekens.")
+        return json_error(400, "invalid_text", api_text("note_length", max=MAX_TEXT))
     entry = await request.app[HANDOFF].note(request.match_info["hid"], account, text)
     if entry is None:
-        return json_error(404, "not_found", "Dit gesprek bestaat niet (meer).")
+        return json_error(404, "not_found", api_text("conversation_gone"))
     return web.json_response(entry.public())
 
 
@@ -239,7 +236,7 @@ async def transfer(request: web.Request, account: Account) -> web.Response:
     to = (await read_json(request, ("to",))).get("to")
     target = await request.app[ACCOUNTS].get(to) if isinstance(to, str) else None
     if target is None or target.role not in CONSOLE_ROLES or target == account:
-        return json_error(400, "invalid_colleague", "Kies een collega om aan over te dragen.")
+        return json_error(400, "invalid_colleague", api_text("choose_colleague"))
     if not await request.app[HANDOFF].transfer(request.match_info["hid"], account, target):
         return _conflict()
     await request.app[AUDIT].record(account.username, "transferred", request.match_info["hid"])
@@ -253,19 +250,19 @@ async def close(request: web.Request, account: Account) -> web.Response:
     options = registration_options()
     topic, outcome = body.get("topic"), body.get("outcome")
     if topic not in options.topics:
-        return json_error(400, "invalid_topic", "Kies een onderwerp uit de lijst.")
+        return json_error(400, "invalid_topic", api_text("choose_topic"))
     if outcome not in options.outcomes:
-        return json_error(400, "invalid_outcome", "Kies een uitkomst uit de lijst.")
+        return json_error(400, "invalid_outcome", api_text("choose_outcome"))
     registration = {"topic": str(topic), "outcome": str(outcome)}
     if options.outcomes[str(outcome)].needs_referral:
         referral = body.get("referred_to")
         if referral not in options.referrals:
-            return json_error(400, "invalid_referral", "Kies naar wie je hebt doorverwezen.")
+            return json_error(400, "invalid_referral", api_text("choose_referral"))
         registration["referred_to"] = str(referral)
     asker = body.get("asker") or None  # optional: "weet ik niet" sends nothing
     if asker is not None:
         if asker not in options.askers:
-            return json_error(400, "invalid_asker", "Kies wie de vraag stelde uit de lijst.")
+            return json_error(400, "invalid_asker", api_text("choose_asker"))
         registration["asker"] = str(asker)
     if not await request.app[HANDOFF].close(request.match_info["hid"], account, registration):
         return _conflict()
@@ -278,9 +275,9 @@ async def close(request: web.Request, account: Account) -> web.Response:
 async def answer(request: web.Request, account: Account) -> web.Response:
     text = _text(await read_json(request, ("text",)))
     if text is None:
-        return json_error(400, "invalid_text", f"Schrijf een antwoord van 1 tot {MAX_TEXT} tekens.")
+        return json_error(400, "invalid_text", api_text("answer_length", max=MAX_TEXT))
     if not await request.app[HANDOFF].answer_message(request.match_info["hid"], account, text):
-        return json_error(409, "conflict", "Dit bericht is al beantwoord.")
+        return json_error(409, "conflict", api_text("already_answered"))
     await request.app[AUDIT].record(account.username, "answered", request.match_info["hid"])
     return web.json_response({"ok": True})
 
@@ -290,7 +287,7 @@ async def answer(request: web.Request, account: Account) -> web.Response:
 async def audit(request: web.Request, account: Account) -> web.Response:
     """Who opened which conversation and when; for admins only."""
     if account.role != StaffRole.ADMIN:
-        return json_error(403, "forbidden", "Alleen een beheerder kan het logboek inzien.")
+        return json_error(403, "forbidden", api_text("audit_admins_only"))
     return web.json_response({"entries": await request.app[AUDIT].read()})
 
 
@@ -326,6 +323,7 @@ async def registration(request: web.Request, account: Account) -> web.Response:
             "referrals": options.referrals,
             "askers": options.askers,
             "channels": console_texts().channels,
+            "reasons": console_texts().reasons,
         }
     )
 
@@ -350,7 +348,7 @@ async def staff_list(request: web.Request, account: Account) -> web.Response:
 async def presence(request: web.Request, account: Account) -> web.Response:
     status = (await read_json(request, ("status",))).get("status")
     if status not in ("online", "away"):
-        return json_error(400, "invalid_status", "Kies online of afwezig.")
+        return json_error(400, "invalid_status", api_text("choose_status"))
     service = request.app[HANDOFF]
     await service.presence.set_status(account.username, status)
     await events.publish(service.redis, "presence", staff=account.username, status=status)

@@ -37,7 +37,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 
-from base.web import json_exception
+from base.web import api_text, json_exception
 from common.names import CONSOLE_ROLES
 from handoff import events, keys
 from handoff.access import may_read_chat
@@ -238,9 +238,9 @@ class ConsoleLine:
 async def staff_socket(request: web.Request) -> web.StreamResponse:
     found = await authenticate(request)
     if found is None or found[0].role not in CONSOLE_ROLES:
-        raise json_exception(web.HTTPUnauthorized, "not_logged_in", "Log eerst in.")
+        raise json_exception(web.HTTPUnauthorized, "not_logged_in", api_text("not_logged_in"))
     if not same_origin(request):
-        raise json_exception(web.HTTPForbidden, "bad_origin", "Alleen vanaf de console zelf.")
+        raise json_exception(web.HTTPForbidden, "bad_origin", api_text("socket_bad_origin"))
     account, _ = found
     service = request.app[HANDOFF]
     ws = web.WebSocketResponse(heartbeat=20, max_msg_size=16 * 1024)

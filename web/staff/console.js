@@ -31,16 +31,6 @@
     transferred: 'overgedragen',
     received: 'live meegelezen',
   };
-  // Fallback when a summary carries no reason_label (e.g. a message left outside opening hours).
-  const REASON_LABELS = {
-    ask_human: 'Vroeg zelf om een medewerker',
-    callback: 'Wil graag teruggebeld worden',
-    fallback: 'De chatbot begreep de vraag niet',
-    no_offer_match: 'Geen passend groepsaanbod gevonden',
-    conflict_divorce: 'Signalen van een vechtscheiding',
-    safety: 'Zorg over veiligheid',
-    left_message: 'Bericht buiten openingstijden',
-  };
 
   const state = {
     me: null,
@@ -49,7 +39,7 @@
     seenWaiting: null, // Set of waiting hids seen so far; null before the first load
     staff: [],
     canned: [],
-    registration: { topics: {}, outcomes: {}, referrals: {}, askers: {}, channels: {} },
+    registration: { topics: {}, outcomes: {}, referrals: {}, askers: {}, channels: {}, reasons: {} },
     open: null, // the handoff shown in the conversation panel
     wantHid: null, // the handoff last asked for (may still be loading)
     openSeq: 0,
@@ -104,7 +94,7 @@
   function reasonLabel(h) {
     const s = summaryOf(h);
     const reason = s.reason || h.reason;
-    return s.reason_label || REASON_LABELS[reason] || reason || 'Gesprek';
+    return s.reason_label || state.registration.reasons[reason] || reason || 'Gesprek';
   }
 
   // --- status line -----------------------------------------------------------------------
@@ -275,7 +265,7 @@
       state.registration = {
         topics: data.topics || {}, outcomes: data.outcomes || {},
         referrals: data.referrals || {}, askers: data.askers || {},
-        channels: data.channels || {}, // content/staff_console.yml
+        channels: data.channels || {}, reasons: data.reasons || {}, // content/staff_console.yml
       };
       const reg = state.registration;
       setOptions($('close-topic'), Object.entries(reg.topics), '— Kies een onderwerp —');

@@ -18,14 +18,13 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, expect
 
-from bot import Settings, create_app
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
 from handoff.web_keys import ACCOUNTS, HANDOFF
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import cid_of, issue
-from tests.conftest import RedisServer, free_port
-from tests.handoff.conftest import ALWAYS, content_copy
+from tests.conftest import RedisServer
+from tests.handoff.conftest import service_client
 from tests.handoff.test_web_staff import PASSWORD, Client
 from tests.handoff.test_web_staff_ws import Event, next_event
 
@@ -40,17 +39,15 @@ async def client(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Client]:
-    monkeypatch.setenv("CJG_CONTENT_DIR", str(content_copy(tmp_path, ALWAYS)))
-    settings = Settings(
-        redis_url=redis_server.url(DB),
-        rasa_url=f"http://127.0.0.1:{free_port()}",  # not needed: handoffs start in the service
-        rasa_token="t" * 32,
-        pseudonym_secret="s" * 32,
+    client = await service_client(
+        aiohttp_client,
+        redis_server,
+        tmp_path,
+        monkeypatch,
+        DB,
         routing_wait_seconds=WAIT,
         sweep_interval_seconds=0.2,
     )
-    client = await aiohttp_client(create_app(settings))
-    await client.app[HANDOFF].redis.flushdb()
     accounts = client.app[ACCOUNTS]
     for username, team, profiles in (
         ("bea", "bloemendaal", ("scheiding",)),

@@ -32,10 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from common.content import topics  # noqa: E402  (the repository root is not on a script's path)
 from common.handoff_payload import HandoffRequest  # noqa: E402
+from common.names import Reason  # noqa: E402
 from tests.servers import MODEL, running_stack  # noqa: E402
 
 Reply = dict[str, Any]
-NO_REQUEST = HandoffRequest("ask_human")
+NO_REQUEST = HandoffRequest(Reason.ASK_HUMAN)
 DOMAIN: dict[str, Any] = yaml.safe_load((ROOT / "domain.yml").read_text())
 CHOICE = "Waar gaat je vraag het meest over?"  # assistant/actions/topics.py
 

@@ -7,42 +7,26 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
-from bot.client_redis import (
+from base.client_redis import (
     DEFAULT_MASTER,
+    DEFAULT_REDIS_URL,
     Address,
     RedisTarget,
     SentinelSettingError,
     parse_sentinels,
+    redis_url_from_env,
+    with_password,
 )
 from bot.rasa_replicas import replica_identity
 
 Network = IPv4Network | IPv6Network
 FORWARDED_HEADERS = ("X-Forwarded-For", "Forwarded")
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6390/0"
 
 
 class ConfigError(ValueError):
     """A setting is missing or wrong; the message names the variable and what to do."""
-
-
-def with_password(url: str, password: str) -> str:
-    """``url`` with ``password`` in it (``redis://:pw@host:port/db``), unless it has one."""
-    parts = urlsplit(url)
-    if not password or parts.password is not None or parts.scheme not in ("redis", "rediss"):
-        return url
-    user = quote(unquote(parts.username or ""), safe="")
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
-
-
-def redis_url_from_env(env: Mapping[str, str] | None = None) -> str:
-    """The service's Redis: ``CJG_REDIS_URL`` with the stack's ``REDIS_PASSWORD`` (generated
-    into var/secrets.env; redis.conf's ``requirepass``). The scripts use it too."""
-    env = os.environ if env is None else env
-    url = env.get("CJG_REDIS_URL") or DEFAULT_REDIS_URL
-    return with_password(url, env.get("REDIS_PASSWORD", ""))
 
 
 @dataclass(frozen=True)
@@ -283,7 +267,7 @@ class Settings:
 
     @property
     def redis_target(self) -> RedisTarget:
-        """The service's Redis (bot/client_redis.py builds every client from it)."""
+        """The service's Redis (base/client_redis.py builds every client from it)."""
         return RedisTarget(self.redis_url, self.redis_sentinels, self.redis_master)
 
     @property

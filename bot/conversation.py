@@ -29,19 +29,19 @@ from common import phone, registration
 from common.address import PAYLOADS, WISH_MAX_WORDS, Address, wish
 from common.content import ServiceMessages
 from common.handoff_payload import HandoffRequest
+from common.names import Channel, Reason, State
 from common.offers import catalogue
 from common.payload import ASK_CALLBACK, as_text, is_payload, is_service_payload
 from common.safety import Signal, nlu_signal
+from handoff import enough
 from handoff.callbacks import Callbacks
 from handoff.callbacks import Turn as CallbackTurn
 from handoff.redact import redact
+from handoff.registrar import Fact, facts_from_tag, outcome
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Message
-from handoff.store import State
 from handoff.transcript import Role
 from handoff.urgent import UrgentLimits
-from insight import enough
-from insight.registrar import Fact, facts_from_tag, outcome
 from insight.unclear import Kind, UnclearQuestions
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ CRISIS = outcome("crisis_card")
 
 @dataclass(frozen=True)
 class Incoming:
-    channel: str  # "api", "widget", "telegram"
+    channel: str  # a Channel (common/names.py)
     user_id: str  # the id as the channel knows it; never stored or logged
     text: str
     address: str | None = None  # the client's network address, only to count (rate limits)
@@ -417,7 +417,7 @@ class ConversationCore:
                 conversation, incoming
             )
             request = HandoffRequest(
-                reason="safety", urgent=urgent, context={"safety": signal.label}
+                reason=Reason.SAFETY, urgent=urgent, context={"safety": signal.label}
             )
             unseen: list[tuple[Role, str]] = [] if said_to_rasa else [("user", text)]
             started = await self._start_handoff(conversation, incoming, request, unseen)
@@ -491,7 +491,7 @@ class ConversationCore:
     async def _ask_enough(
         self, conversation: str, incoming: Incoming, facts: list[Fact], replies: list[BotMessage]
     ) -> list[BotMessage]:
-        """ "Heb je hier genoeg aan ...?" after the first sure answer (insight/enough.py); an
+        """ "Heb je hier genoeg aan ...?" after the first sure answer (handoff/enough.py); an
         optional question, so a failure only leaves it out."""
         try:
             asked = await self.handoff.enough.after_bot(conversation, facts, list(replies))
@@ -509,7 +509,7 @@ class ConversationCore:
         buttons = message.get("buttons")
         if offer is None or not buttons:
             return message
-        if channel == "telegram" and not self._public_url.startswith("https://"):
+        if channel == Channel.TELEGRAM and not self._public_url.startswith("https://"):
             return message  # Telegram refuses link buttons to a local http address
         link = f"{self._public_url}/go/{offer.id}?via={channel}"
         counted = [{**b, "payload": link} if b["payload"] == offer.link else b for b in buttons]
@@ -526,7 +526,7 @@ class ConversationCore:
         """``also``: what the user said that Rasa never saw (a safety message). A callback
         wish starts the service's callback questions instead (handoff/callbacks.py); ``flow``
         False: a chat after all."""
-        if request.reason == "callback" and self.callbacks is not None and flow:
+        if request.reason == Reason.CALLBACK and self.callbacks is not None and flow:
             step = await self.callbacks.begin(conversation, incoming.channel, request)
             return await self._callback_turn(conversation, incoming, step)
         await self._handoffs.record(conversation, incoming.channel, request)

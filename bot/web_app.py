@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import weakref
@@ -13,11 +14,13 @@ import aiohttp
 from aiohttp import web
 from telegram.error import TelegramError
 
+from base.client_redis import aclose_redis, redis_client
+from base.web import api_messages
 from bot import web_chat, web_docs, web_health, web_privacy, web_security, web_widget
 from bot.address import AddressBook, VoicedOutbox
 from bot.app_keys import API_TOKENS, CORE, HTTP, RASA, REDIS, SETTINGS, TELEGRAM, TEXTS, WIDGET
+from bot.client_address import client_address
 from bot.client_rasa import RasaClient
-from bot.client_redis import aclose_redis, redis_client
 from bot.config import Settings
 from bot.conversation import ConversationCore
 from bot.credentials import api_tokens, widget_sessions
@@ -37,6 +40,7 @@ from handoff.durability import Durability
 from handoff.hours import opening_hours
 from handoff.login_guard import LoginGuard
 from handoff.presence import Presence
+from handoff.registrar import Registrar
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
 from handoff.sessions import Sessions
@@ -51,9 +55,10 @@ from handoff.web_keys import (
     OUTBOX_WATCHER,
     SESSIONS,
     SOCKETS,
+    STAFF_WEB,
+    StaffWeb,
 )
 from insight import web_insight
-from insight.registrar import Registrar
 from insight.unclear import UnclearQuestions
 from insight.web_keys import UNCLEAR
 
@@ -118,6 +123,11 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     app[OUTBOX_WATCHER] = OutboxWatcher(redis)
     await app[OUTBOX_WATCHER].start()
     preloading = asyncio.create_task(redact.preload())  # deduce's model, in a thread
+    app[STAFF_WEB] = StaffWeb(
+        settings.secure_cookies,
+        functools.partial(client_address, settings=settings),
+        address.for_staff,
+    )
     app[CORE] = ConversationCore(
         rasa=rasa,
         handoffs=HandoffLog(redis, settings.retention_seconds),
@@ -225,6 +235,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[TEXTS] = service_messages()
+    api_messages()  # fail at start, not at the first error, when the file is wrong
     opening_hours()  # fail at start, not at the first handoff, when the file is wrong
     web_privacy.statement()
     check_references()  # the safety phrases and crisis contacts, and how they refer

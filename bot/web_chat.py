@@ -27,16 +27,18 @@ from typing import Any, cast
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from base.web import json_error
 from bot import safety
 from bot.app_keys import API_TOKENS, CORE, SETTINGS, TEXTS
 from bot.client_address import client_address
 from bot.conversation import Incoming
 from bot.origins import allowed_origin
 from bot.text_input import InputRejected, RateLimited, Unavailable, normalise_text
-from bot.web_errors import json_error, storage_unavailable, unavailable
+from bot.web_errors import storage_unavailable, unavailable
+from common.names import Channel
 from handoff.web_keys import OUTBOX_WATCHER
 
-CHANNEL = "api"
+CHANNEL = Channel.API
 TOKEN_HEADER = "X-CJG-Conversation"  # the conversation token, both ways
 RASA_REST_PATH = "/webhooks/rest/webhook"  # Rasa's REST channel: a drop-in URL for its clients
 # A Redis stream id: "ms" or "ms-seq", each part a 64-bit unsigned number.

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from base.web import api_text, error_body, json_error
 from bot.app_keys import SETTINGS, TEXTS
 from bot.text_input import StorageUnavailable, Unavailable
 
@@ -17,19 +18,11 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def json_error(status: int, error: str, message: str) -> web.Response:
-    """``error`` is a stable code for programs; ``message`` is Dutch text a user may read."""
-    return web.json_response({"error": error, "message": message}, status=status)
-
-
 def unavailable(request: web.Request, refusal: Unavailable) -> web.Response:
     """503 with ``Retry-After`` and the Dutch text: the message got no answer and nothing of it
     was kept, so the client sends the same message again later. A crisis card the user must
     read even so rides along in ``crisis`` (as in the 401 of an unknown conversation)."""
-    body: dict[str, Any] = {
-        "error": refusal.code,
-        "message": request.app[TEXTS].get(refusal.code),
-    }
+    body: dict[str, Any] = {**error_body(refusal.code, request.app[TEXTS].get(refusal.code))}
     card = next((m for m in refusal.shown if "crisis" in (m.get("custom") or {})), None)
     if card is not None:
         body["crisis"] = {k: v for k, v in card.items() if k != "recipient_id"}  # the token
@@ -44,10 +37,10 @@ def storage_unavailable(request: web.Request) -> web.Response:
     return unavailable(request, StorageUnavailable())
 
 
-_CODES = {
-    404: ("not_found", "Deze pagina bestaat niet."),
-    405: ("method_not_allowed", "Deze methode is hier niet toegestaan."),
-    413: ("body_too_large", "Je bericht is te groot."),
+_CODES = {  # status -> the error code and its text in content/api_messages.yml
+    404: ("not_found", "page_not_found"),
+    405: ("method_not_allowed", "method_not_allowed"),
+    413: ("body_too_large", "body_too_large"),
 }
 
 
@@ -58,8 +51,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
             raise
-        error, message = _CODES.get(exc.status, ("http_error", exc.reason))
-        return json_error(exc.status, error, message)
+        if exc.status in _CODES:
+            error, key = _CODES[exc.status]
+            return json_error(exc.status, error, api_text(key))
+        return json_error(exc.status, "http_error", exc.reason)
     except RedisError as exc:  # full (maxmemory, noeviction) or away: polite, and try later
         log.error(
             "redis refused on %s %s (%s)", request.method, request.rel_url.path, type(exc).__name__
@@ -67,4 +62,4 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return storage_unavailable(request)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.rel_url.path)
-        return json_error(500, "internal_error", "Er ging iets mis aan onze kant.")
+        return json_error(500, "internal_error", api_text("internal_error"))

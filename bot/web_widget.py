@@ -6,7 +6,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-WEB = Path(__file__).resolve().parents[1] / "web"
+from base.web import WEB, file_response
+
 # What the widget consists of; nothing else under web/ is served from here.
 WIDGET_FILES = {
     "widget.js": (WEB / "widget" / "widget.js", "text/javascript"),
@@ -40,13 +41,9 @@ routes = web.RouteTableDef()
 
 
 def _serve(found: tuple[Path, str] | None, headers: dict[str, str]) -> web.FileResponse:
-    """Streamed from disk off the event loop; ETags let a browser keep its copy (304)."""
     if found is None or not found[0].is_file():
         raise web.HTTPNotFound()
-    path, content_type = found
-    return web.FileResponse(
-        path, headers={**headers, "Content-Type": f"{content_type}; charset=utf-8"}
-    )
+    return file_response(*found, headers)
 
 
 @routes.get("/widget/{name}")

@@ -6,15 +6,14 @@ One definition for both sides of the HTTP boundary, so the two cannot drift apar
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any
+
+from common.names import Reason
 
 HANDOFF_KEY = "handoff_request"
 PAYLOAD_VERSION = 1
 
-Reason = Literal[
-    "ask_human", "callback", "fallback", "no_offer_match", "conflict_divorce", "safety"
-]
-REASONS: tuple[Reason, ...] = get_args(Reason)
+REASONS: tuple[Reason, ...] = tuple(Reason)
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class HandoffRequest:
 
     def to_custom(self) -> dict[str, Any]:
         """The ``custom`` payload of the bot message that carries this request."""
-        return {HANDOFF_KEY: asdict(self)}
+        return {HANDOFF_KEY: {**asdict(self), "reason": str(self.reason)}}  # plain JSON
 
     @classmethod
     def from_custom(cls, custom: Any) -> HandoffRequest | None:
@@ -40,6 +39,7 @@ class HandoffRequest:
         reason = raw.get("reason")
         if reason not in REASONS:
             return None
+        reason = Reason(reason)
         context = raw.get("context") or {}
         intents = raw.get("recent_intents") or []
         return cls(

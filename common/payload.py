@@ -33,7 +33,7 @@ RATING = "/cjg_rating_"
 # "je" or "u" (common/address.py): the widget's control and Telegram's /u and /je.
 ADDRESS_U = "/cjg_address_u"
 ADDRESS_JE = "/cjg_address_je"
-# "Heb je hier genoeg aan om zelf verder te kunnen?" (insight/enough.py); the codes are counted.
+# "Heb je hier genoeg aan om zelf verder te kunnen?" (handoff/enough.py); the codes are counted.
 ENOUGH = "/cjg_enough_"
 ENOUGH_ANSWERS = ("ja", "beetje", "nee")
 SERVICE_PAYLOADS = frozenset(

@@ -7,10 +7,9 @@ ones are the team's: every staff member may read them (to pick one up, or to fol
 
 from __future__ import annotations
 
+from common.names import CONSOLE_ROLES, StaffRole, State
 from handoff.accounts import Account
 from handoff.store import Handoff
-
-CONSOLE_ROLES = ("staff", "admin")
 
 
 def may_read(account: Account, handoff: Handoff) -> bool:
@@ -22,6 +21,6 @@ def may_read_chat(account: Account, state: str | None, staff: str | None) -> boo
     both, so each console decides without asking Redis)."""
     if account.role not in CONSOLE_ROLES or state is None:
         return False
-    if account.role == "admin" or state != "with_staff":
+    if account.role == StaffRole.ADMIN or state != State.WITH_STAFF:
         return True
     return staff == account.username

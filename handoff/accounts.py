@@ -10,18 +10,20 @@ import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, TypeVar, cast
+from typing import TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
+from common.names import StaffRole
 from handoff import keys
 from handoff.routing_content import routing_content, team_labels
 from handoff.sessions import end_sessions_of
 
-Role = Literal["staff", "admin", "insight"]
-ROLES: tuple[Role, ...] = ("staff", "admin", "insight")
+# A StaffRole value; a plain str for callers, checked against ROLES where it enters.
+Role = str
+ROLES: tuple[StaffRole, ...] = tuple(StaffRole)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD = 12
 
@@ -94,7 +96,7 @@ def account_from_hash(username: str, raw: dict[str, str]) -> Account | None:
     """An account from its Redis hash (None when the hash is not a valid account)."""
     if not raw or raw.get("role") not in ROLES:
         return None
-    role = cast(Role, raw["role"])
+    role = StaffRole(raw["role"])
     return Account(
         username, raw["name"], role, raw.get("team") or None, _profiles(raw.get("profiles"))
     )
@@ -105,7 +107,9 @@ class Accounts:
         self._redis = redis
         self.pool = pool or HashPool()
 
-    async def add(self, username: str, name: str, password: str, role: Role = "staff") -> None:
+    async def add(
+        self, username: str, name: str, password: str, role: Role = StaffRole.STAFF
+    ) -> None:
         if not USERNAME.match(username):
             raise AccountError("username: 2-32 lowercase letters, digits, '.', '_' or '-'")
         if not name.strip() or len(name) > 40:

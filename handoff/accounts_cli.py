@@ -9,7 +9,8 @@ import sys
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.client_redis import RedisTarget, aclose_redis, redis_client
+from base.client_redis import RedisTarget, aclose_redis, redis_client
+from common.names import StaffRole
 from handoff.accounts import ROLES, Account, AccountError, Accounts, check_routing
 from handoff.login_guard import LoginGuard
 from handoff.routing_content import routing_content, team_labels
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     add = sub.add_parser("add", help="create an account (asks for the password)")
     add.add_argument("username")
     add.add_argument("--name", required=True, help="first name shown to parents")
-    add.add_argument("--role", choices=ROLES, default="staff")
+    add.add_argument("--role", choices=ROLES, default=StaffRole.STAFF)
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.add_argument("--team", help="local team: a municipality (see 'choices')")
     add.add_argument("--profiles", help="profiles, comma-separated (see 'choices')")

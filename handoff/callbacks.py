@@ -28,12 +28,13 @@ from redis.asyncio import Redis
 from common import phone
 from common.content import ContentError, content_dir, load_current, topics
 from common.handoff_payload import HandoffRequest
+from common.names import Reason, State
 from common.offers import THEME_LABELS
 from common.payload import CALLBACK, CANCEL
 from handoff import events, keys
 from handoff.hours import DAYS, OpeningHours
-from handoff.store import State, now_ms
-from insight.registrar import Fact, Registrar, outcome
+from handoff.registrar import Fact, Registrar, outcome
+from handoff.store import now_ms
 
 log = logging.getLogger(__name__)
 
@@ -302,7 +303,7 @@ class Callbacks:
         consent question."""
         texts = self._texts()
         if request.context.get("user_type") == "youth":
-            chat = HandoffRequest("ask_human", False, request.context, request.recent_intents)
+            chat = HandoffRequest(Reason.ASK_HUMAN, False, request.context, request.recent_intents)
             return Turn([{"text": texts.say("youth")}], chat)
         if self._cipher is None:
             return Turn([{"text": texts.say("unavailable")}], request)
@@ -375,7 +376,7 @@ class Callbacks:
                 found = HandoffRequest.from_custom(json.loads(raw.get("request") or "{}"))
                 context = found.context if found else {}
                 intents = found.recent_intents if found else []
-                return Turn([], HandoffRequest("ask_human", False, context, intents))
+                return Turn([], HandoffRequest(Reason.ASK_HUMAN, False, context, intents))
             return Turn([self._consent(texts, "consent_again")])
         if step == Step.NUMBER:
             number = phone.parse(text)
@@ -408,7 +409,7 @@ class Callbacks:
             return Turn([self._ask(texts, "ask_number", Step.NUMBER)])
         when = expectation(texts, self._hours(), choice, datetime.now(UTC))
         found = HandoffRequest.from_custom(json.loads(raw.get("request") or "{}"))
-        request = found or HandoffRequest("callback")
+        request = found or HandoffRequest(Reason.CALLBACK)
         cbid = secrets.token_hex(8)
         at = now_ms()
         channel = raw.get("channel", "")

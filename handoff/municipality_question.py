@@ -19,7 +19,7 @@ the handoff's record. Nothing to retrain, and the slot keeps meaning "asked by t
    weighed again). Ignoring the question changes nothing.
 
 A municipality learned either way also counts in the figures (the conversation's record in
-insight/registrar.py), as the offer finder's does.
+handoff/registrar.py), as the offer finder's does.
 
 Redis: the record field ``route_ask`` is "1" while the question is open; "Zeg ik liever niet"
 removes it. No text is kept apart from the transcript the waiting messages go to anyway.
@@ -37,13 +37,14 @@ from redis.asyncio import Redis
 from common.content import municipalities
 from common.extract import municipalities_named
 from common.handoff_payload import HandoffRequest
+from common.names import Reason, State
 from common.payload import MUNICIPALITY, NOT_SAYING
 from handoff import events, keys
+from handoff.registrar import Fact, Registrar
 from handoff.routing import Router
 from handoff.routing_content import RoutingQuestion, routing_content, team_labels
 from handoff.store import HandoffStore
 from handoff.transcript import Role
-from insight.registrar import Fact, Registrar
 
 ASKED = "route_ask"  # record field: "1" while the question waits for an answer
 
@@ -92,7 +93,7 @@ class MunicipalityQuestion:
         if (
             question is None
             or request.urgent
-            or request.reason == "safety"
+            or request.reason == Reason.SAFETY
             or context.get("safety")
             or context.get("municipality")  # known, or "anders": somewhere else
             or context.get("user_type") == "youth"
@@ -115,7 +116,7 @@ class MunicipalityQuestion:
 
     async def answer(self, hid: str, payload: str) -> str | None:
         """A button of the question: what to tell the user, or None when it no longer waits."""
-        if await self._redis.hget(keys.record(hid), "state") != "waiting":
+        if await self._redis.hget(keys.record(hid), "state") != State.WAITING:
             return None
         question = routing_content().question
         if question is None:
@@ -154,7 +155,7 @@ class MunicipalityQuestion:
         return True
 
     async def _counted(self, hid: str, team: str) -> None:
-        """The conversation's municipality for the figures (insight/registrar.py)."""
+        """The conversation's municipality for the figures (handoff/registrar.py)."""
         cid, channel = await self._redis.hmget(keys.record(hid), ["cid", "channel"])
         if cid:
             await self._registrar.note(str(cid), str(channel or ""), [Fact("municipality", team)])

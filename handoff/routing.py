@@ -28,8 +28,8 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from common.handoff_payload import HandoffRequest
+from common.names import CONSOLE_ROLES, Reason, State
 from handoff import events, keys
-from handoff.access import CONSOLE_ROLES
 from handoff.accounts import Account, account_from_hash
 from handoff.presence import Presence
 from handoff.routing_content import RoutingContent, routing_content, team_labels
@@ -70,7 +70,7 @@ def route_for(request: HandoffRequest, content: RoutingContent, teams: Iterable[
     context, rules = request.context, content.rules
     team = context.get("municipality")
     profile: str | None
-    if request.reason == "safety" or context.get("safety"):
+    if request.reason == Reason.SAFETY or context.get("safety"):
         profile = rules.safety
     elif context.get("user_type") == "youth":
         profile = rules.youth
@@ -136,7 +136,7 @@ class Router:
         at = now_ms()
         fields = {"route_team": route.team or "", "route_profile": route.profile or ""}
         opened: Opened | None = None
-        if request.urgent or request.reason == "safety":
+        if request.urgent or request.reason == Reason.SAFETY:
             opened = Opened.URGENT
         elif not route.targeted:
             opened = Opened.UNROUTED
@@ -173,20 +173,20 @@ class Router:
                 ),
             )
             state, team, profile, until, urgent = raw
-            if state not in ("waiting", "with_staff") or until is None or urgent == "1":
+            if state not in (State.WAITING, State.WITH_STAFF) or until is None or urgent == "1":
                 # gone, closed or cancelled; or urgent now, which is for everyone already
                 await self._redis.zrem(keys.ROUTED, hid)
                 continue
             due = int(until) <= now
             if not due:
-                if state != "waiting":
+                if state != State.WAITING:
                     continue
                 if online is None:
                     online = await self.online_accounts()
                 if any(matches(a, Route(team or None, profile or None)) for a in online):
                     continue
             reason = Opened.WAITED if due else Opened.NOBODY
-            if await self._open(hid, reason, now) and state == "waiting":
+            if await self._open(hid, reason, now) and state == State.WAITING:
                 await events.publish(self._redis, "queue", hid=hid, routing=reason.value)
                 opened += 1
         return opened
@@ -207,7 +207,7 @@ class Router:
                         list[str | None],
                         await pipe.hmget(record, fields),
                     )
-                    if state != "waiting" or old or urgent == "1" or why == Opened.URGENT:
+                    if state != State.WAITING or old or urgent == "1" or why == Opened.URGENT:
                         await pipe.reset()  # type: ignore[no-untyped-call]
                         return None
                     route, now = Route(team, profile or None), now_ms()

@@ -17,8 +17,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from common.content import ServiceMessages, topics
+from common.content import ServiceMessages, service_messages, topics
 from common.handoff_payload import HandoffRequest
+from common.names import Reason, State
 from common.offers import THEME_LABELS
 from common.payload import (
     ASK_CALLBACK,
@@ -31,29 +32,21 @@ from common.payload import (
 from handoff import events, keys
 from handoff.accounts import Account
 from handoff.durability import Durability
+from handoff.enough import EnoughQuestion
 from handoff.hours import OpeningHours
 from handoff.municipality_question import MunicipalityQuestion
 from handoff.presence import Presence
+from handoff.registrar import Fact, Registrar, outcome
 from handoff.requests import STREAM as REQUESTS
 from handoff.routing import Router
-from handoff.store import Conversation, Handoff, HandoffStore, State, now_ms
+from handoff.staff_content import console_texts
+from handoff.store import Conversation, Handoff, HandoffStore, now_ms
 from handoff.transcript import Entry, Outbox, Role, Transcript
-from insight.enough import EnoughQuestion
-from insight.registrar import Fact, Registrar, outcome
 
 log = logging.getLogger(__name__)
 
 Message = dict[str, Any]  # a bot message without recipient: text, buttons, custom
 
-REASON_LABELS = {
-    "ask_human": "Vroeg zelf om een medewerker",
-    "callback": "Wil graag teruggebeld worden",
-    "fallback": "De chatbot begreep de vraag niet",
-    "no_offer_match": "Geen passend groepsaanbod gevonden",
-    "conflict_divorce": "Signalen van een vechtscheiding",
-    "safety": "Zorg over veiligheid",
-    "left_message": "Bericht buiten openingstijden",
-}
 NOTIFY_FRONT = 25  # queue places that get a message when they move up
 EWMA_WEIGHT = 0.2  # how fast the handling-time average follows recent handoffs
 
@@ -137,7 +130,7 @@ class HandoffService:
             await self.store.set_state(cid, State.LEAVING_MESSAGE, channel)
             await self._redis.hset(keys.conversation(cid), "pending_summary", _json(summary))
             key = "handoff_closed_hours" if not hours.is_open(now) else "handoff_nobody_online"
-            buttons = [{"title": "Toch geen bericht", "payload": CANCEL}]
+            buttons = [{"title": self._say("no_message_button"), "payload": CANCEL}]
             if self._callback_button and _may_offer_callback(request):
                 buttons.append({"title": self._callback_button, "payload": ASK_CALLBACK})
             return [
@@ -204,9 +197,9 @@ class HandoffService:
         return {
             "channel": channel,
             "reason": request.reason,
-            "reason_label": REASON_LABELS.get(request.reason, request.reason),
+            "reason_label": console_texts().reasons.get(request.reason, request.reason),
             "urgent": request.urgent,
-            "safety": request.reason == "safety",
+            "safety": request.reason == Reason.SAFETY,
             "theme": theme,
             "child_age": context.get("child_age"),
             "municipality": context.get("municipality"),
@@ -315,9 +308,7 @@ class HandoffService:
         elif payload == END and conv.state == State.WITH_STAFF and conv.hid:
             if await self.store.close(conv.hid, None, {"closed_by": "user"}):
                 await self._register_end(cid, conv.hid, {})
-                await self.transcript.append(
-                    conv.hid, "system", "De gebruiker heeft het gesprek beëindigd."
-                )
+                await self.transcript.append(conv.hid, "system", self._say("transcript_user_ended"))
                 await self._archive(conv.hid)
                 await events.publish(self._redis, "closed", hid=conv.hid, by="user")
                 return [{"text": self._say("user_ended"), "custom": _event("closed")}]
@@ -431,7 +422,7 @@ class HandoffService:
 
     async def _owned(self, hid: str, staff: Account) -> Handoff | None:
         handoff = await self.store.get(hid)
-        if handoff is None or handoff.state != "with_staff" or handoff.staff != staff.username:
+        if handoff is None or handoff.state != State.WITH_STAFF or handoff.staff != staff.username:
             return None
         return handoff
 
@@ -447,7 +438,7 @@ class HandoffService:
         )
         await self._redis.delete(keys.staff_typing(cid))
         await self.store.touch(hid)
-        await self._published(hid, entry, ("with_staff", staff.username))
+        await self._published(hid, entry, (State.WITH_STAFF, staff.username))
         await self.durability.confirm(self._redis)  # before the console hears "sent"
         return entry
 
@@ -495,7 +486,7 @@ class HandoffService:
         assert cid is not None
         position = await self.store.position(hid) or 1
         key = "staff_timeout" if staff is None else "staff_released"
-        await self.transcript.append(hid, "system", "Terug in de wachtrij.")
+        await self.transcript.append(hid, "system", self._say("transcript_back_in_queue"))
         await self.outbox.push(cid, self._queue_message(key, position, None))
         await self.store.set_fields(hid, {"last_position": str(position)})
         await events.publish(self._redis, "released", hid=hid, timeout=staff is None)
@@ -543,7 +534,7 @@ class HandoffService:
                 "custom": _event("rating"),
             },
         )
-        if not (handoff.urgent or handoff.reason == "safety" or handoff.safety):
+        if not (handoff.urgent or handoff.reason == Reason.SAFETY or handoff.safety):
             # "Heb je hier genoeg aan ...?" after the rating (never after a safety chat).
             await self.enough.wait_after_rating(cid)
         if handoff.claimed_at is not None:
@@ -681,7 +672,7 @@ def _may_offer_callback(request: HandoffRequest) -> bool:
     """Not for a safety concern (the crisis card has the numbers), a youth (never asked for a
     number) or someone who already asked for one."""
     youth = request.context.get("user_type") == "youth"
-    return request.reason not in ("safety", "callback") and not youth
+    return request.reason not in (Reason.SAFETY, Reason.CALLBACK) and not youth
 
 
 def _json(value: Any) -> str:
@@ -697,4 +688,4 @@ def _loads(raw: Any) -> dict[str, Any] | None:
 
 def _stop_waiting() -> dict[str, str]:
     """The button under every message while a user waits."""
-    return {"title": "Stoppen met wachten", "payload": CANCEL}
+    return {"title": service_messages().get("stop_waiting_button"), "payload": CANCEL}

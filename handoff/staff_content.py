@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from common.content import ContentError, check_topic_groups, content_dir, load_current
+from common.names import Channel, Reason
 from common.registration import USER_TYPES
 
 
@@ -55,12 +56,15 @@ class ConsoleTexts:
 
     version: int
     messages: dict[str, str]
+    channels: dict[str, str] = field(default_factory=dict)  # channel code -> label in the console
+    reasons: dict[str, str] = field(default_factory=dict)  # handoff reason -> label
 
     def get(self, key: str) -> str:
         return self.messages[key]
 
 
 CONSOLE_TEXT_KEYS = frozenset({"logged_out", "feed_lost", "feed_back"})
+REASON_LABEL_KEYS = (*Reason, "left_message")  # left_message: outside opening hours
 MAX_CLOSE_REASON = 123  # bytes: the limit of a websocket close frame's reason
 
 
@@ -71,6 +75,15 @@ def _check_console_texts(loaded: Any, path: Path) -> None:
         raise ContentError(f"{path}: messages.{missing[0]} is missing")
     if len(loaded.messages["logged_out"].encode()) > MAX_CLOSE_REASON:
         raise ContentError(f"{path}: messages.logged_out: at most {MAX_CLOSE_REASON} bytes")
+    for channel in Channel:  # staff would see a bare code otherwise
+        if not loaded.channels.get(channel, "").strip():
+            raise ContentError(f"{path}: channels.{channel} is missing")
+    for reason in REASON_LABEL_KEYS:
+        if not loaded.reasons.get(reason, "").strip():
+            raise ContentError(f"{path}: reasons.{reason} is missing")
+    for code in loaded.channels:
+        if code not in set(Channel):
+            raise ContentError(f"{path}: channels: '{code}' is not one of {', '.join(Channel)}")
 
 
 def _check_registration(loaded: Any, path: Path) -> None:

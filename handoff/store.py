@@ -13,23 +13,15 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass
-from enum import StrEnum
 from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from common.names import State
 from handoff import keys
 
 URGENT_BAND = 0
 NORMAL_BAND = 10**15  # above any arrival number, so every urgent item comes first
-
-
-class State(StrEnum):
-    BOT = "bot"
-    WAITING = "waiting"
-    WITH_STAFF = "with_staff"
-    LEAVING_MESSAGE = "leaving_message"
-    CALLBACK = "callback"  # the callback questions, asked by the service (handoff/callbacks.py)
 
 
 def now_ms() -> int:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -23,3 +26,16 @@ OUTBOX_WATCHER = web.AppKey("outbox_watcher", OutboxWatcher)
 # Open staff websockets, closed on shutdown so a restart is quick (consoles reconnect).
 SOCKETS = web.AppKey("staff_sockets", weakref.WeakSet[web.WebSocketResponse])
 CALLBACKS = web.AppKey("callbacks", Callbacks)  # callback requests (handoff/callbacks.py)
+
+
+@dataclass(frozen=True)
+class StaffWeb:
+    """What the staff API needs from the application around it (bot/web_app.py fills it in),
+    so handoff/ does not import the application's settings or its conversation core."""
+
+    secure_cookies: bool  # behind TLS: the session cookie is Secure
+    client_address: Callable[[web.BaseRequest], str | None]  # what login locks count by
+    address_for_staff: Callable[[str], Awaitable[dict[str, Any]]]  # "je" or "u" (bot/address.py)
+
+
+STAFF_WEB = web.AppKey("staff_web", StaffWeb)

@@ -6,116 +6,28 @@ Live news comes over the websocket in ``handoff.web_staff_ws``.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from bot.app_keys import CORE, SETTINGS
-from bot.client_address import client_address
-from bot.web_errors import json_error
+from base.web import SECURITY_HEADERS, WEB, api_text, file_response, json_error, read_json
+from common.names import CONSOLE_ROLES, StaffRole
 from handoff import events
 from handoff.access import may_read
 from handoff.accounts import Account, HashingBusy
 from handoff.routing import Audience, Router
 from handoff.sessions import COOKIE, Session
-from handoff.staff_content import canned_replies, registration_options
-from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF, LOGIN_GUARD, SESSIONS
+from handoff.staff_auth import authenticate, for_roles, same_origin
+from handoff.staff_content import canned_replies, console_texts, registration_options
+from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF, LOGIN_GUARD, SESSIONS, STAFF_WEB
 
-STATIC = Path(__file__).resolve().parents[1] / "web" / "staff"
+STATIC = WEB / "staff"
 MAX_TEXT = 4000
-# A strict policy: only our own files, no inline script or style, no framing.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; media-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
-        "form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
 
 routes = web.RouteTableDef()
 
-
-def _error(status: int, code: str, message: str) -> web.Response:
-    return json_error(status, code, message)
-
-
-async def authenticate(request: web.Request) -> tuple[Account, Session] | None:
-    session = await request.app[SESSIONS].get(request.cookies.get(COOKIE))
-    if session is None:
-        return None
-    account = await request.app[ACCOUNTS].get(session.username)
-    return None if account is None else (account, session)
-
-
-StaffHandler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
-Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def for_roles(
-    roles: tuple[str, ...], refused: str, present: bool = False
-) -> Callable[[StaffHandler], Route]:
-    """Logged in with one of ``roles``, and for changes the CSRF header. ``present``: the call
-    counts as a sign of life of a console (staff presence)."""
-
-    def decorate(handler: StaffHandler) -> Route:
-        async def wrapped(request: web.Request) -> web.StreamResponse:
-            found = await authenticate(request)
-            if found is None:
-                return _error(401, "not_logged_in", "Log eerst in.")
-            account, session = found
-            if (
-                request.method not in ("GET", "HEAD")
-                and request.headers.get("X-CSRF-Token") != session.csrf
-            ):
-                return _error(403, "csrf", "De pagina is verlopen. Laad hem opnieuw.")
-            if account.role not in roles:
-                return _error(403, "forbidden", refused)
-            if present:
-                await request.app[HANDOFF].presence.heartbeat(account.username)
-            return await handler(request, account)
-
-        return wrapped
-
-    return decorate
-
-
 # The console: staff and admins; every call is a sign of life.
-staff_only = for_roles(
-    ("staff", "admin"), "Je account heeft geen toegang tot de console.", present=True
-)
-
-
-def _bad_request(code: str, message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(
-        text=json.dumps({"error": code, "message": message}), content_type="application/json"
-    )
-
-
-async def _body(request: web.Request, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """The request's JSON object. With ``fields``: only those keys, each text (a string) or
-    absent/null; anything else is a clear 400, never a 500 further on."""
-    try:
-        body = json.loads(await request.read())
-    except (UnicodeDecodeError, ValueError, RecursionError):  # huge numbers, deep nesting too
-        raise _bad_request("invalid_json", "Ongeldige JSON.") from None
-    if not isinstance(body, dict):
-        raise _bad_request("invalid_json", "Verwacht een JSON-object.")
-    if fields is None:
-        return body
-    if any(key not in fields for key in body):
-        allowed = ", ".join(fields)
-        raise _bad_request("unknown_field", f"Onbekend veld; dit verzoek kent alleen: {allowed}.")
-    for name in fields:
-        if body.get(name) is not None and not isinstance(body[name], str):
-            raise _bad_request("invalid_field", f"Het veld {name} moet tekst zijn.")
-    return body
+staff_only = for_roles(CONSOLE_ROLES, api_text("console_forbidden"), present=True)
 
 
 def _text(body: dict[str, Any], field: str = "text") -> str | None:
@@ -129,11 +41,8 @@ def _text(body: dict[str, Any], field: str = "text") -> str | None:
 
 
 def static_response(name: str, content_type: str) -> web.FileResponse:
-    """Streamed from disk off the event loop; ETags let a browser keep its copy (304)."""
-    return web.FileResponse(
-        STATIC / name,
-        headers={**SECURITY_HEADERS, "Content-Type": f"{content_type}; charset=utf-8"},
-    )
+    """A file of the console (web/staff/) with the pages' strict headers."""
+    return file_response(STATIC / name, content_type, SECURITY_HEADERS)
 
 
 @routes.get("/staff")
@@ -156,34 +65,32 @@ async def static_file(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/staff/api/login")
 async def login(request: web.Request) -> web.Response:
-    origin = request.headers.get("Origin")
-    if origin is not None and origin.split("://", 1)[-1] != request.host:
-        return _error(403, "bad_origin", "Inloggen kan alleen vanaf de console zelf.")
-    body = await _body(request)
+    if not same_origin(request):
+        return json_error(403, "bad_origin", api_text("login_bad_origin"))
+    body = await read_json(request)
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or len(password) > 1024:
-        return _error(400, "invalid_request", "Vul je gebruikersnaam en wachtwoord in.")
+        return json_error(400, "invalid_request", api_text("login_incomplete"))
     username = username.strip().lower()[:64]
-    address = client_address(request, request.app[SETTINGS]) or ""
+    address = request.app[STAFF_WEB].client_address(request) or ""
     guard = request.app[LOGIN_GUARD]
     # Counted before the slow check, so parallel guesses cannot all pass a limit of 5.
     if not await guard.attempt(username, address):
         minutes = guard.limits.window_seconds // 60
-        return _error(
+        return json_error(
             429,
             "locked",
-            f"Te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw, "
-            "of vraag de beheerder je account te ontgrendelen.",
+            api_text("login_locked", minutes=minutes),
         )
     try:
         account = await request.app[ACCOUNTS].verify(username, password)
     except HashingBusy:
         await guard.take_back(username, address)
-        response = _error(503, "busy", "Het is even erg druk. Probeer het over een minuut opnieuw.")
+        response = json_error(503, "busy", api_text("busy"))
         response.headers["Retry-After"] = "30"
         return response
     if account is None:
-        return _error(401, "login_failed", "Gebruikersnaam of wachtwoord klopt niet.")
+        return json_error(401, "login_failed", api_text("login_failed"))
     await guard.succeeded(username, address)
     await request.app[AUDIT].record(account.username, "login")
     token, session = await request.app[SESSIONS].create(account.username)
@@ -193,7 +100,7 @@ async def login(request: web.Request) -> web.Response:
         token,
         httponly=True,
         samesite="Strict",
-        secure=request.app[SETTINGS].secure_cookies,
+        secure=request.app[STAFF_WEB].secure_cookies,
         path="/staff",
         max_age=request.app[SESSIONS].lifetime,
     )
@@ -215,7 +122,7 @@ def _me(account: Account, session: Session) -> dict[str, Any]:
 async def me(request: web.Request) -> web.Response:
     found = await authenticate(request)
     if found is None:
-        return _error(401, "not_logged_in", "Log eerst in.")
+        return json_error(401, "not_logged_in", api_text("not_logged_in"))
     return web.json_response(_me(*found))
 
 
@@ -253,14 +160,14 @@ async def handoff_detail(request: web.Request, account: Account) -> web.Response
     hid = request.match_info["hid"]
     handoff = await service.store.get(hid)
     if handoff is None:
-        return _error(404, "not_found", "Dit gesprek bestaat niet (meer).")
+        return json_error(404, "not_found", api_text("conversation_gone"))
     if not may_read(account, handoff):
         # A colleague's chat in progress: that it exists and with whom, not what is said.
         return web.json_response({**handoff.public(), "transcript": [], "readable": False})
     transcript = [e.public() for e in await service.transcript.read(hid)]
     await request.app[AUDIT].record(account.username, "opened", hid)
     cid = await service.store.cid_of(hid)  # "je" or "u" (bot/address.py)
-    address = await request.app[CORE].address.for_staff(cid) if cid else {}
+    address = await request.app[STAFF_WEB].address_for_staff(cid) if cid else {}
     return web.json_response(
         {**handoff.public(), "transcript": transcript, "readable": True, **address}
     )
@@ -279,7 +186,7 @@ async def routed_for(
 
 
 def _conflict() -> web.Response:
-    return _error(409, "conflict", "Dit gesprek is al door iemand anders opgepakt of gesloten.")
+    return json_error(409, "conflict", api_text("conversation_taken"))
 
 
 @routes.post("/staff/api/handoffs/{hid}/claim")
@@ -294,9 +201,9 @@ async def claim(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/handoffs/{hid}/messages")
 @staff_only
 async def send(request: web.Request, account: Account) -> web.Response:
-    text = _text(await _body(request, ("text",)))
+    text = _text(await read_json(request, ("text",)))
     if text is None:
-        return _error(400, "invalid_text", f"Schrijf een bericht van 1 tot {MAX_TEXT} tekens.")
+        return json_error(400, "invalid_text", api_text("message_length", max=MAX_TEXT))
     entry = await request.app[HANDOFF].send(request.match_info["hid"], account, text)
     if entry is None:
         return _conflict()
@@ -306,12 +213,12 @@ async def send(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/handoffs/{hid}/notes")
 @staff_only
 async def note(request: web.Request, account: Account) -> web.Response:
-    text = _text(await _body(request, ("text",)))
+    text = _text(await read_json(request, ("text",)))
     if text is None:
-        return _error(400, "invalid_text", f"Schrijf een notitie van 1 tot {MAX_TEXT} tekens.")
+        return json_error(400, "invalid_text", api_text("note_length", max=MAX_TEXT))
     entry = await request.app[HANDOFF].note(request.match_info["hid"], account, text)
     if entry is None:
-        return _error(404, "not_found", "Dit gesprek bestaat niet (meer).")
+        return json_error(404, "not_found", api_text("conversation_gone"))
     return web.json_response(entry.public())
 
 
@@ -326,10 +233,10 @@ async def release(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/handoffs/{hid}/transfer")
 @staff_only
 async def transfer(request: web.Request, account: Account) -> web.Response:
-    to = (await _body(request, ("to",))).get("to")
+    to = (await read_json(request, ("to",))).get("to")
     target = await request.app[ACCOUNTS].get(to) if isinstance(to, str) else None
-    if target is None or target.role not in ("staff", "admin") or target == account:
-        return _error(400, "invalid_colleague", "Kies een collega om aan over te dragen.")
+    if target is None or target.role not in CONSOLE_ROLES or target == account:
+        return json_error(400, "invalid_colleague", api_text("choose_colleague"))
     if not await request.app[HANDOFF].transfer(request.match_info["hid"], account, target):
         return _conflict()
     await request.app[AUDIT].record(account.username, "transferred", request.match_info["hid"])
@@ -339,23 +246,23 @@ async def transfer(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/handoffs/{hid}/close")
 @staff_only
 async def close(request: web.Request, account: Account) -> web.Response:
-    body = await _body(request, ("topic", "outcome", "referred_to", "asker"))
+    body = await read_json(request, ("topic", "outcome", "referred_to", "asker"))
     options = registration_options()
     topic, outcome = body.get("topic"), body.get("outcome")
     if topic not in options.topics:
-        return _error(400, "invalid_topic", "Kies een onderwerp uit de lijst.")
+        return json_error(400, "invalid_topic", api_text("choose_topic"))
     if outcome not in options.outcomes:
-        return _error(400, "invalid_outcome", "Kies een uitkomst uit de lijst.")
+        return json_error(400, "invalid_outcome", api_text("choose_outcome"))
     registration = {"topic": str(topic), "outcome": str(outcome)}
     if options.outcomes[str(outcome)].needs_referral:
         referral = body.get("referred_to")
         if referral not in options.referrals:
-            return _error(400, "invalid_referral", "Kies naar wie je hebt doorverwezen.")
+            return json_error(400, "invalid_referral", api_text("choose_referral"))
         registration["referred_to"] = str(referral)
     asker = body.get("asker") or None  # optional: "weet ik niet" sends nothing
     if asker is not None:
         if asker not in options.askers:
-            return _error(400, "invalid_asker", "Kies wie de vraag stelde uit de lijst.")
+            return json_error(400, "invalid_asker", api_text("choose_asker"))
         registration["asker"] = str(asker)
     if not await request.app[HANDOFF].close(request.match_info["hid"], account, registration):
         return _conflict()
@@ -366,11 +273,11 @@ async def close(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/handoffs/{hid}/answer")
 @staff_only
 async def answer(request: web.Request, account: Account) -> web.Response:
-    text = _text(await _body(request, ("text",)))
+    text = _text(await read_json(request, ("text",)))
     if text is None:
-        return _error(400, "invalid_text", f"Schrijf een antwoord van 1 tot {MAX_TEXT} tekens.")
+        return json_error(400, "invalid_text", api_text("answer_length", max=MAX_TEXT))
     if not await request.app[HANDOFF].answer_message(request.match_info["hid"], account, text):
-        return _error(409, "conflict", "Dit bericht is al beantwoord.")
+        return json_error(409, "conflict", api_text("already_answered"))
     await request.app[AUDIT].record(account.username, "answered", request.match_info["hid"])
     return web.json_response({"ok": True})
 
@@ -379,8 +286,8 @@ async def answer(request: web.Request, account: Account) -> web.Response:
 @staff_only
 async def audit(request: web.Request, account: Account) -> web.Response:
     """Who opened which conversation and when; for admins only."""
-    if account.role != "admin":
-        return _error(403, "forbidden", "Alleen een beheerder kan het logboek inzien.")
+    if account.role != StaffRole.ADMIN:
+        return json_error(403, "forbidden", api_text("audit_admins_only"))
     return web.json_response({"entries": await request.app[AUDIT].read()})
 
 
@@ -415,6 +322,8 @@ async def registration(request: web.Request, account: Account) -> web.Response:
             },
             "referrals": options.referrals,
             "askers": options.askers,
+            "channels": console_texts().channels,
+            "reasons": console_texts().reasons,
         }
     )
 
@@ -423,7 +332,7 @@ async def registration(request: web.Request, account: Account) -> web.Response:
 @staff_only
 async def staff_list(request: web.Request, account: Account) -> web.Response:
     connected = await request.app[HANDOFF].presence.connected()
-    accounts = [a for a in await request.app[ACCOUNTS].all() if a.role in ("staff", "admin")]
+    accounts = [a for a in await request.app[ACCOUNTS].all() if a.role in CONSOLE_ROLES]
     return web.json_response(
         {
             "staff": [
@@ -437,9 +346,9 @@ async def staff_list(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/presence")
 @staff_only
 async def presence(request: web.Request, account: Account) -> web.Response:
-    status = (await _body(request, ("status",))).get("status")
+    status = (await read_json(request, ("status",))).get("status")
     if status not in ("online", "away"):
-        return _error(400, "invalid_status", "Kies online of afwezig.")
+        return json_error(400, "invalid_status", api_text("choose_status"))
     service = request.app[HANDOFF]
     await service.presence.set_status(account.username, status)
     await events.publish(service.redis, "presence", staff=account.username, status=status)

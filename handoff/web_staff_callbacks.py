@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from base.web import api_text, json_error, read_json
 from handoff.accounts import Account
 from handoff.callbacks import Outcome
 from handoff.staff_content import console_texts
 from handoff.web_keys import AUDIT, CALLBACKS
-from handoff.web_staff import _body, _error, staff_only
+from handoff.web_staff import staff_only
 
 routes = web.RouteTableDef()
 
@@ -36,7 +37,7 @@ async def callbacks(request: web.Request, account: Account) -> web.Response:
 async def claim(request: web.Request, account: Account) -> web.Response:
     cbid = request.match_info["cbid"]
     if not await request.app[CALLBACKS].claim(cbid, account.username):
-        return _error(409, "conflict", "Dit terugbelverzoek is al opgepakt of afgehandeld.")
+        return json_error(409, "conflict", api_text("callback_taken"))
     await request.app[AUDIT].record(account.username, "callback_claimed", cbid)
     return web.json_response({"ok": True})
 
@@ -48,12 +49,12 @@ async def number(request: web.Request, account: Account) -> web.Response:
     desk = request.app[CALLBACKS]
     found = await desk.get(cbid)
     if found is None:
-        return _error(404, "not_found", "Dit terugbelverzoek bestaat niet (meer).")
+        return json_error(404, "not_found", api_text("callback_gone"))
     if found.state != "claimed" or found.staff != account.username:
-        return _error(403, "forbidden", "Alleen wie het verzoek heeft opgepakt, ziet het nummer.")
+        return json_error(403, "forbidden", api_text("callback_number_forbidden"))
     shown = await desk.number(cbid, account.username)
     if shown is None:
-        return _error(410, "expired", "Het nummer is verlopen en gewist.")
+        return json_error(410, "expired", api_text("callback_number_expired"))
     await request.app[AUDIT].record(account.username, "callback_number_viewed", cbid)
     return web.json_response({"number": shown})
 
@@ -61,14 +62,14 @@ async def number(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/callbacks/{cbid}/outcome")
 @staff_only
 async def register(request: web.Request, account: Account) -> web.Response:
-    body = await _body(request, ("outcome",))
+    body = await read_json(request, ("outcome",))
     try:
         result = Outcome(body.get("outcome") or "")
     except ValueError:
         choices = ", ".join(o.value for o in Outcome)
-        return _error(400, "invalid_outcome", f"Kies een uitkomst: {choices}.")
+        return json_error(400, "invalid_outcome", api_text("callback_outcome", choices=choices))
     cbid = request.match_info["cbid"]
     if not await request.app[CALLBACKS].register(cbid, account.username, result):
-        return _error(409, "conflict", "Pak het terugbelverzoek eerst op.")
+        return json_error(409, "conflict", api_text("callback_claim_first"))
     await request.app[AUDIT].record(account.username, f"callback_{result.value}", cbid)
     return web.json_response({"ok": True})

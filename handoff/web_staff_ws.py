@@ -37,14 +37,16 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 
+from base.web import api_text, json_exception
+from common.names import CONSOLE_ROLES
 from handoff import events, keys
-from handoff.access import CONSOLE_ROLES, may_read_chat
+from handoff.access import may_read_chat
 from handoff.accounts import Account
 from handoff.service import HandoffService
 from handoff.sessions import COOKIE, SESSION_ENDED
+from handoff.staff_auth import authenticate, same_origin
 from handoff.staff_content import console_texts
 from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF, SESSIONS, SOCKETS
-from handoff.web_staff import authenticate
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -235,17 +237,10 @@ class ConsoleLine:
 @routes.get("/staff/api/ws")
 async def staff_socket(request: web.Request) -> web.StreamResponse:
     found = await authenticate(request)
-    origin = request.headers.get("Origin")
     if found is None or found[0].role not in CONSOLE_ROLES:
-        raise web.HTTPUnauthorized(
-            text='{"error": "not_logged_in", "message": "Log eerst in."}',
-            content_type="application/json",
-        )
-    if origin is not None and origin.split("://", 1)[-1] != request.host:
-        raise web.HTTPForbidden(
-            text='{"error": "bad_origin", "message": "Alleen vanaf de console zelf."}',
-            content_type="application/json",
-        )
+        raise json_exception(web.HTTPUnauthorized, "not_logged_in", api_text("not_logged_in"))
+    if not same_origin(request):
+        raise json_exception(web.HTTPForbidden, "bad_origin", api_text("socket_bad_origin"))
     account, _ = found
     service = request.app[HANDOFF]
     ws = web.WebSocketResponse(heartbeat=20, max_msg_size=16 * 1024)

@@ -21,7 +21,7 @@ import yaml
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.client_redis import RedisTarget, aclose_redis, redis_client
+from base.client_redis import RedisTarget, aclose_redis, redis_client
 from insight.unclear import UnclearQuestions
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 from common.content import content_dir, load_current, topics
 from common.payload import ENOUGH_ANSWERS
 from common.safety import NLU_CATEGORY, NLU_LABEL, safety_phrases
+from handoff.registrar import CHANNELS, HANDLE_BUCKETS, WAIT_BUCKETS, hour_key
 from handoff.staff_content import registration_options
-from insight.registrar import CHANNELS, HANDLE_BUCKETS, WAIT_BUCKETS, hour_key
 
 MAX_DAYS = 400  # one request reads at most this many days of counters
 TOTALS = (

@@ -14,32 +14,31 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.web_errors import json_error
+from base.web import SECURITY_HEADERS, api_text, json_error, json_exception, read_json
 from common.content import intent_labels, topics
+from common.names import READER_ROLES
 from common.offers import catalogue
 from handoff.accounts import Account
+from handoff.registrar import CHANNELS, outcome
+from handoff.staff_auth import authenticate, for_roles
 from handoff.web_keys import HANDOFF
-from handoff.web_staff import SECURITY_HEADERS, _body, authenticate, for_roles, static_response
+from handoff.web_staff import static_response
 from insight.figures import Query, QueryError, figures, parse_query
-from insight.registrar import CHANNELS, outcome
 from insight.unclear import parse_mark
 from insight.web_keys import UNCLEAR
 
 routes = web.RouteTableDef()
-READERS = ("insight", "admin")
+READERS = READER_ROLES
 
 # The figures: the insight role and admins (a staff member sees the console, not the figures).
-readers_only = for_roles(READERS, "Je account heeft geen toegang tot de cijfers.")
+readers_only = for_roles(READERS, api_text("figures_forbidden"))
 
 
 def _query(request: web.Request) -> Query:
     try:
         return parse_query(request.query)
     except QueryError as exc:
-        raise web.HTTPBadRequest(
-            text=f'{{"error": "invalid_query", "message": "{exc}"}}',
-            content_type="application/json",
-        ) from None
+        raise json_exception(web.HTTPBadRequest, "invalid_query", str(exc)) from None
 
 
 @routes.get("/staff/insight")
@@ -177,9 +176,9 @@ def quarter_query(raw: str | None, today: date | None = None) -> Query:
         first_month = 3 * (int(quarter) - 1) + 1
         start = date(int(year), first_month, 1)
     except ValueError:
-        raise web.HTTPBadRequest(text="Geef het kwartaal als 2026-Q4.") from None
+        raise web.HTTPBadRequest(text=api_text("quarter_format")) from None
     if not 1 <= int(quarter) <= 4:
-        raise web.HTTPBadRequest(text="Geef het kwartaal als 2026-Q4.")
+        raise web.HTTPBadRequest(text=api_text("quarter_format"))
     after = date(start.year + (first_month + 3 > 12), (first_month + 2) % 12 + 1, 1)
     return Query(start, date.fromordinal(after.toordinal() - 1), by="month")
 
@@ -190,7 +189,7 @@ async def report(request: web.Request) -> web.StreamResponse:
     if found_account is None:
         raise web.HTTPFound("/staff")
     if found_account[0].role not in READERS:
-        raise web.HTTPForbidden(text="Je account heeft geen toegang tot de cijfers.")
+        raise web.HTTPForbidden(text=api_text("figures_forbidden"))
     query = quarter_query(request.query.get("quarter"))
     found = await figures(request.app[HANDOFF].redis, query)
     name = request.query.get("quarter") or _quarter_name(query)
@@ -321,14 +320,12 @@ async def unclear_list(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/insight/unclear/{item_id}")
 @readers_only
 async def unclear_mark(request: web.Request, account: Account) -> web.Response:
-    body = await _body(request, ("as", "intent", "note"))
+    body = await read_json(request, ("as", "intent", "note"))
     mark = parse_mark(body, {c["id"] for c in _intent_choices()})
     if mark is None:
-        return json_error(
-            400, "invalid_mark", "Kies voorbeeld (met een intentie), nieuw onderwerp of negeren."
-        )
+        return json_error(400, "invalid_mark", api_text("invalid_mark"))
     if not await request.app[UNCLEAR].mark(request.match_info["item_id"], mark):
-        return json_error(404, "not_found", "Deze vraag bestaat niet meer.")
+        return json_error(404, "not_found", api_text("question_gone"))
     return web.json_response({"ok": True, "mark": mark.public()})
 
 
@@ -341,7 +338,7 @@ async def offer_link(request: web.Request) -> web.StreamResponse:
     offers = {o.id: o for o in catalogue().offers}
     offer = offers.get(request.match_info["offer_id"])
     if offer is None:
-        raise web.HTTPNotFound(text="Dit aanbod bestaat niet (meer). Kijk op samenopgroeien.nu.")
+        raise web.HTTPNotFound(text=api_text("offer_gone"))
     via = request.query.get("via")
     await request.app[HANDOFF].registrar.count_now(
         via if via in CHANNELS else None, [outcome("offer_clicked")]

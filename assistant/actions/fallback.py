@@ -11,6 +11,7 @@ from assistant.actions.handoff import offer_handoff
 from assistant.actions.professional import is_new_professional, route_professional
 from assistant.actions.registration import note
 from common.content import intent_labels
+from common.names import Reason
 
 MAX_CHOICES = 3
 NOT_OFFERED = {"nlu_fallback", "out_of_scope", "affirm", "deny"}  # never worth a "Bedoel je"
@@ -70,4 +71,4 @@ class ActionDefaultFallback(Action):
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_offer_handoff")
         note(dispatcher, tracker, "not_understood")
-        return [UserUtteranceReverted(), *offer_handoff("fallback")]
+        return [UserUtteranceReverted(), *offer_handoff(Reason.FALLBACK)]

@@ -7,7 +7,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.interfaces import Action, Tracker
 from rasa_sdk.types import DomainDict
 
-from common.handoff_payload import HandoffRequest, Reason
+from common.handoff_payload import REASONS, HandoffRequest
+from common.names import Reason
 from common.person_wish import wants_callback
 
 # What the conversation taught us, for the staff member's summary (never free text).
@@ -44,7 +45,7 @@ def handoff_request(tracker: Tracker, reason: Reason, urgent: bool = False) -> H
 
 def offer_handoff(reason: Reason) -> list[EventType]:
     """Remember that a person was offered, and why; "ja" then starts the handoff."""
-    return [SlotSet("handoff_offered", True), SlotSet("handoff_reason", reason)]
+    return [SlotSet("handoff_offered", True), SlotSet("handoff_reason", str(reason))]
 
 
 def withdraw_offer() -> list[EventType]:
@@ -64,15 +65,16 @@ class ActionRequestHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         offered = tracker.get_slot("handoff_offered")
-        reason: Reason = (
-            (tracker.get_slot("handoff_reason") or "fallback") if offered else "ask_human"
+        slot = tracker.get_slot("handoff_reason")
+        reason = (
+            (Reason(slot) if slot in REASONS else Reason.FALLBACK) if offered else Reason.ASK_HUMAN
         )
         if wants_callback(str(tracker.latest_message.get("text") or "")) or _callback_button(
             tracker
         ):
             # The messaging service asks for consent, the number and a time itself, so the
             # number never reaches the assistant (handoff/callbacks.py).
-            reason = "callback"
+            reason = Reason.CALLBACK
         else:
             dispatcher.utter_message(response="utter_handoff_requested")
         dispatcher.utter_message(json_message=handoff_request(tracker, reason).to_custom())
@@ -108,4 +110,4 @@ class ActionOfferConflictHelp(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_conflict_divorce")
-        return offer_handoff("conflict_divorce")
+        return offer_handoff(Reason.CONFLICT_DIVORCE)

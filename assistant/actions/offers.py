@@ -19,6 +19,7 @@ from assistant.actions.registration import note
 from assistant.actions.topics import ranked_topics
 from common.content import life_stages, municipalities, offer_themes, topics
 from common.extract import extract_age, extract_municipality
+from common.names import Reason
 from common.offers import (
     THEME_LABELS,
     FinderTexts,
@@ -181,7 +182,7 @@ class ActionFindOffers(Action):
                 municipality,
                 offer_theme=theme,
             )
-            return [*events, *offer_handoff("no_offer_match")]
+            return [*events, *offer_handoff(Reason.NO_OFFER_MATCH)]
         dispatcher.utter_message(text=texts.found.format(about=about, for_child=for_child))
         for offer in matches:
             dispatcher.utter_message(**offer_message(offer, texts))

@@ -22,10 +22,11 @@ from bot.telegram.render import Buttons, text_of
 from bot.text_input import InputRejected, Unavailable
 from common.address import Address
 from common.content import ServiceMessages
+from common.names import Channel
 from common.payload import ADDRESS_JE, ADDRESS_U
 
 log = logging.getLogger(__name__)
-CHANNEL = "telegram"
+CHANNEL = Channel.TELEGRAM
 SEND_TRIES = 3
 
 

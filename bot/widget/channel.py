@@ -32,8 +32,8 @@ import socketio
 from aiohttp import WSCloseCode, web
 from redis.exceptions import RedisError
 
+from base.client_redis import socketio_manager
 from bot.client_address import client_address
-from bot.client_redis import socketio_manager
 from bot.config import Settings
 from bot.conversation import ConversationCore, Incoming
 from bot.credentials import IssuedIds
@@ -42,12 +42,13 @@ from bot.origins import allowed_origin
 from bot.text_input import InputRejected, StorageUnavailable, Unavailable
 from bot.widget.render import bot_uttered, handoff_event, rasa_uttered, stream_id
 from common.content import ServiceMessages
+from common.names import Channel
 from handoff.keys import client_message
 from handoff.transcript import OutboxWatcher
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "widget"
+CHANNEL = Channel.WIDGET
 SOCKET_PATH = "socket.io"
 SOCKET_URL = f"/{SOCKET_PATH}/"
 # Session ids are 128 random bits, and only the server hands them out (bot/credentials.py): an id

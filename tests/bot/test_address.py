@@ -16,6 +16,7 @@ from bot.address import AddressBook, VoicedOutbox
 from bot.app_keys import CORE, REDIS
 from common.address import Address, address_content, outside_quotes, to_u
 from common.handoff_payload import HandoffRequest
+from common.names import Reason
 from common.payload import ADDRESS_JE, ADDRESS_U
 from handoff import keys
 from handoff.staff_content import console_texts
@@ -129,7 +130,7 @@ async def test_an_answer_to_a_left_message_follows_the_choice_but_not_the_staff_
         service = make_handoff_service(redis, open_hours=False)
         book = AddressBook(redis, Address.JE, 60)
         service.outbox = VoicedOutbox(redis, 60, book)
-        await service.begin("c1", "api", HandoffRequest("ask_human"), [])
+        await service.begin("c1", "api", HandoffRequest(Reason.ASK_HUMAN), [])
         await service.leave_message("c1", "api", "Kunnen jullie me terugbellen?")
         (left,) = await service.store.left_messages()
         own = "Je kunt je kind morgen zelf bellen, als je wilt."

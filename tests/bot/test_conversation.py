@@ -24,6 +24,7 @@ from bot.conversation import RASA_LOCK_KEY, RASA_TRACKER_KEY, ConversationCore, 
 from bot.rate_limit import RateLimits
 from common.content import service_messages
 from common.handoff_payload import HandoffRequest
+from common.names import Reason
 from handoff import keys
 from handoff.requests import STREAM, HandoffLog
 from handoff.urgent import Limit, UrgentLimits
@@ -61,7 +62,7 @@ class SlowRasa:
         await self.redis.set(RASA_TRACKER_KEY.format(sender), json.dumps({"events": events}))
         await self.redis.delete(RASA_LOCK_KEY.format(sender))
         asked = HandoffRequest(
-            "ask_human", context={"child_age": "4", "municipality": "Haarlem"}
+            Reason.ASK_HUMAN, context={"child_age": "4", "municipality": "Haarlem"}
         ).to_custom()
         return web.json_response(
             [

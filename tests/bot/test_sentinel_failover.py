@@ -29,7 +29,7 @@ import pytest
 import yaml
 from redis.asyncio.sentinel import SentinelConnectionPool
 
-from bot.client_redis import RedisTarget, aclose_redis, redis_client, socketio_manager
+from base.client_redis import RedisTarget, aclose_redis, redis_client, socketio_manager
 from cluster.sentinel import SentinelCluster
 from handoff.accounts import Accounts
 from handoff.replication import NotReplicated, wait_for_replicas

@@ -14,8 +14,8 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError, ResponseError
 
+from base.client_redis import with_password
 from bot import Settings, create_app
-from bot.config import with_password
 from tests.bot.conftest import ClientFactory
 from tests.conftest import RasaStack, RedisServer
 

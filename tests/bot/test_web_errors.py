@@ -28,9 +28,9 @@ from bot.conversation import Incoming
 from bot.text_input import StorageUnavailable
 from bot.web_chat import TOKEN_HEADER
 from common.handoff_payload import HandoffRequest
+from common.names import Reason, State
 from handoff.requests import STREAM as REQUESTS
 from handoff.service import HandoffService
-from handoff.store import State
 from handoff.web_keys import ACCOUNTS, HANDOFF
 from tests.bot.conftest import ClientFactory
 from tests.conftest import RedisServer, free_port
@@ -112,13 +112,13 @@ async def test_a_full_redis_gets_a_polite_503_with_retry_after(
     service = client.app[HANDOFF]
     cid = client.app[CORE].conversation_id("api", "waiting-parent")
     await service.presence.heartbeat("anne")
-    await service.begin(cid, "api", HandoffRequest("ask_human"), [])
+    await service.begin(cid, "api", HandoffRequest(Reason.ASK_HUMAN), [])
     hid = (await service.conversation(cid)).hid
     claimed = await client.post(f"/staff/api/handoffs/{hid}/claim", headers={"X-CSRF-Token": csrf})
     assert claimed.status == 200
     polite = client.app[TEXTS].get("storage_unavailable")
     waiting, waiting_cid = await new_token(client)  # a user waiting for staff
-    await service.begin(waiting_cid, "api", HandoffRequest("ask_human"), [])
+    await service.begin(waiting_cid, "api", HandoffRequest(Reason.ASK_HUMAN), [])
 
     async with redis_full(redis):
         response = await post_message(client, "hallo")

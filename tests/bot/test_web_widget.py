@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
 
-from bot.web_widget import WEB
+from base.web import WEB
 
 Client = TestClient[Request, Application]
 

@@ -2,19 +2,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from aiohttp.test_utils import TestClient
+from aiohttp.web import Application, Request
 from redis.asyncio import Redis
 
+from bot import Settings, create_app
 from common.content import service_messages
 from handoff.accounts import Account
 from handoff.hours import OpeningHours, OpeningHoursFile
 from handoff.presence import Presence
 from handoff.service import HandoffService, Timing
 from handoff.store import HandoffStore
+from handoff.web_keys import HANDOFF
+from tests.bot.conftest import ClientFactory
 from tests.chromium import browser as browser  # the browser tests' Chromium
-from tests.conftest import RedisServer
+from tests.conftest import RedisServer, free_port
 from tests.redis_db import fresh_db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,3 +81,32 @@ def content_copy(directory: Path, weekly: dict[str, list[str]]) -> Path:
     spec["weekly"] = weekly
     path.write_text(yaml.safe_dump(spec, allow_unicode=True))
     return target
+
+
+StaffClient = TestClient[Request, Application]
+
+
+async def service_client(
+    aiohttp_client: ClientFactory,
+    redis_server: RedisServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    db: int,
+    **settings: Any,
+) -> StaffClient:
+    """The whole service in-process on Redis database ``db`` (flushed), open all week. No Rasa:
+    the handoffs these tests need start in the service itself."""
+    monkeypatch.setenv("CJG_CONTENT_DIR", str(content_copy(tmp_path, ALWAYS)))
+    client = await aiohttp_client(
+        create_app(
+            Settings(
+                redis_url=redis_server.url(db),
+                rasa_url=f"http://127.0.0.1:{free_port()}",  # not needed here
+                rasa_token="t" * 32,
+                pseudonym_secret="s" * 32,
+                **settings,
+            )
+        )
+    )
+    await client.app[HANDOFF].redis.flushdb()
+    return client

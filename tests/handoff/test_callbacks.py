@@ -22,6 +22,7 @@ from bot.conversation import ConversationCore, Incoming
 from bot.rate_limit import RateLimits
 from common.content import service_messages, topics
 from common.handoff_payload import HandoffRequest
+from common.names import Reason, State
 from common.payload import ASK_CALLBACK, CANCEL
 from handoff import keys
 from handoff.callbacks import (
@@ -36,12 +37,11 @@ from handoff.callbacks import (
     expectation,
 )
 from handoff.presence import Presence
+from handoff.registrar import Registrar
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
-from handoff.store import State
 from handoff.urgent import Limit, UrgentLimits
 from insight.figures import Query, figures
-from insight.registrar import Registrar
 from insight.unclear import UnclearQuestions
 from tests.conftest import RedisServer
 from tests.handoff.conftest import ALWAYS, NEVER, hours_from, make_service
@@ -97,7 +97,9 @@ async def every_value(redis: Redis) -> str:
 
 async def request_one(callbacks: Callbacks, cid: str = "cid-1", number: str = NUMBER) -> str:
     """The whole parent's side; the new request's id."""
-    await callbacks.begin(cid, "widget", HandoffRequest("callback", context={"child_age": "4"}))
+    await callbacks.begin(
+        cid, "widget", HandoffRequest(Reason.CALLBACK, context={"child_age": "4"})
+    )
     await callbacks.user_message(cid, YES)
     await callbacks.user_message(cid, number)
     await callbacks.user_message(cid, f"/cjg_callback_{ANY}")
@@ -111,7 +113,7 @@ async def request_one(callbacks: Callbacks, cid: str = "cid-1", number: str = NU
 async def test_consent_comes_first_then_the_number_then_a_part_of_the_day(redis: Redis) -> None:
     callbacks = make_callbacks(redis)
     texts = callback_texts()
-    wish = HandoffRequest("callback", context={"topic": "slapen"})
+    wish = HandoffRequest(Reason.CALLBACK, context={"topic": "slapen"})
     started = await callbacks.begin("cid-1", "widget", wish)
     assert started.chat is None
     (consent,) = started.messages
@@ -142,7 +144,7 @@ async def test_consent_comes_first_then_the_number_then_a_part_of_the_day(redis:
 
 async def test_the_number_is_encrypted_at_rest_and_bound_to_its_request(redis: Redis) -> None:
     callbacks = make_callbacks(redis)
-    await callbacks.begin("cid-1", "widget", HandoffRequest("callback"))
+    await callbacks.begin("cid-1", "widget", HandoffRequest(Reason.CALLBACK))
     await callbacks.user_message("cid-1", YES)
     await callbacks.user_message("cid-1", NUMBER)
     while_asking = await every_value(redis)
@@ -160,7 +162,7 @@ async def test_the_number_is_encrypted_at_rest_and_bound_to_its_request(redis: R
 
 async def test_choosing_to_chat_or_stopping_keeps_no_number(redis: Redis) -> None:
     callbacks = make_callbacks(redis)
-    request = HandoffRequest("callback", context={"municipality": "haarlem"})
+    request = HandoffRequest(Reason.CALLBACK, context={"municipality": "haarlem"})
     await callbacks.begin("cid-1", "widget", request)
     chat = await callbacks.user_message("cid-1", CHAT)
     assert chat is not None and chat.chat is not None
@@ -178,7 +180,7 @@ async def test_choosing_to_chat_or_stopping_keeps_no_number(redis: Redis) -> Non
 
 async def test_youths_are_never_asked_for_a_number(redis: Redis) -> None:
     callbacks = make_callbacks(redis)
-    youth = HandoffRequest("callback", context={"user_type": "youth"})
+    youth = HandoffRequest(Reason.CALLBACK, context={"user_type": "youth"})
     turn = await callbacks.begin("cid-y", "widget", youth)
     (told,) = turn.messages
     assert "0800-0432" in told["text"] and "anoniem" in told["text"]  # the Kindertelefoon
@@ -191,7 +193,7 @@ async def test_youths_are_never_asked_for_a_number(redis: Redis) -> None:
 async def test_without_a_key_the_wish_becomes_a_chat(redis: Redis) -> None:
     hours = hours_from(ALWAYS)
     off = Callbacks(redis, None, lambda: hours, Registrar(redis), 3600, 7200)
-    turn = await off.begin("cid-1", "widget", HandoffRequest("callback"))
+    turn = await off.begin("cid-1", "widget", HandoffRequest(Reason.CALLBACK))
     assert turn.chat is not None and turn.chat.reason == "callback"
     assert turn.messages[0]["text"] == callback_texts().say("unavailable")
 

@@ -22,14 +22,15 @@ from redis.asyncio import Redis
 from bot import Settings, create_app
 from common.content import ContentError
 from common.handoff_payload import HandoffRequest
+from common.names import Reason
 from common.payload import MUNICIPALITY, NOT_SAYING, is_payload
 from handoff import keys
 from handoff.accounts import Accounts
 from handoff.municipality_question import ASKED, named
+from handoff.registrar import open_record
 from handoff.routing_content import routing_content
 from handoff.service import HandoffService
 from handoff.web_keys import ACCOUNTS, HANDOFF
-from insight.registrar import open_record
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat, cid_of, issue
 from tests.bot.widget.test_widget_browser import Widget
@@ -99,7 +100,7 @@ async def divorce_handoff(client: Client, user: str, **context: str) -> list[dic
     """A parent offered a talk after signs of a vechtscheiding said "ja" (the request that
     Rasa's action sends, as the conversation core hands it on)."""
     await issue(client, user)
-    request = HandoffRequest("conflict_divorce", context=context)
+    request = HandoffRequest(Reason.CONFLICT_DIVORCE, context=context)
     return await client.app[HANDOFF].begin(cid_of(client, user), "api", request, [])
 
 
@@ -252,7 +253,7 @@ async def test_the_answer_weighs_again_for_whom_the_chat_is(service: HandoffServ
     head start back when the named team is there; once the wait is over it stays open."""
     redis, router = service.redis, service.router
     await service.presence.heartbeat("hans")
-    request = HandoffRequest("conflict_divorce")
+    request = HandoffRequest(Reason.CONFLICT_DIVORCE)
     await service.begin("c1", "api", request, [])
     hid = (await service.conversation("c1")).hid
     assert hid is not None and await redis.zscore(keys.ROUTED, hid) is not None  # Hans's first

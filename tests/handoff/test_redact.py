@@ -7,6 +7,7 @@ import gc
 from redis.asyncio import Redis
 
 from common.handoff_payload import HandoffRequest
+from common.names import Reason
 from handoff.accounts import Account
 from handoff.redact import redact, redact_text
 from handoff.service import HandoffService
@@ -30,7 +31,7 @@ async def test_names_places_numbers_and_addresses_are_replaced() -> None:
 
 async def waiting(service: HandoffService, cid: str) -> str:
     await service.presence.heartbeat("anne")
-    await service.begin(cid, "api", HandoffRequest("ask_human"), [("user", "hallo")])
+    await service.begin(cid, "api", HandoffRequest(Reason.ASK_HUMAN), [("user", "hallo")])
     hid = (await service.conversation(cid)).hid
     assert hid
     return hid

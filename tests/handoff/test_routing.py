@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from common.content import ContentError
 from common.handoff_payload import HandoffRequest
+from common.names import Reason
 from handoff import keys
 from handoff.accounts import Account, AccountError, Accounts
 from handoff.routing import Route, honest_estimate, label, matches, route_for
@@ -135,7 +136,7 @@ async def test_a_chat_is_for_everyone_at_once_when_nobody_who_matches_is_online(
     for name, team in (("bea", "bloemendaal"), ("hans", "haarlem")):
         await accounts.add(name, name.title(), "een-lang-wachtwoord")
         await accounts.set_routing(name, team, ("scheiding",))
-    request = HandoffRequest("ask_human", context={"municipality": "bloemendaal"})
+    request = HandoffRequest(Reason.ASK_HUMAN, context={"municipality": "bloemendaal"})
     await service.presence.heartbeat("hans")
     fields = await service.router.fields(request)
     assert fields["route_open"] == "nobody" and "route_until" not in fields
@@ -144,7 +145,7 @@ async def test_a_chat_is_for_everyone_at_once_when_nobody_who_matches_is_online(
     await service.presence.set_status("bea", "online")
     fields = await service.router.fields(request)
     assert "route_open" not in fields and int(fields["route_until"]) > 0
-    urgent = HandoffRequest("ask_human", urgent=True, context={"municipality": "bloemendaal"})
+    urgent = HandoffRequest(Reason.ASK_HUMAN, urgent=True, context={"municipality": "bloemendaal"})
     assert (await service.router.fields(urgent))["route_open"] == "urgent"
 
 
@@ -154,7 +155,7 @@ async def test_the_sweeper_opens_a_chat_when_its_matching_colleague_leaves(redis
     await accounts.add("bea", "Bea", "een-lang-wachtwoord")
     await accounts.set_routing("bea", "bloemendaal", ("scheiding",))
     await service.presence.heartbeat("bea")
-    request = HandoffRequest("ask_human", context={"municipality": "bloemendaal"})
+    request = HandoffRequest(Reason.ASK_HUMAN, context={"municipality": "bloemendaal"})
     await service.begin("cid-1", "api", request, [])
     hid = str((await service.conversation("cid-1")).hid)
     assert await redis.zscore(keys.ROUTED, hid) is not None

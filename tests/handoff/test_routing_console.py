@@ -18,13 +18,13 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, expect
 
-from bot import Settings, create_app
 from common.handoff_payload import HandoffRequest
+from common.names import Reason
 from handoff.web_keys import ACCOUNTS, HANDOFF
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import cid_of, issue
-from tests.conftest import RedisServer, free_port
-from tests.handoff.conftest import ALWAYS, content_copy
+from tests.conftest import RedisServer
+from tests.handoff.conftest import service_client
 from tests.handoff.test_web_staff import PASSWORD, Client
 from tests.handoff.test_web_staff_ws import Event, next_event
 
@@ -39,17 +39,15 @@ async def client(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Client]:
-    monkeypatch.setenv("CJG_CONTENT_DIR", str(content_copy(tmp_path, ALWAYS)))
-    settings = Settings(
-        redis_url=redis_server.url(DB),
-        rasa_url=f"http://127.0.0.1:{free_port()}",  # not needed: handoffs start in the service
-        rasa_token="t" * 32,
-        pseudonym_secret="s" * 32,
+    client = await service_client(
+        aiohttp_client,
+        redis_server,
+        tmp_path,
+        monkeypatch,
+        DB,
         routing_wait_seconds=WAIT,
         sweep_interval_seconds=0.2,
     )
-    client = await aiohttp_client(create_app(settings))
-    await client.app[HANDOFF].redis.flushdb()
     accounts = client.app[ACCOUNTS]
     for username, team, profiles in (
         ("bea", "bloemendaal", ("scheiding",)),
@@ -97,7 +95,7 @@ async def parent_asks(client: Client, sender: str, urgent: bool = False) -> str:
     await issue(client, sender)
     cid = cid_of(client, sender)
     context = {"municipality": "bloemendaal", "topic": "scheiding_vertellen", "user_type": "parent"}
-    request = HandoffRequest("ask_human", urgent=urgent, context=context)
+    request = HandoffRequest(Reason.ASK_HUMAN, urgent=urgent, context=context)
     await client.app[HANDOFF].begin(cid, "api", request, [])
     hid = (await client.app[HANDOFF].conversation(cid)).hid
     assert hid is not None
@@ -156,7 +154,7 @@ async def test_a_chat_kept_for_a_colleague_comes_last_but_may_be_claimed(client:
     try:
         kept = await parent_asks(client, "p1")
         await issue(client, "p2")
-        plain = HandoffRequest("ask_human", context={"topic": "slapen"})  # no route: everyone
+        plain = HandoffRequest(Reason.ASK_HUMAN, context={"topic": "slapen"})  # no route: everyone
         await client.app[HANDOFF].begin(cid_of(client, "p2"), "api", plain, [])
         his = await hans.waiting()
         assert [w["hid"] for w in his][-1] == kept  # after the newer chat that is for him

@@ -9,10 +9,11 @@ from redis.asyncio import Redis
 
 from common.content import service_messages
 from common.handoff_payload import HandoffRequest
+from common.names import Reason, State
 from common.payload import CANCEL, END, RATING
 from handoff import keys
 from handoff.service import HandoffService, Timing
-from handoff.store import State, now_ms
+from handoff.store import now_ms
 from tests.handoff.conftest import ALWAYS, ANNE, BRAM, hours_from, make_service
 
 HISTORY: list[Any] = [
@@ -22,7 +23,8 @@ HISTORY: list[Any] = [
     ("bot", "Ik geef je vraag door aan een medewerker."),
 ]
 REQUEST = HandoffRequest(
-    "ask_human", context={"child_age": "9", "municipality": "haarlem", "topic": "schoolweigering"}
+    Reason.ASK_HUMAN,
+    context={"child_age": "9", "municipality": "haarlem", "topic": "schoolweigering"},
 )
 
 
@@ -190,7 +192,7 @@ async def test_the_retention_purge_deletes_what_is_older_than_the_retention_time
     await service.presence.heartbeat("anne")
     hids = []
     for cid in ("purge-old", "purge-new"):
-        await service.begin(cid, "api", HandoffRequest("ask_human"), [("user", "hallo")])
+        await service.begin(cid, "api", HandoffRequest(Reason.ASK_HUMAN), [("user", "hallo")])
         hid = (await service.conversation(cid)).hid
         assert hid and await service.claim(hid, ANNE)
         assert await service.close(hid, ANNE, {"topic": "anders"})

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from handoff.store import HandoffStore, State, now_ms
+from common.names import State
+from handoff.store import HandoffStore, now_ms
 from handoff.transcript import Transcript
 from tests.conftest import RedisServer
 

@@ -21,6 +21,7 @@ from bot import Settings, create_app
 from bot.app_keys import CORE
 from bot.conversation import Incoming
 from common.handoff_payload import HandoffRequest
+from common.names import Reason
 from handoff import events
 from handoff.service import HandoffService
 from handoff.store import Handoff
@@ -83,7 +84,7 @@ async def start_normal_handoff(client: Client, sender: str) -> str:
     """What the conversation core does when Rasa's reply asks for a person."""
     service: HandoffService = client.app[HANDOFF]
     cid = client.app[CORE].conversation_id("api", sender)
-    await service.begin(cid, "api", HandoffRequest("ask_human"), [])
+    await service.begin(cid, "api", HandoffRequest(Reason.ASK_HUMAN), [])
     conv = await service.conversation(cid)
     assert conv.hid is not None
     return conv.hid

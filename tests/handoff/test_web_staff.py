@@ -24,13 +24,14 @@ from hypothesis import strategies as st
 from bot import Settings, create_app
 from bot.app_keys import SETTINGS
 from common.handoff_payload import HandoffRequest
+from common.names import Reason
 from handoff import redact
 from handoff.web_keys import ACCOUNTS, HANDOFF, LOGIN_GUARD
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_fuzz import EXAMPLES, json_values
 from tests.bot.test_web_chat import as_user, cid_of, issue
 from tests.conftest import RedisServer, free_port
-from tests.handoff.conftest import ALWAYS, ROOT, TEST_DB, content_copy
+from tests.handoff.conftest import ROOT, TEST_DB, service_client
 
 Client = TestClient[Request, Application]
 PASSWORD = "een-lang-wachtwoord-123"
@@ -43,16 +44,7 @@ async def client(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Client]:
-    monkeypatch.setenv("CJG_CONTENT_DIR", str(content_copy(tmp_path, ALWAYS)))
-    settings = Settings(
-        redis_url=redis_server.url(TEST_DB),
-        rasa_url=f"http://127.0.0.1:{free_port()}",  # not needed here
-        rasa_token="t" * 32,
-        pseudonym_secret="s" * 32,
-    )
-    client = await aiohttp_client(create_app(settings))
-    redis = client.app[HANDOFF].redis
-    await redis.flushdb()
+    client = await service_client(aiohttp_client, redis_server, tmp_path, monkeypatch, TEST_DB)
     for username, name in (("anne", "Anne"), ("bram", "Bram")):
         await client.app[ACCOUNTS].add(username, name, PASSWORD)
     yield client
@@ -79,7 +71,7 @@ async def start_handoff(client: Client, sender: str, urgent: bool = False) -> st
     await issue(client, sender)
     cid = cid_of(client, sender)
     await service.presence.heartbeat("anne")
-    await service.begin(cid, "api", HandoffRequest("ask_human", urgent=urgent), [])
+    await service.begin(cid, "api", HandoffRequest(Reason.ASK_HUMAN, urgent=urgent), [])
     conv = await service.conversation(cid)
     assert conv.hid is not None
     return conv.hid

@@ -48,7 +48,7 @@ async def client(
     client = await aiohttp_client(create_app(settings))
     await client.app[HANDOFF].redis.flushdb()
     for username, role in (("anne", "staff"), ("ida", "insight")):
-        await client.app[ACCOUNTS].add(username, username.title(), PASSWORD, role)  # type: ignore[arg-type]
+        await client.app[ACCOUNTS].add(username, username.title(), PASSWORD, role)
     yield client
 
 

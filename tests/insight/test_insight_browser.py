@@ -15,8 +15,8 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from redis.asyncio import Redis
 
-from bot.config import redis_url_from_env
-from insight.registrar import OPEN
+from base.client_redis import redis_url_from_env
+from handoff.registrar import OPEN
 from insight.unclear import UnclearQuestions
 from tests.api_client import ApiConversation
 from tests.browser import PASSWORD, Service, make_service

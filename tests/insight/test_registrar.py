@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
-from insight.figures import Query, figures
-from insight.registrar import (
+from handoff.registrar import (
     HOUR_PREFIX,
     OPEN,
     Fact,
@@ -16,6 +15,7 @@ from insight.registrar import (
     open_record,
     outcome,
 )
+from insight.figures import Query, figures
 
 
 def today() -> Query:

@@ -19,9 +19,9 @@ from aiohttp.web import Application, Request
 from redis.asyncio import Redis
 
 from bot import Settings, create_app
+from handoff.registrar import HOUR_PREFIX, OPEN
 from handoff.web_keys import ACCOUNTS, HANDOFF
 from insight.export_examples import export
-from insight.registrar import HOUR_PREFIX, OPEN
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat, cid_of, token_of
 from tests.conftest import RasaStack, RedisServer
@@ -57,7 +57,7 @@ async def client(
     client = await aiohttp_client(create_app(settings))
     await client.app[HANDOFF].redis.flushdb()
     for username, role in (("anne", "staff"), ("ida", "insight"), ("ines", "admin")):
-        await client.app[ACCOUNTS].add(username, username.title(), PASSWORD, role)  # type: ignore[arg-type]
+        await client.app[ACCOUNTS].add(username, username.title(), PASSWORD, role)
     yield client
 
 

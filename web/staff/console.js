@@ -20,7 +20,6 @@
   const FEED_BACK_TEXT = 'Live-updates hersteld. De wachtrij is opnieuw geladen.';
   const QUEUE_EVENTS = ['queue', 'claimed', 'released', 'transferred', 'closed', 'message_left', 'presence', 'safety'];
   const ROLES = ['user', 'bot', 'staff', 'note', 'system'];
-  const CHANNELS = { api: 'Webchat', web: 'Webchat', webchat: 'Webchat', rest: 'Webchat', whatsapp: 'WhatsApp' };
   const PRESENCE_LABELS = { online: 'Beschikbaar', away: 'Afwezig' };
   const INSIGHT_PAGE = '/staff/insight'; // the figures dashboard; the only page for role "insight"
   const AUDIT_ACTIONS = {
@@ -32,16 +31,6 @@
     transferred: 'overgedragen',
     received: 'live meegelezen',
   };
-  // Fallback when a summary carries no reason_label (e.g. a message left outside opening hours).
-  const REASON_LABELS = {
-    ask_human: 'Vroeg zelf om een medewerker',
-    callback: 'Wil graag teruggebeld worden',
-    fallback: 'De chatbot begreep de vraag niet',
-    no_offer_match: 'Geen passend groepsaanbod gevonden',
-    conflict_divorce: 'Signalen van een vechtscheiding',
-    safety: 'Zorg over veiligheid',
-    left_message: 'Bericht buiten openingstijden',
-  };
 
   const state = {
     me: null,
@@ -50,7 +39,7 @@
     seenWaiting: null, // Set of waiting hids seen so far; null before the first load
     staff: [],
     canned: [],
-    registration: { topics: {}, outcomes: {}, referrals: {}, askers: {} },
+    registration: { topics: {}, outcomes: {}, referrals: {}, askers: {}, channels: {}, reasons: {} },
     open: null, // the handoff shown in the conversation panel
     wantHid: null, // the handoff last asked for (may still be loading)
     openSeq: 0,
@@ -90,7 +79,7 @@
   }
 
   function channelLabel(channel) {
-    return CHANNELS[channel] || channel || '';
+    return state.registration.channels[channel] || channel || '';
   }
 
   function staffName(username) {
@@ -105,7 +94,7 @@
   function reasonLabel(h) {
     const s = summaryOf(h);
     const reason = s.reason || h.reason;
-    return s.reason_label || REASON_LABELS[reason] || reason || 'Gesprek';
+    return s.reason_label || state.registration.reasons[reason] || reason || 'Gesprek';
   }
 
   // --- status line -----------------------------------------------------------------------
@@ -250,12 +239,12 @@
     }
   }
 
-  function loadAll() {
+  async function loadAll() {
+    await loadRegistration(); // first: it names the channels the lists show
     refreshQueue();
     refreshCallbacks();
     loadStaff();
     loadCanned();
-    loadRegistration();
   }
 
   // --- reference data --------------------------------------------------------------------
@@ -276,6 +265,7 @@
       state.registration = {
         topics: data.topics || {}, outcomes: data.outcomes || {},
         referrals: data.referrals || {}, askers: data.askers || {},
+        channels: data.channels || {}, reasons: data.reasons || {}, // content/staff_console.yml
       };
       const reg = state.registration;
       setOptions($('close-topic'), Object.entries(reg.topics), '— Kies een onderwerp —');

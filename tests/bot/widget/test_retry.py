@@ -27,7 +27,7 @@ from bot.app_keys import CORE, TEXTS
 from bot.pseudonym import pseudonymise
 from bot.widget.channel import CHANNEL
 from common.content import service_messages
-from handoff.store import State
+from common.names import State
 from handoff.web_keys import HANDOFF
 from tests.bot.widget.socket_client import RasaSocketClient
 from tests.bot.widget.test_widget_browser import WIDGET_DB, Widget

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from common import registration
+from common.names import Channel
 from common.payload import ENOUGH_ANSWERS
 from handoff.staff_content import registration_options
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 OPEN = "cjg:insight:open"  # zset: pseudonym -> last activity (ms), conversations not yet counted
 # hash per hour (UTC, YYYYMMDDHH): "channel|municipality|metric|value" -> count
 HOUR_PREFIX = "cjg:insight:h:"
-CHANNELS = ("widget", "telegram", "api")
+CHANNELS = tuple(Channel)
 MUNICIPALITIES = ("haarlem", "zandvoort", "bloemendaal", "anders")
 # Upper bounds (seconds) of the time buckets; the last bucket is open-ended.
 WAIT_BUCKETS = (30, 60, 120, 300, 600, 1200, 1800, 3600)
@@ -124,7 +125,7 @@ class Registrar:
         for fact in facts:
             fields[fact.field] = fact.value
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hsetnx(key, "channel", channel if channel in CHANNELS else "api")
+            pipe.hsetnx(key, "channel", channel if channel in CHANNELS else Channel.API)
             pipe.hsetnx(key, "hour", hour_of(now))
             if fields:
                 pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
@@ -193,7 +194,7 @@ class Registrar:
 
     async def _count(self, record: dict[str, str]) -> None:
         metrics = self.metrics(record)
-        channel = record.get("channel") or "api"
+        channel = record.get("channel") or Channel.API
         municipality = record.get("municipality") or "onbekend"
         hour = hour_key(record.get("hour") or hour_of(_now_ms()))
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -238,7 +239,7 @@ class Registrar:
         for name in ("staff_outcome", "referral", "rating"):
             if record.get(name):
                 out.append((name, record[name]))
-        # "Heb je hier genoeg aan ...?" after the bot and after staff (insight/enough.py)
+        # "Heb je hier genoeg aan ...?" after the bot and after staff (handoff/enough.py)
         for name in ("enough_bot", "enough_staff"):
             if record.get(name) in ENOUGH_ANSWERS:
                 out.append((name, record[name]))

@@ -1,4 +1,4 @@
-"""The Sentinel settings (bot/config.py, bot/client_redis.py): off by default, parsed strictly."""
+"""The Sentinel settings (bot/config.py, base/client_redis.py): off by default, parsed strictly."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from redis.asyncio import BlockingConnectionPool
 from redis.asyncio.sentinel import SentinelConnectionPool
 
-from bot.client_redis import RedisTarget, aclose_redis, redis_client, socketio_manager
+from base.client_redis import RedisTarget, aclose_redis, redis_client, socketio_manager
 from bot.config import ConfigError, Settings
 
 BASE = {"RASA_TOKEN": "t" * 32, "CJG_PSEUDONYM_SECRET": "s" * 32, "REDIS_PASSWORD": "p@ss/w"}

@@ -22,7 +22,7 @@ from common.content import ContentError, content_dir, load_current
 from common.handoff_payload import HandoffRequest
 from common.payload import ENOUGH, ENOUGH_ANSWERS, is_service_payload
 from handoff import keys
-from insight.registrar import Fact, Registrar, open_record
+from handoff.registrar import Fact, Registrar, open_record
 
 Message = dict[str, Any]  # a message without recipient, as handoff.service builds them
 

@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import socketio
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -24,6 +24,7 @@ from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
 
 DEFAULT_MASTER = "cjg"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6390/0"
 Address = tuple[str, int]
 
 
@@ -46,9 +47,27 @@ def parse_sentinels(raw: str) -> tuple[Address, ...]:
     return tuple(found)
 
 
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` in it (``redis://:pw@host:port/db``), unless it has one."""
+    parts = urlsplit(url)
+    if not password or parts.password is not None or parts.scheme not in ("redis", "rediss"):
+        return url
+    user = quote(unquote(parts.username or ""), safe="")
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
+
+
+def redis_url_from_env(env: Mapping[str, str] | None = None) -> str:
+    """The service's Redis: ``CJG_REDIS_URL`` with the stack's ``REDIS_PASSWORD`` (generated
+    into var/secrets.env; redis.conf's ``requirepass``). The scripts use it too."""
+    env = os.environ if env is None else env
+    url = env.get("CJG_REDIS_URL") or DEFAULT_REDIS_URL
+    return with_password(url, env.get("REDIS_PASSWORD", ""))
+
+
 @dataclass(frozen=True)
 class RedisTarget:
-    """Where Redis is: ``url`` (with the password in it, see bot.config.with_password) and, in
+    """Where Redis is: ``url`` (with the password in it, see with_password) and, in
     Sentinel mode, the sentinels and the master's name."""
 
     url: str
@@ -59,8 +78,6 @@ class RedisTarget:
     def from_env(cls, env: Mapping[str, str] | None = None) -> RedisTarget:
         """The stack's Redis for the scripts (``CJG_REDIS_URL``, ``REDIS_PASSWORD`` and the
         Sentinel settings), as the service reads them."""
-        from bot.config import redis_url_from_env  # bot.config imports this module
-
         env = os.environ if env is None else env
         return cls(
             redis_url_from_env(env),

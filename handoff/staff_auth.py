@@ -1,0 +1,62 @@
+"""Who is calling the staff APIs: one module for the console's API, its websocket and the
+insight pages (insight/web_insight.py), so the session check, the roles and the origin check
+are written once."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+
+from aiohttp import web
+
+from base.web import api_text, json_error
+from handoff.accounts import Account
+from handoff.sessions import COOKIE, Session
+from handoff.web_keys import ACCOUNTS, HANDOFF, SESSIONS
+
+StaffHandler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def authenticate(request: web.Request) -> tuple[Account, Session] | None:
+    """The account and session of the request's session cookie; None when not logged in."""
+    session = await request.app[SESSIONS].get(request.cookies.get(COOKIE))
+    if session is None:
+        return None
+    account = await request.app[ACCOUNTS].get(session.username)
+    return None if account is None else (account, session)
+
+
+def same_origin(request: web.Request) -> bool:
+    """A browser's request from our own pages (or no ``Origin`` at all, as from a script):
+    logins and the live line refuse other sites' pages."""
+    origin = request.headers.get("Origin")
+    return origin is None or origin.split("://", 1)[-1] == request.host
+
+
+def for_roles(
+    roles: Iterable[str], refused: str, present: bool = False
+) -> Callable[[StaffHandler], Route]:
+    """Logged in with one of ``roles``, and for changes the CSRF header. ``present``: the call
+    counts as a sign of life of a console (staff presence)."""
+    allowed = tuple(roles)
+
+    def decorate(handler: StaffHandler) -> Route:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            found = await authenticate(request)
+            if found is None:
+                return json_error(401, "not_logged_in", api_text("not_logged_in"))
+            account, session = found
+            if (
+                request.method not in ("GET", "HEAD")
+                and request.headers.get("X-CSRF-Token") != session.csrf
+            ):
+                return json_error(403, "csrf", api_text("csrf"))
+            if account.role not in allowed:
+                return json_error(403, "forbidden", refused)
+            if present:
+                await request.app[HANDOFF].presence.heartbeat(account.username)
+            return await handler(request, account)
+
+        return wrapped
+
+    return decorate

@@ -1,0 +1,81 @@
+"""The import layering the README's architecture section states, checked on the source (AST, so
+nothing is imported). From the top down, each package may import only those below it:
+
+    bot/        the application: wiring, channels, conversation core
+    insight/    the figures and their pages (reads what the registrar counted)
+    handoff/    the handoff, the staff API and accounts, the registrar and the service's questions
+    base/       the service's ground floor: Redis client factory, web helpers
+    common/     both environments: the standard library and PyYAML only
+
+    assistant/  the Rasa side: common/ only; the service never imports it
+    cluster/    a tool (make cluster, the cluster tests, bench/): starts the processes the way
+                tests/servers.py does and imports no package of ours; nothing imports it but
+                tests and benchmarks
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYERS: dict[str, set[str]] = {  # package -> the packages of ours it may import
+    "common": set(),
+    "assistant": {"common"},
+    "base": {"common"},
+    "handoff": {"base", "common"},
+    "insight": {"handoff", "base", "common"},
+    "bot": {"insight", "handoff", "base", "common"},
+    "cluster": set(),
+}
+OURS = set(LAYERS)
+COMMON_MAY_USE = set(sys.stdlib_module_names) | {"yaml"}  # both environments have these
+
+
+def imported(path: Path) -> set[str]:
+    """The top-level names of every module ``path`` imports (at any depth of the file)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.partition(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            found.add(path.relative_to(ROOT).parts[0])  # relative: its own package
+    return found
+
+
+def violations(root: Path) -> list[str]:
+    """``file: imports package`` for every import that runs up (or sideways) the layering."""
+    found = []
+    for package, allowed in LAYERS.items():
+        for path in sorted((root / package).rglob("*.py")):
+            for name in sorted(imported(path)):
+                if name in OURS and name != package and name not in allowed:
+                    found.append(f"{path.relative_to(root)}: imports {name}")
+                elif package == "common" and name not in OURS and name not in COMMON_MAY_USE:
+                    found.append(f"{path.relative_to(root)}: imports {name} (not stdlib/PyYAML)")
+    return found
+
+
+def test_no_import_runs_up_the_layering() -> None:
+    assert violations(ROOT) == []
+
+
+def test_every_package_of_ours_is_in_the_layering() -> None:
+    """A new top-level package must be given its place, or the check above would skip it."""
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests"}
+    assert packages == OURS
+
+
+def test_the_check_sees_an_import_that_runs_up(tmp_path: Path) -> None:
+    for package in LAYERS:
+        (tmp_path / package).mkdir()
+    (tmp_path / "handoff" / "web.py").write_text("from bot.app_keys import SETTINGS\n")
+    (tmp_path / "insight" / "ok.py").write_text("from handoff import keys\n")
+    (tmp_path / "common" / "x.py").write_text("def f():\n    import aiohttp\n")
+    assert violations(tmp_path) == [
+        "common/x.py: imports aiohttp (not stdlib/PyYAML)",
+        "handoff/web.py: imports bot",
+    ]

@@ -1,0 +1,63 @@
+"""The console names every channel in Dutch (content/staff_console.yml via the API), in Debian's
+Chromium: a widget chat and a Telegram chat in the queue show their labels, never a bare code.
+
+The service runs in-process on a real Redis (database 4); the handoffs start in the service, so
+no Rasa is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from common.handoff_payload import HandoffRequest
+from common.names import Channel, Reason
+from handoff.staff_content import console_texts
+from handoff.web_keys import ACCOUNTS, HANDOFF
+from tests.bot.conftest import ClientFactory
+from tests.conftest import RedisServer
+from tests.handoff.conftest import service_client
+from tests.handoff.test_web_staff import PASSWORD, Client
+
+DB = 4
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: ClientFactory,
+    redis_server: RedisServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Client]:
+    client = await service_client(aiohttp_client, redis_server, tmp_path, monkeypatch, DB)
+    await client.app[ACCOUNTS].add("eva", "Eva", PASSWORD)
+    yield client
+
+
+async def test_the_queue_names_a_widget_and_a_telegram_chat_in_dutch(
+    client: Client, browser: Browser
+) -> None:
+    service = client.app[HANDOFF]
+    await service.presence.heartbeat("eva")  # someone online: the chats queue
+    for cid, channel in (("cid-widget", Channel.WIDGET), ("cid-telegram", Channel.TELEGRAM)):
+        await service.begin(cid, channel, HandoffRequest(Reason.ASK_HUMAN), [])
+    page = await (await browser.new_context()).new_page()
+    try:
+        await page.goto(str(client.make_url("/staff")))
+        await page.fill("#username", "eva")
+        await page.fill("#password", PASSWORD)
+        await page.click("#login-form button[type=submit]")
+        meta = page.locator("#queue .queue-item .item-meta")
+        await expect(meta).to_have_count(2, timeout=15000)
+        labels = console_texts().channels
+        await expect(meta).to_have_text(
+            [labels[Channel.WIDGET], labels[Channel.TELEGRAM]], timeout=15000
+        )
+        assert labels[Channel.WIDGET] == "Chatvenster op de website"
+        for code in ("widget", "telegram"):
+            await expect(page.locator("#queue")).not_to_contain_text(code)
+    finally:
+        await page.context.close()

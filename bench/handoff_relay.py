@@ -155,7 +155,8 @@ async def gathered(*coroutines: Awaitable[Any]) -> list[Any]:
 
 async def baseline(redis_url: str, conversations: int, seconds: float, pace: float) -> list[float]:
     """Redis pub/sub round trip: publish, a subscriber answers by publishing back."""
-    redis = Redis.from_url(redis_url, decode_responses=True)
+    # A connection per simulated user at most: redis-py's default pool (100) fails a busy run.
+    redis = Redis.from_url(redis_url, decode_responses=True, max_connections=conversations + 10)
     latencies: list[float] = []
     pending: dict[str, asyncio.Future[float]] = {}
 

@@ -249,6 +249,17 @@ class Conversation:
     hid: str | None
     channel: str | None
 
+    @classmethod
+    def from_hash(cls, raw: Any) -> Conversation:
+        """From the conversation's hash (``keys.conversation``), read here or in a caller's
+        pipeline."""
+        found = cast(dict[str, str], raw)
+        return cls(
+            state=State(found.get("state", State.BOT)),
+            hid=found.get("hid") or None,
+            channel=found.get("channel") or None,
+        )
+
 
 @dataclass(frozen=True)
 class Handoff:
@@ -313,12 +324,7 @@ class HandoffStore:
         self._touch = redis.register_script(_TOUCH)
 
     async def conversation(self, cid: str) -> Conversation:
-        raw = cast(dict[str, str], await self._redis.hgetall(keys.conversation(cid)))
-        return Conversation(
-            state=State(raw.get("state", State.BOT)),
-            hid=raw.get("hid") or None,
-            channel=raw.get("channel") or None,
-        )
+        return Conversation.from_hash(await self._redis.hgetall(keys.conversation(cid)))
 
     async def status(self, cid: str) -> tuple[Conversation, bool, str | None]:
         """The conversation, and with staff: whether they are typing and their first name."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any, cast
@@ -35,13 +34,6 @@ class State(StrEnum):
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _around(key: Callable[[str], str]) -> tuple[str, str]:
-    """A conversation key's text before and after the cid, for a script that finds the cid
-    itself (handoff/keys.py stays the one place that names keys)."""
-    before, _, after = key("\x00").partition("\x00")
-    return before, after
 
 
 def _strs(found: Any) -> list[str]:
@@ -330,7 +322,7 @@ class HandoffStore:
         """The conversation, and with staff: whether they are typing and their first name."""
         state, hid, typing, name = await self._status(
             keys=[keys.conversation(cid), keys.staff_typing(cid)],
-            args=[*_around(keys.record), *_around(keys.account)],
+            args=[*keys.around(keys.record), *keys.around(keys.account)],
         )
         conv = Conversation(State(state or State.BOT), str(hid) or None, None)
         return conv, bool(int(typing)), str(name) if name else None
@@ -514,7 +506,7 @@ class HandoffStore:
             keys=[keys.record(hid), keys.transcript(hid), keys.CLAIMS],
             args=[
                 self.retention, hid, staff, name, text, at, message, length, keys.EVENTS,
-                keys.OUTBOX_NEWS, *_around(keys.outbox), *_around(keys.staff_typing),
+                keys.OUTBOX_NEWS, *keys.around(keys.outbox), *keys.around(keys.staff_typing),
             ],
         )  # fmt: skip
         if not found:

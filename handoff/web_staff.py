@@ -18,7 +18,7 @@ from bot.client_address import client_address
 from bot.web_errors import json_error
 from handoff import events
 from handoff.access import may_read
-from handoff.accounts import Account, HashingBusy
+from handoff.accounts import Account, HashingBusy, account_from_hash
 from handoff.routing import Audience, Router
 from handoff.sessions import COOKIE, Session
 from handoff.staff_content import canned_replies, registration_options
@@ -47,10 +47,11 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 
 async def authenticate(request: web.Request) -> tuple[Account, Session] | None:
-    session = await request.app[SESSIONS].get(request.cookies.get(COOKIE))
-    if session is None:
+    found = await request.app[SESSIONS].with_account(request.cookies.get(COOKIE))
+    if found is None:
         return None
-    account = await request.app[ACCOUNTS].get(session.username)
+    session, raw = found
+    account = account_from_hash(session.username, raw)
     return None if account is None else (account, session)
 
 

@@ -39,11 +39,11 @@ from redis.exceptions import RedisError
 
 from handoff import events, keys
 from handoff.access import CONSOLE_ROLES, may_read_chat
-from handoff.accounts import Account
+from handoff.accounts import Account, account_from_hash
 from handoff.service import HandoffService
 from handoff.sessions import COOKIE, SESSION_ENDED
 from handoff.staff_content import console_texts
-from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF, SESSIONS, SOCKETS
+from handoff.web_keys import AUDIT, HANDOFF, SESSIONS, SOCKETS
 from handoff.web_staff import authenticate
 
 log = logging.getLogger(__name__)
@@ -79,10 +79,8 @@ class ConsoleLine:
     # --- the login ---------------------------------------------------------------------------
 
     async def _current_account(self) -> Account | None:
-        session = await self.app[SESSIONS].get(self._token)
-        if session is None:
-            return None
-        account = await self.app[ACCOUNTS].get(session.username)
+        found = await self.app[SESSIONS].with_account(self._token)
+        account = None if found is None else account_from_hash(found[0].username, found[1])
         if account is None or account.role not in CONSOLE_ROLES:
             return None
         return account

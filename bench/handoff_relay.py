@@ -155,7 +155,8 @@ async def gathered(*coroutines: Awaitable[Any]) -> list[Any]:
 
 async def baseline(redis_url: str, conversations: int, seconds: float, pace: float) -> list[float]:
     """Redis pub/sub round trip: publish, a subscriber answers by publishing back."""
-    redis = Redis.from_url(redis_url, decode_responses=True)
+    # A connection per simulated user at most: redis-py's default pool (100) fails a busy run.
+    redis = Redis.from_url(redis_url, decode_responses=True, max_connections=conversations + 10)
     latencies: list[float] = []
     pending: dict[str, asyncio.Future[float]] = {}
 
@@ -211,7 +212,7 @@ def tick(phase: str, begun: float, seconds: float, count: int) -> None:
 
 
 async def relay(
-    url: str, redis_url: str, conversations: int, seconds: float, pace: float
+    url: str, redis_url: str, conversations: int, seconds: float, pace: float, pid: int
 ) -> tuple[list[float], list[float], list[float]]:
     redis = Redis.from_url(redis_url, decode_responses=True)
     service = HandoffService(
@@ -223,7 +224,7 @@ async def relay(
     )
     staff_http: list[tuple[aiohttp.ClientSession, str]] = []
     try:
-        return await _relay(url, service, staff_http, conversations, seconds, pace)
+        return await _relay(url, service, staff_http, conversations, seconds, pace, pid)
     finally:
         for session, _ in staff_http:
             await session.close()
@@ -237,6 +238,7 @@ async def _relay(
     conversations: int,
     seconds: float,
     pace: float,
+    pid: int,
 ) -> tuple[list[float], list[float], list[float]]:
     for n in range(STAFF):
         staff_http.append(await login(url, n))
@@ -311,6 +313,7 @@ async def _relay(
                 raise  # the run was stopped: not the end of the relay phase
 
     await service.redis.config_resetstat()  # Redis's work per message, from here on
+    cpu_before = await cpu_seconds(service.redis, pid)
     begun = time.monotonic() + 0.5  # the consoles connect first
     stop = begun + seconds
 
@@ -382,7 +385,23 @@ async def _relay(
     finally:
         progress.cancel()
     commands(await service.redis.info("commandstats"), len(round_trip))
+    spent = [a - b for a, b in zip(await cpu_seconds(service.redis, pid), cpu_before, strict=True)]
+    per = [1000 * s / max(1, len(round_trip)) for s in spent]
+    print(f"CPU per relayed message (both legs): service {per[0]:.2f} ms, Redis {per[1]:.2f} ms")
     return to_staff, back, round_trip
+
+
+async def cpu_seconds(redis: Redis, pid: int) -> tuple[float, float]:
+    """CPU time used so far by the service process and by Redis: per message, a measure of
+    the work that (unlike latency) hardly depends on how busy the shared machine is."""
+    info = await redis.info("cpu")
+    return process_cpu(pid), float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def process_cpu(pid: int) -> float:
+    """User and system CPU seconds of a process (Linux's /proc; a tiny file, read at once)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def commands(stats: dict[str, Any], messages: int) -> None:
@@ -474,7 +493,7 @@ def report(name: str, values: list[float], base: list[float]) -> None:
     )
 
 
-async def run(args: argparse.Namespace, url: str, redis_url: str) -> None:
+async def run(args: argparse.Namespace, url: str, redis_url: str, pid: int) -> None:
     redis = Redis.from_url(redis_url, decode_responses=True)
     for n in range(STAFF):
         await Accounts(redis).add(f"bench{n}", f"Bench{n}", PASSWORD)
@@ -491,7 +510,7 @@ async def run(args: argparse.Namespace, url: str, redis_url: str) -> None:
     )
     base = await baseline(redis_url, args.conversations, args.seconds, args.pace)
     to_staff, back, round_trip = await relay(
-        url, redis_url, args.conversations, args.seconds, args.pace
+        url, redis_url, args.conversations, args.seconds, args.pace, pid
     )
     report("Redis pub/sub (base)", base, base)
     report("user -> staff", to_staff, base)
@@ -575,7 +594,7 @@ def main() -> None:
                 )  # fmt: skip
             url = f"http://127.0.0.1:{port}"
             wait_http(url + "/health", START_TIMEOUT, service_proc)
-            asyncio.run(run(args, url, redis_url))
+            asyncio.run(run(args, url, redis_url, service_proc.pid))
         except (BenchFailed, RuntimeError, aiohttp.ClientError, TimeoutError, RedisError) as exc:
             print(
                 f"\nFAILED: {type(exc).__name__}: {exc}\nThe service's log is in {log_path}",

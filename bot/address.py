@@ -39,7 +39,11 @@ class AddressBook:
     async def state(self, cid: str) -> tuple[Address, bool]:
         """The form the conversation gets, and whether a youth writes (then always "je")."""
         name = keys.conversation(cid)
-        chosen, youth = await self._redis.hmget(name, [keys.ADDRESS_FIELD, keys.YOUTH_FIELD])
+        return self.found(await self._redis.hmget(name, [keys.ADDRESS_FIELD, keys.YOUTH_FIELD]))
+
+    def found(self, fields: list[Any]) -> tuple[Address, bool]:
+        """``state`` from the conversation's address fields (read by the caller, batched)."""
+        chosen, youth = fields
         if youth:
             return Address.JE, True
         return Address(chosen) if chosen in (Address.JE, Address.U) else self.default, False
@@ -157,7 +161,11 @@ class VoicedOutbox(Outbox):
     async def read(
         self, cid: str, after: str = "0", count: int = 100
     ) -> list[tuple[str, dict[str, Any]]]:
-        found = await super().read(cid, after, count)
-        if not found or await self._address.form(cid) == Address.JE:
+        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
+            pipe.xread({keys.outbox(cid): after}, count=count)
+            pipe.hmget(keys.conversation(cid), [keys.ADDRESS_FIELD, keys.YOUTH_FIELD])
+            raw, fields = await pipe.execute()
+        found = self.parsed(raw)
+        if not found or self._address.found(fields)[0] == Address.JE:
             return found
         return [(entry_id, voiced(message)) for entry_id, message in found]

@@ -33,13 +33,14 @@ from common.names import Channel, Reason, State
 from common.offers import catalogue
 from common.payload import ASK_CALLBACK, as_text, is_payload, is_service_payload
 from common.safety import Signal, nlu_signal
-from handoff import enough
+from handoff import enough, keys
 from handoff.callbacks import Callbacks
 from handoff.callbacks import Turn as CallbackTurn
 from handoff.redact import redact
 from handoff.registrar import Fact, facts_from_tag, outcome
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Message
+from handoff.store import Conversation
 from handoff.transcript import Role
 from handoff.urgent import UrgentLimits
 from insight.unclear import Kind, UnclearQuestions
@@ -258,14 +259,14 @@ class ConversationCore:
         if signal is not None:  # before anything else, on every channel, in every state
             return await self._crisis(conversation, incoming, signal, text)
         try:
-            allowed = await self._limits.allow(conversation, incoming.address)
-        except RedisError:
-            allowed = True  # the state check below tells the user what is wrong
+            allowed, state = await self._admitted(conversation, incoming.address)
+        except RedisError as exc:
+            log.error("conversation state unavailable (%s)", type(exc).__name__)
+            raise StorageUnavailable() from exc
         if not allowed:
             raise RateLimited()
         try:
             await self.handoff.registrar.note(conversation, incoming.channel)
-            state = await self.handoff.conversation(conversation)
             if text in PAYLOADS:  # the widget's control, Telegram's /u and /je
                 return [await self._choose(conversation, incoming, PAYLOADS[text])]
             if enough.is_answer(text):  # "Heb je hier genoeg aan ...?", in any state
@@ -346,6 +347,15 @@ class ConversationCore:
                 replies.append(self._unavailable(incoming.user_id, "handoff_failed"))
             break
         return replies
+
+    async def _admitted(self, conversation: str, address: str | None) -> tuple[bool, Conversation]:
+        """Whether the rate limits let the message in, and the conversation's state: one round
+        trip (the state is read even when it is refused; reading changes nothing)."""
+        async with self.handoff.redis.pipeline(transaction=False) as pipe:
+            within = self._limits.count(pipe, conversation, address)
+            pipe.hgetall(keys.conversation(conversation))
+            results = await pipe.execute()
+        return within(results), Conversation.from_hash(results[-1])
 
     async def _choose(self, conversation: str, incoming: Incoming, form: Address) -> BotMessage:
         """The parent's choice of "je" or "u", kept for the conversation; a youth keeps "je"."""

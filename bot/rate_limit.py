@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 WINDOW = 60
 
@@ -27,14 +30,25 @@ class RateLimits:
         self.per_address = per_address
 
     async def allow(self, conversation: str, address: str | None) -> bool:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            within = self.count(pipe, conversation, address)
+            return within(await pipe.execute())
+
+    def count(
+        self, pipe: Pipeline, conversation: str, address: str | None
+    ) -> Callable[[list[Any]], bool]:
+        """Counts the message in ``pipe`` (its first commands, so a caller may add reads after
+        them: one round trip); the returned check tells from the results whether it is allowed."""
         window = int(time.time()) // WINDOW
         counted = [("sender", conversation, self.per_sender)]
         if address:
             counted.append(("address", address, self.per_address))
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for kind, value, _ in counted:
-                key = _key(kind, value, window)
-                pipe.incr(key)
-                pipe.expire(key, 2 * WINDOW)
-            results = await pipe.execute()
-        return all(int(results[2 * i]) <= limit for i, (_, _, limit) in enumerate(counted))
+        for kind, value, _ in counted:
+            key = _key(kind, value, window)
+            pipe.incr(key)
+            pipe.expire(key, 2 * WINDOW)
+
+        def within(results: list[Any]) -> bool:
+            return all(int(results[2 * i]) <= limit for i, (_, _, limit) in enumerate(counted))
+
+        return within

@@ -245,14 +245,13 @@ async def updates(request: web.Request) -> web.Response:
         if not found and wait:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(news), wait)
-            found = await outbox.read(cid, after)
+            # Both at once, so the woken poll waits for one Redis round trip, not two.
+            found, status = await asyncio.gather(outbox.read(cid, after), core.handoff.status(cid))
+        else:
+            status = await core.handoff.status(cid)
     messages = [{"id": i, **m} for i, m in found]
     return web.json_response(
-        {
-            "messages": messages,
-            "next": found[-1][0] if found else after,
-            "handoff": await core.handoff.status(cid),
-        }
+        {"messages": messages, "next": found[-1][0] if found else after, "handoff": status}
     )
 
 

@@ -7,6 +7,7 @@ Staff only ever see ``hid``s, never the pseudonym.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 QUEUE = "cjg:handoff:queue"  # zset: hid -> priority score (urgent first, then oldest)
 SEQUENCE = "cjg:handoff:seq"  # counter: arrival order in the queue
@@ -20,6 +21,13 @@ USER_SIGNALS = "cjg:user:signals"  # pub/sub channel: passing news for a user (s
 EVENTS = "cjg:staff:events"  # pub/sub channel: what every staff console should know at once
 PRESENCE = "cjg:staff:presence"  # zset: username -> last heartbeat (ms)
 STATUS = "cjg:staff:status"  # hash: username -> online | away
+
+
+def around(key: Callable[[str], str]) -> tuple[str, str]:
+    """A key's text before and after its id, for a Lua script that learns the id itself (from
+    a hash it reads), so that this module stays the one place that names keys."""
+    before, _, after = key("\x00").partition("\x00")
+    return before, after
 
 
 def conversation(cid: str) -> str:

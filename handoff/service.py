@@ -41,7 +41,7 @@ from handoff.requests import STREAM as REQUESTS
 from handoff.routing import Router
 from handoff.staff_content import console_texts
 from handoff.store import Conversation, Handoff, HandoffStore, now_ms
-from handoff.transcript import Entry, Outbox, Role, Transcript
+from handoff.transcript import OUTBOX_MAX, Entry, Outbox, Role, Transcript, encoded
 
 log = logging.getLogger(__name__)
 
@@ -240,38 +240,28 @@ class HandoffService:
     async def user_message(self, cid: str, conv: Conversation, text: str) -> list[Message]:
         """While waiting or with staff, the user's words go to staff, never to Rasa.
 
-        A RedisError means the text was not kept (the client may send it again); once it is
-        in the transcript, the rest is best effort, so a retry cannot add it twice."""
+        A RedisError means the text was not kept (the client may send it again): the
+        transcript and the staff feed are written in one step. After that the rest is best
+        effort, so a retry cannot add it twice."""
         assert conv.hid is not None
+        caps = None
         if conv.state == State.WAITING:
-            entry = await self._append_waiting(conv.hid, text)
-            if entry is None:  # past the cap: said so, never dropped silently
-                return [{"text": self._say("waiting_full"), "custom": {"service": "waiting_full"}}]
-        else:
-            entry = await self.transcript.append(conv.hid, "user", text)
-        try:
-            await self._published(conv.hid, entry)
-            if conv.state == State.WAITING:
-                answered = await self.municipality.typed(conv.hid, text)
-                if answered is not None:
-                    return [self._waiting_note(answered)]
-                position = await self.store.position(conv.hid) or 1
-                return [self._queue_message("handoff_waiting_ack", position, None)]
-        except RedisError as exc:  # kept: staff read it when they open the chat
-            log.error("user message kept but not announced (%s)", type(exc).__name__)
-        return []
-
-    async def _append_waiting(self, hid: str, text: str) -> Entry | None:
-        """A waiting user's message, within ``waiting_max_messages`` and ``waiting_max_bytes``
-        (per wait: a claim starts afresh), so one conversation cannot fill Redis."""
+            caps = (self.timing.waiting_max_messages, self.timing.waiting_max_bytes)
         at = now_ms()
-        entry_id = await self.store.append_waiting(
-            hid,
-            {"role": "user", "text": text, "at": str(at)},
-            self.timing.waiting_max_messages,
-            self.timing.waiting_max_bytes,
-        )
-        return None if entry_id is None else Entry(entry_id, "user", text, at)
+        entry_id = await self.store.say(conv.hid, "user", text, at, caps=caps)
+        if entry_id is None:  # past the cap: said so, never dropped silently
+            return [{"text": self._say("waiting_full"), "custom": {"service": "waiting_full"}}]
+        if conv.state != State.WAITING:
+            return []  # kept and on the staff feed: staff answer in their own time
+        try:
+            answered = await self.municipality.typed(conv.hid, text)
+            if answered is not None:
+                return [self._waiting_note(answered)]
+            position = await self.store.position(conv.hid) or 1
+            return [self._queue_message("handoff_waiting_ack", position, None)]
+        except RedisError as exc:  # kept: staff read it when they open the chat
+            log.error("user message kept but not answered (%s)", type(exc).__name__)
+        return []
 
     async def leave_message(self, cid: str, channel: str, text: str) -> list[Message]:
         """Keeps the message for staff. A RedisError before the text is kept means nothing
@@ -355,25 +345,17 @@ class HandoffService:
 
     async def status(self, cid: str) -> dict[str, Any]:
         """The handoff part of a poll: state, queue position and whether staff is typing."""
-        conv = await self.store.conversation(cid)
+        conv, typing, staff = await self.store.status(cid)
         status: dict[str, Any] = {"state": conv.state.value}
         if conv.state == State.WAITING and conv.hid:
             position = await self.store.position(conv.hid)
             status["position"] = position
             status["estimate_minutes"] = await self._estimate(position or 1, conv.hid)
         if conv.state == State.WITH_STAFF:
-            status["staff_typing"] = bool(await self._redis.exists(keys.staff_typing(cid)))
+            status["staff_typing"] = typing
             if conv.hid:
-                status["staff"] = await self._staff_name(conv.hid)
+                status["staff"] = staff
         return status
-
-    async def _staff_name(self, hid: str) -> str | None:
-        """The first name the user sees for the staff member who has the chat now."""
-        username = await self._redis.hget(keys.record(hid), "staff")
-        if not username:
-            return None
-        name = await self._redis.hget(keys.account(str(username)), "name")
-        return str(name) if name else None
 
     async def user_typing(self, cid: str) -> None:
         conv = await self.store.conversation(cid)
@@ -427,38 +409,27 @@ class HandoffService:
         return handoff
 
     async def send(self, hid: str, staff: Account, text: str) -> Entry | None:
-        """A staff reply: into the transcript and the user's outbox."""
-        if await self._owned(hid, staff) is None:
-            return None
-        cid = await self.store.cid_of(hid)
-        assert cid is not None
-        entry = await self.transcript.append(hid, "staff", text, staff.name)
-        await self.outbox.push(
-            cid, {"text": text, "custom": _event("staff_message", staff=staff.name)}
+        """A staff reply: into the transcript and the user's outbox, in one round trip (at
+        ``appendfsync always`` each round trip waits for Redis's fsync); None when the chat
+        is not this staff member's."""
+        at = now_ms()
+        message = {"text": text, "custom": _event("staff_message", staff=staff.name)}
+        written = await self.store.reply(
+            hid, staff.username, staff.name, text, at, encoded(message), OUTBOX_MAX
         )
-        await self._redis.delete(keys.staff_typing(cid))
-        await self.store.touch(hid)
-        await self._published(hid, entry, (State.WITH_STAFF, staff.username))
+        if written is None:
+            return None
         await self.durability.confirm(self._redis)  # before the console hears "sent"
-        return entry
+        return Entry(written[0], "staff", text, at, staff.name)
 
     async def note(self, hid: str, staff: Account, text: str) -> Entry | None:
         """An internal note: in the transcript for colleagues, never shown to the user."""
         if await self.store.get(hid) is None:
             return None
-        entry = await self.transcript.append(hid, "note", text, staff.name)
-        await self._published(hid, entry)
-        return entry
-
-    async def _published(
-        self, hid: str, entry: Entry, readers: tuple[str | None, str | None] | None = None
-    ) -> None:
-        """A new transcript entry for the live feed, with the handoff's state and staff member,
-        so that each console knows at once whether it may show the text (handoff/access.py)."""
-        state, staff = readers or await self.store.readers_of(hid)
-        await events.publish(
-            self._redis, "message", hid=hid, entry=entry.public(), state=state, staff=staff
-        )
+        at = now_ms()
+        entry_id = await self.store.say(hid, "note", text, at, staff.name)
+        assert entry_id is not None  # no caps
+        return Entry(entry_id, "note", text, at, staff.name)
 
     async def staff_typing(self, hid: str, staff: Account) -> None:
         if await self._owned(hid, staff) is None:

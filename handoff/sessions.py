@@ -19,6 +19,14 @@ SESSION_ENDED = "session_ended"  # the feed event; the console itself never sees
 
 COOKIE = "cjg_staff"
 
+# KEYS: session   ARGV: account key (prefix, suffix)
+# Read only: a login and its account in one round trip. {username, csrf, account hash}.
+_WITH_ACCOUNT = """
+local found = redis.call('HMGET', KEYS[1], 'username', 'csrf')
+if not found[1] or found[1] == '' then return false end
+return {found[1], found[2] or '', redis.call('HGETALL', ARGV[1] .. found[1] .. ARGV[2])}
+"""
+
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -34,6 +42,7 @@ class Sessions:
     def __init__(self, redis: Redis, lifetime_seconds: int) -> None:
         self._redis = redis
         self.lifetime = lifetime_seconds
+        self._with_account = redis.register_script(_WITH_ACCOUNT)
 
     async def create(self, username: str) -> tuple[str, Session]:
         token = secrets.token_urlsafe(32)
@@ -54,6 +63,20 @@ class Sessions:
         if not raw.get("username"):
             return None
         return Session(raw["username"], raw["csrf"])
+
+    async def with_account(self, token: str | None) -> tuple[Session, dict[str, str]] | None:
+        """The login and its account's hash (empty when the account is gone), read together:
+        every staff request starts with this, so it is one round trip."""
+        if not token or len(token) > 100:
+            return None
+        found = await self._with_account(
+            keys=[keys.session(_hash(token))], args=[*keys.around(keys.account)]
+        )
+        if not found:
+            return None
+        username, csrf, flat = found
+        fields = [str(item) for item in flat]
+        return Session(str(username), str(csrf)), dict(zip(fields[::2], fields[1::2], strict=True))
 
     async def end(self, token: str | None) -> None:
         if token:

@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from aiohttp import web
 
 from base.web import api_text, json_error
-from handoff.accounts import Account
+from handoff.accounts import Account, account_from_hash
 from handoff.sessions import COOKIE, Session
-from handoff.web_keys import ACCOUNTS, HANDOFF, SESSIONS
+from handoff.web_keys import HANDOFF, SESSIONS
 
 StaffHandler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -19,10 +19,11 @@ Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 async def authenticate(request: web.Request) -> tuple[Account, Session] | None:
     """The account and session of the request's session cookie; None when not logged in."""
-    session = await request.app[SESSIONS].get(request.cookies.get(COOKIE))
-    if session is None:
+    found = await request.app[SESSIONS].with_account(request.cookies.get(COOKIE))
+    if found is None:
         return None
-    account = await request.app[ACCOUNTS].get(session.username)
+    session, raw = found
+    account = account_from_hash(session.username, raw)
     return None if account is None else (account, session)
 
 

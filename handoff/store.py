@@ -70,21 +70,85 @@ end
 return 1
 """
 
-# KEYS: record, transcript   ARGV: max messages, max bytes, bytes, ttl, field, value, ...
-# What a waiting user adds to the transcript, within the caps; 0 when a cap is reached.
-_APPEND_WAITING = """
-local count = tonumber(redis.call('HGET', KEYS[1], 'waiting_messages') or '0')
-local size = tonumber(redis.call('HGET', KEYS[1], 'waiting_bytes') or '0')
-if count + 1 > tonumber(ARGV[1]) or size + tonumber(ARGV[3]) > tonumber(ARGV[2]) then
-  return 0
+# Lua helpers for the two relay scripts below: a text on the staff feed, as events.publish()
+# would send it (handoff/events.py), and Redis's "no value" (false, or an empty field) as null.
+_FEED = """
+local function value(v) if v and v ~= '' then return v end return cjson.null end
+local function feed(channel, hid, id, role, text, at, name, state, staff)
+  redis.call('PUBLISH', channel, cjson.encode({
+    type = 'message', hid = hid, state = value(state), staff = value(staff),
+    entry = {id = id, role = role, text = text, at = tonumber(at), staff = value(name)}}))
 end
-local fields = {}
-for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
-local id = redis.call('XADD', KEYS[2], '*', unpack(fields))
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-redis.call('HINCRBY', KEYS[1], 'waiting_messages', 1)
-redis.call('HINCRBY', KEYS[1], 'waiting_bytes', ARGV[3])
+"""
+
+# KEYS: transcript, record   ARGV: ttl, hid, events channel, role, text, at, staff name ('' none),
+#       max messages, max bytes, bytes (the caps while waiting; '' = none)
+# One step for a text to staff: into the transcript and onto every console's feed with the
+# handoff's state and staff member (who may read it: handoff/access.py), so Redis fsyncs once.
+# While waiting, within the caps of what one wait may add; 0 when a cap is reached.
+_SAY = (
+    _FEED
+    + """
+if ARGV[8] ~= '' then
+  local count = tonumber(redis.call('HGET', KEYS[2], 'waiting_messages') or '0')
+  local size = tonumber(redis.call('HGET', KEYS[2], 'waiting_bytes') or '0')
+  if count + 1 > tonumber(ARGV[8]) or size + tonumber(ARGV[10]) > tonumber(ARGV[9]) then
+    return 0
+  end
+  redis.call('HINCRBY', KEYS[2], 'waiting_messages', 1)
+  redis.call('HINCRBY', KEYS[2], 'waiting_bytes', ARGV[10])
+end
+local fields = {'role', ARGV[4], 'text', ARGV[5], 'at', ARGV[6]}
+if ARGV[7] ~= '' then fields[7] = 'staff'; fields[8] = ARGV[7] end
+local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+local readers = redis.call('HMGET', KEYS[2], 'state', 'staff')
+feed(ARGV[3], ARGV[2], id, ARGV[4], ARGV[5], ARGV[6], ARGV[7], readers[1], readers[2])
 return id
+"""
+)
+
+# KEYS: record, transcript, claims
+# ARGV: ttl, hid, staff username, staff name, text, at, outbox message (JSON), outbox length,
+#       events channel, outbox news channel, outbox key (prefix, suffix), typing key (prefix,
+#       suffix)
+# A staff reply in one step, only by the staff member who has the chat: the transcript, the
+# user's outbox and its news, no more "typing", the claim kept alive, the console feed. The
+# conversation's keys are built here from its cid (in the record), as handoff/keys.py makes
+# them. {entry id, cid}, or false when the chat is not this staff member's (any more).
+_REPLY = (
+    _FEED
+    + """
+local found = redis.call('HMGET', KEYS[1], 'state', 'staff', 'cid')
+local cid = found[3]
+if found[1] ~= 'with_staff' or found[2] ~= ARGV[3] or not cid then return false end
+local id = redis.call('XADD', KEYS[2], '*', 'role', 'staff', 'text', ARGV[5], 'at', ARGV[6],
+                      'staff', ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+local outbox = ARGV[11] .. cid .. ARGV[12]
+redis.call('XADD', outbox, 'MAXLEN', '~', ARGV[8], '*', 'm', ARGV[7], 'at', ARGV[6])
+redis.call('EXPIRE', outbox, ARGV[1])
+redis.call('PUBLISH', ARGV[10], cid)
+redis.call('DEL', ARGV[13] .. cid .. ARGV[14])
+if redis.call('ZSCORE', KEYS[3], ARGV[2]) then redis.call('ZADD', KEYS[3], ARGV[6], ARGV[2]) end
+feed(ARGV[9], ARGV[2], id, 'staff', ARGV[5], ARGV[6], ARGV[4], 'with_staff', ARGV[3])
+return {id, cid}
+"""
+)
+
+# KEYS: conversation, staff typing   ARGV: record key, account key (each: prefix, suffix)
+# Read only: what a user's status line shows, in one round trip. {state, hid, typing (0/1),
+# the first name of the staff member who has the chat}; the last two only with staff.
+_STATUS = """
+local conv = redis.call('HMGET', KEYS[1], 'state', 'hid')
+local state, hid = conv[1] or '', conv[2] or ''
+if state ~= 'with_staff' then return {state, hid, 0, false} end
+local name = false
+if hid ~= '' then
+  local staff = redis.call('HGET', ARGV[1] .. hid .. ARGV[2], 'staff')
+  if staff and staff ~= '' then name = redis.call('HGET', ARGV[3] .. staff .. ARGV[4], 'name') end
+end
+return {state, hid, redis.call('EXISTS', KEYS[2]), name}
 """
 
 # KEYS: conversation, queue, claims, record   ARGV: hid, staff, now
@@ -169,6 +233,17 @@ class Conversation:
     hid: str | None
     channel: str | None
 
+    @classmethod
+    def from_hash(cls, raw: Any) -> Conversation:
+        """From the conversation's hash (``keys.conversation``), read here or in a caller's
+        pipeline."""
+        found = cast(dict[str, str], raw)
+        return cls(
+            state=State(found.get("state", State.BOT)),
+            hid=found.get("hid") or None,
+            channel=found.get("channel") or None,
+        )
+
 
 @dataclass(frozen=True)
 class Handoff:
@@ -223,7 +298,9 @@ class HandoffStore:
         self._enqueue = redis.register_script(_ENQUEUE)
         self._claim = redis.register_script(_CLAIM)
         self._escalate = redis.register_script(_ESCALATE)
-        self._append_waiting = redis.register_script(_APPEND_WAITING)
+        self._say = redis.register_script(_SAY)
+        self._reply = redis.register_script(_REPLY)
+        self._status = redis.register_script(_STATUS)
         self._cancel = redis.register_script(_CANCEL)
         self._release = redis.register_script(_RELEASE)
         self._transfer = redis.register_script(_TRANSFER)
@@ -231,12 +308,16 @@ class HandoffStore:
         self._touch = redis.register_script(_TOUCH)
 
     async def conversation(self, cid: str) -> Conversation:
-        raw = cast(dict[str, str], await self._redis.hgetall(keys.conversation(cid)))
-        return Conversation(
-            state=State(raw.get("state", State.BOT)),
-            hid=raw.get("hid") or None,
-            channel=raw.get("channel") or None,
+        return Conversation.from_hash(await self._redis.hgetall(keys.conversation(cid)))
+
+    async def status(self, cid: str) -> tuple[Conversation, bool, str | None]:
+        """The conversation, and with staff: whether they are typing and their first name."""
+        state, hid, typing, name = await self._status(
+            keys=[keys.conversation(cid), keys.staff_typing(cid)],
+            args=[*keys.around(keys.record), *keys.around(keys.account)],
         )
+        conv = Conversation(State(state or State.BOT), str(hid) or None, None)
+        return conv, bool(int(typing)), str(name) if name else None
 
     async def enqueue(
         self,
@@ -388,18 +469,42 @@ class HandoffStore:
             )
         )
 
-    async def append_waiting(
-        self, hid: str, fields: dict[str, str], max_messages: int, max_bytes: int
+    async def say(
+        self,
+        hid: str,
+        role: str,
+        text: str,
+        at: int,
+        staff: str | None = None,
+        caps: tuple[int, int] | None = None,
     ) -> str | None:
-        """Adds a waiting user's message to the transcript unless that would pass the caps on
-        what one handoff may add while waiting (reset when staff claim it); its id, or None."""
-        size = len(fields.get("text", "").encode())
-        flat = [item for pair in fields.items() for item in pair]
-        found = await self._append_waiting(
-            keys=[keys.record(hid), keys.transcript(hid)],
-            args=[max_messages, max_bytes, size, self.retention, *flat],
+        """A text for staff (the user's, or a colleague's note), into the transcript and onto
+        the console feed in one round trip; its entry id. ``caps`` (max messages, max bytes):
+        what one wait may add (reset when staff claim it); None when a cap is reached."""
+        limits = ["", "", ""] if caps is None else [caps[0], caps[1], len(text.encode())]
+        found = await self._say(
+            keys=[keys.transcript(hid), keys.record(hid)],
+            args=[self.retention, hid, keys.EVENTS, role, text, at, staff or "", *limits],
         )
         return None if found in (0, "0", None) else str(found)
+
+    async def reply(
+        self, hid: str, staff: str, name: str, text: str, at: int, message: str, length: int
+    ) -> tuple[str, str] | None:
+        """A staff reply in one round trip, if the chat is ``staff``'s: the transcript, the
+        user's outbox (``message``, its JSON; at most about ``length`` kept), the consoles'
+        feed. (entry id, cid), or None when the chat is not (or no longer) theirs."""
+        found = await self._reply(
+            keys=[keys.record(hid), keys.transcript(hid), keys.CLAIMS],
+            args=[
+                self.retention, hid, staff, name, text, at, message, length, keys.EVENTS,
+                keys.OUTBOX_NEWS, *keys.around(keys.outbox), *keys.around(keys.staff_typing),
+            ],
+        )  # fmt: skip
+        if not found:
+            return None
+        entry_id, cid = found
+        return str(entry_id), str(cid)
 
     async def touch(self, hid: str) -> None:
         await self._touch(keys=[keys.CLAIMS], args=[hid, now_ms()])
@@ -419,12 +524,6 @@ class HandoffStore:
 
     async def cid_of(self, hid: str) -> str | None:
         return await self._cid(hid)
-
-    async def readers_of(self, hid: str) -> tuple[str | None, str | None]:
-        """The state and the staff member of a handoff: what decides who may read it."""
-        raw = await self._redis.hmget(keys.record(hid), ["state", "staff"])
-        state, staff = (str(v) if v else None for v in raw)
-        return state, staff
 
     async def many(self, hids: list[str]) -> list[Handoff]:
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -106,6 +106,11 @@ class Transcript:
         return dict(roles)
 
 
+def encoded(message: dict[str, Any]) -> str:
+    """An outbox message as it is kept (its ``m`` field)."""
+    return json.dumps(message, ensure_ascii=False)
+
+
 class Outbox:
     def __init__(self, redis: Redis, retention_seconds: int) -> None:
         self._redis = redis
@@ -115,7 +120,7 @@ class Outbox:
     def _add(pipe: Any, cid: str, message: dict[str, Any]) -> None:
         pipe.xadd(
             keys.outbox(cid),
-            {"m": json.dumps(message, ensure_ascii=False), "at": now_ms()},
+            {"m": encoded(message), "at": now_ms()},
             maxlen=OUTBOX_MAX,
             approximate=True,
         )
@@ -168,7 +173,11 @@ class Outbox:
         self, cid: str, after: str = "0", count: int = 100
     ) -> list[tuple[str, dict[str, Any]]]:
         """Messages after ``after`` (never blocks; see ``OutboxWatcher`` for waiting)."""
-        found: Any = await self._redis.xread({keys.outbox(cid): after}, count=count)
+        return self.parsed(await self._redis.xread({keys.outbox(cid): after}, count=count))
+
+    @staticmethod
+    def parsed(found: Any) -> list[tuple[str, dict[str, Any]]]:
+        """An ``XREAD`` reply of one outbox as (id, message) pairs."""
         if not found:
             return []
         (_, entries), *_ = found

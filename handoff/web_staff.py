@@ -26,6 +26,7 @@ MAX_TEXT = 4000
 
 routes = web.RouteTableDef()
 
+
 # The console: staff and admins; every call is a sign of life.
 staff_only = for_roles(CONSOLE_ROLES, api_text("console_forbidden"), present=True)
 

@@ -41,12 +41,12 @@ from base.web import api_text, json_exception
 from common.names import CONSOLE_ROLES
 from handoff import events, keys
 from handoff.access import may_read_chat
-from handoff.accounts import Account
+from handoff.accounts import Account, account_from_hash
 from handoff.service import HandoffService
 from handoff.sessions import COOKIE, SESSION_ENDED
 from handoff.staff_auth import authenticate, same_origin
 from handoff.staff_content import console_texts
-from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF, SESSIONS, SOCKETS
+from handoff.web_keys import AUDIT, HANDOFF, SESSIONS, SOCKETS
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -81,10 +81,8 @@ class ConsoleLine:
     # --- the login ---------------------------------------------------------------------------
 
     async def _current_account(self) -> Account | None:
-        session = await self.app[SESSIONS].get(self._token)
-        if session is None:
-            return None
-        account = await self.app[ACCOUNTS].get(session.username)
+        found = await self.app[SESSIONS].with_account(self._token)
+        account = None if found is None else account_from_hash(found[0].username, found[1])
         if account is None or account.role not in CONSOLE_ROLES:
             return None
         return account

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import Redis
 
 from common.names import State
+from handoff import keys
 from handoff.store import HandoffStore, now_ms
-from handoff.transcript import Transcript
+from handoff.transcript import Outbox, Transcript
 from tests.conftest import RedisServer
 
 
@@ -104,6 +107,52 @@ async def test_a_fresh_staff_reply_beats_the_silence_timeout(store: HandoffStore
     await store.touch(hid)  # Anne just typed
     assert not await store.release(hid, "anne", stale_before=stale_before)
     assert await store.release(hid, "anne", stale_before=now_ms() + 1)
+
+
+async def test_the_relay_scripts_write_everything_or_nothing(
+    store: HandoffStore, redis: Redis
+) -> None:
+    """A user's text and a staff reply are each one script: transcript, outbox and the staff
+    feed's event (as ``events.publish`` would send it) together; a reply by someone who does
+    not have the chat (any more) writes nothing at all."""
+    hid = await queued(store, "c1")
+    assert await store.claim(hid, "anne")
+    await redis.set(keys.staff_typing("c1"), "1")
+    feed = redis.pubsub(ignore_subscribe_messages=True)
+    await feed.subscribe(keys.EVENTS)
+    try:
+        said = await store.say(hid, "user", "hallo / é", 1_796_000_000_123)
+        replied = await store.reply(
+            hid, "anne", "Anne", "dag", 1_796_000_000_456, '{"text": "dag"}', 500
+        )
+        assert await store.reply(hid, "bram", "Bram", "ik ook", now_ms(), "{}", 500) is None
+        events: list[dict[str, Any]] = []
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(events) < 2:  # None also for the subscription's own confirmation
+            assert asyncio.get_running_loop().time() < deadline, f"events: {events}"
+            message = await feed.get_message(ignore_subscribe_messages=True, timeout=1)
+            if message is not None:
+                events.append(json.loads(message["data"]))
+    finally:
+        await feed.aclose()  # type: ignore[no-untyped-call]
+    assert replied is not None and replied[1] == "c1"
+    assert events == [
+        {"type": "message", "hid": hid, "state": "with_staff", "staff": "anne",
+         "entry": {"id": said, "role": "user", "text": "hallo / é", "at": 1_796_000_000_123,
+                   "staff": None}},
+        {"type": "message", "hid": hid, "state": "with_staff", "staff": "anne",
+         "entry": {"id": replied[0], "role": "staff", "text": "dag", "at": 1_796_000_000_456,
+                   "staff": "Anne"}},
+    ]  # fmt: skip
+    transcript = await Transcript(redis, 3600).read(hid)
+    assert [(e.role, e.text, e.staff) for e in transcript] == [
+        ("user", "hallo / é", None),
+        ("staff", "dag", "Anne"),
+    ]
+    outbox = await Outbox(redis, 3600).read("c1")
+    assert [message for _, message in outbox] == [{"text": "dag", "at": 1_796_000_000_456}]
+    assert not await redis.exists(keys.staff_typing("c1"))
+    assert await redis.zscore(keys.CLAIMS, hid) == 1_796_000_000_456
 
 
 async def test_transfer_needs_the_current_owner(store: HandoffStore) -> None:

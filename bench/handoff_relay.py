@@ -270,6 +270,9 @@ async def _relay(
     replied_at: dict[str, float] = {}
     stopping = False
     to_answer: list[asyncio.Queue[tuple[str, str]]] = [asyncio.Queue() for _ in range(STAFF)]
+    # A console hears its own arrival once its feed is subscribed; parents start after that, so
+    # a slow connect on a busy machine never leaves the first messages unheard.
+    heard: list[asyncio.Event] = [asyncio.Event() for _ in range(STAFF)]
 
     async def _console(n: int) -> None:
         session, _ = staff_http[n]
@@ -278,6 +281,7 @@ async def _relay(
                 if msg.type != aiohttp.WSMsgType.TEXT:
                     break
                 event = json.loads(msg.data)
+                heard[n].set()
                 entry = event.get("entry")  # the text comes only to the staff member who has it
                 if event.get("type") != "message" or not entry or entry["role"] != "user":
                     continue
@@ -314,8 +318,7 @@ async def _relay(
 
     await service.redis.config_resetstat()  # Redis's work per message, from here on
     cpu_before = await cpu_seconds(service.redis, pid)
-    begun = time.monotonic() + 0.5  # the consoles connect first
-    stop = begun + seconds
+    begun = stop = time.monotonic() + seconds  # set again once the consoles are connected
 
     async def parent(i: int, http: aiohttp.ClientSession) -> None:
         as_parent = {TOKEN_HEADER: tokens[i]}
@@ -370,8 +373,10 @@ async def _relay(
     ]
 
     async def parents(http: aiohttp.ClientSession) -> None:
-        nonlocal stopping
-        await asyncio.sleep(0.5)  # the consoles connect first
+        nonlocal stopping, begun, stop
+        await within(START_TIMEOUT, "the consoles' feeds", gathered(*(e.wait() for e in heard)))
+        begun = time.monotonic()
+        stop = begun + seconds
         await gathered(*(parent(i, http) for i in range(conversations)))
         stopping = True
         for task in consoles:

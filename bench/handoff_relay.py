@@ -390,6 +390,8 @@ async def _relay(
     finally:
         progress.cancel()
     commands(await service.redis.info("commandstats"), len(round_trip))
+    opened = (await service.redis.info("stats"))["total_connections_received"]
+    print(f"Redis connections opened during the relay: {opened:,} (a pool that keeps them: ~0)")
     spent = [a - b for a, b in zip(await cpu_seconds(service.redis, pid), cpu_before, strict=True)]
     per = [1000 * s / max(1, len(round_trip)) for s in spent]
     print(f"CPU per relayed message (both legs): service {per[0]:.2f} ms, Redis {per[1]:.2f} ms")

@@ -109,6 +109,7 @@ class Sent:
     delivered_at: float | None = None
     deliveries: int = 0
     failed: str | None = None
+    kept: int | None = None  # how often the server's record holds it, where the soak reads it
 
     def deliver(self) -> None:
         self.deliveries += 1
@@ -124,12 +125,14 @@ class Tally:
     # per conversation pseudonym, the texts of acknowledged and of all messages to the bot
     bot_acked: dict[str, Counter[str]] = field(default_factory=dict)
     bot_sent: dict[str, Counter[str]] = field(default_factory=dict)
-    server_lost: Counter[str] = field(default_factory=Counter)  # per leg, found by the checks
-    server_duplicated: Counter[str] = field(default_factory=Counter)
+    server_lost: Counter[str] = field(default_factory=Counter)  # per leg (Rasa's trackers)
+    # each copy more than was sent, as the server recorded it: leg, wall-clock time
+    extra_copies: list[tuple[str, float]] = field(default_factory=list)
     conversations: Counter[str] = field(default_factory=Counter)  # per kind
     redelivered: int = 0  # a message id the client had already: dropped, as the widget does
     problems: list[str] = field(default_factory=list)  # what went wrong besides the counts
-    chaos: list[tuple[str, float, str]] = field(default_factory=list)  # part, seconds, outcome
+    # part, wall-clock start and end, outcome
+    chaos: list[tuple[str, float, float, str]] = field(default_factory=list)
 
     def add(self, sent: Sent) -> Sent:
         self.messages.append(sent)
@@ -551,7 +554,9 @@ class Console:
 # --- chaos ------------------------------------------------------------------------------------
 
 
-CHAOS_ORDER = ("web1", "rasa1", "redis", "actions", "sentinel1", "web2", "rasa2", "nginx")
+# Rasa's restarts last: each takes minutes on 2 busy cores (it loads its model), so a 10-minute
+# run reaches every quick part first.
+CHAOS_ORDER = ("web1", "redis", "actions", "sentinel1", "nginx", "web2", "rasa1", "rasa2")
 
 
 class Chaos:
@@ -573,7 +578,7 @@ class Chaos:
             part = self.order[step % len(self.order)]
             step += 1
             self.now = part
-            began = time.monotonic()
+            began, wall = time.monotonic(), time.time()
             outcome = "ok"
             try:
                 if part == "redis":
@@ -583,7 +588,7 @@ class Chaos:
                 await self._healthy()
             except (SoakFailed, RuntimeError, OSError) as exc:
                 outcome = f"FAILED: {exc}"
-            self.soak.tally.chaos.append((part, time.monotonic() - began, outcome))
+            self.soak.tally.chaos.append((part, wall, time.time(), outcome))
             print(f"  chaos: {part} restarted, healthy after {time.monotonic() - began:.1f} s"
                   if outcome == "ok" else f"  chaos: {part} {outcome}", flush=True)  # fmt: skip
             self.now = None
@@ -661,12 +666,13 @@ async def kept_in_transcript(soak: Soak, cid: str, texts: list[str]) -> None:
     assert soak.redis is not None
     while True:
         try:
-            found: Counter[str] = Counter()
+            found: dict[str, list[float]] = {}  # text -> when each copy was kept
             for hid in await soak.redis.smembers(keys.handoffs_of(cid)):
-                for _, fields in await soak.redis.xrange(keys.transcript(_text(hid))) or []:
+                for entry_id, fields in await soak.redis.xrange(keys.transcript(_text(hid))) or []:
                     entry = {_text(k): _text(v) for k, v in (fields or {}).items()}
                     if entry.get("role") == "user":
-                        found[entry.get("text", "")] += 1
+                        at = int(_text(entry_id).split("-")[0]) / 1000
+                        found.setdefault(entry.get("text", ""), []).append(at)
             break
         except (RedisError, OSError):
             if time.monotonic() > soak.give_up_at:
@@ -674,9 +680,9 @@ async def kept_in_transcript(soak: Soak, cid: str, texts: list[str]) -> None:
                 return
             await asyncio.sleep(1)
     for text in texts:
-        if found[text] == 0 and soak.tally.to_staff[text].acked_at is not None:
-            soak.tally.server_lost["parent -> staff"] += 1
-        soak.tally.server_duplicated["parent -> staff"] += max(0, found[text] - 1)
+        copies = sorted(found.get(text, []))
+        soak.tally.to_staff[text].kept = len(copies)
+        soak.tally.extra_copies += [("parent -> staff", at) for at in copies[1:]]
 
 
 def _text(value: object) -> str:
@@ -696,13 +702,16 @@ async def check_trackers(soak: Soak, env: dict[str, str]) -> None:
                 if response.status != 200:
                     raise SoakFailed(f"Rasa's tracker answered HTTP {response.status}")
                 tracker = await response.json()
-            found = Counter(
-                str(e.get("text")) for e in tracker.get("events", []) if e.get("event") == "user"
-            )
+            found: dict[str, list[float]] = {}  # text -> when Rasa took each copy in
+            for event in tracker.get("events", []):
+                if event.get("event") == "user":
+                    found.setdefault(str(event.get("text")), []).append(float(event["timestamp"]))
             acked = soak.tally.bot_acked.get(cid, Counter())
             for text in sent:
-                soak.tally.server_lost["parent -> bot"] += max(0, acked[text] - found[text])
-                soak.tally.server_duplicated["parent -> bot"] += max(0, found[text] - sent[text])
+                copies = sorted(found.get(text, []))
+                soak.tally.server_lost["parent -> bot"] += max(0, acked[text] - len(copies))
+                extra = copies[len(copies) - max(0, len(copies) - sent[text]) :]
+                soak.tally.extra_copies += [("parent -> bot", at) for at in extra]
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -717,10 +726,15 @@ def figures(tally: Tally) -> dict[str, dict[str, Any]]:
             "sent": len(messages),
             "acknowledged": sum(m.acked_at is not None for m in messages),
             "delivered": sum(m.deliveries > 0 for m in messages),
-            "lost": sum(m.acked_at is not None and not m.deliveries for m in messages)
+            "lost": sum(
+                m.acked_at is not None and (not m.deliveries or m.kept == 0) for m in messages
+            )
             + tally.server_lost[leg],
-            "duplicated": sum(max(0, m.deliveries - 1) for m in messages)
-            + tally.server_duplicated[leg],
+            # A copy both kept twice and seen twice counts once; Rasa's extra copies (bot leg)
+            # are known per text only, not per message.
+            "duplicated": sum(max(0, max(m.deliveries, m.kept or 0) - 1) for m in messages)
+            + (sum(e == "parent -> bot" for e, _ in tally.extra_copies) if leg == LEGS[0] else 0),
+            "seen twice": sum(max(0, m.deliveries - 1) for m in messages),
             "failed": sum(m.failed is not None for m in messages),
             "p50": pct(latencies, 0.5) if latencies else float("nan"),
             "p99": pct(latencies, 0.99) if latencies else float("nan"),
@@ -740,20 +754,36 @@ def report(tally: Tally, args: argparse.Namespace, seconds: float) -> bool:
         print(f"{leg:<16} {f['sent']:>6} {f['acknowledged']:>6} {f['delivered']:>9} "
               f"{f['lost']:>5} {f['duplicated']:>5} {f['failed']:>6} {f['p50']:>8.0f} "
               f"{f['p99']:>8.0f}")  # fmt: skip
-    print(f"(in those: kept by the servers but missing {dict(tally.server_lost) or 0}, kept "
-          f"twice {dict(tally.server_duplicated) or 0}; {tally.redelivered} repeated deliveries "
-          "of an id the client had, dropped as the widget drops them)")  # fmt: skip
+    print(f"(dupl.: kept twice by the server's record, Rasa's tracker or the transcript, or "
+          f"delivered twice under two ids; of those seen twice by a person: "
+          f"{sum(f['seen twice'] for f in table.values())}. {tally.redelivered} repeated "
+          "deliveries of an id the client had were dropped, as the widget drops them.)"
+          )  # fmt: skip
     print("chaos steps:" if tally.chaos else "chaos steps: none")
-    for part, took, outcome in tally.chaos:
-        print(f"  {part:<28} healthy again after {took:5.1f} s  {outcome}")
+    for part, began, ended, outcome in tally.chaos:
+        print(f"  {_clock(began)} {part:<26} healthy again after {ended - began:5.1f} s  {outcome}")
+    for leg, at in sorted(tally.extra_copies, key=lambda e: e[1]):
+        print(f"  extra copy ({leg}) kept at {_clock(at)}: {_near(tally, at)}")
     for m in tally.messages:
         if m.failed is not None:
             print(f"  failed ({m.leg}): {m.failed}")
     for problem, n in Counter(tally.problems).items():
         print(f"  problem: {problem} ({n}x)")
     bad = sum(f["lost"] + f["duplicated"] + f["failed"] for f in table.values())
-    chaos_ok = all(outcome == "ok" for _, _, outcome in tally.chaos)
+    chaos_ok = all(outcome == "ok" for *_, outcome in tally.chaos)
     return bad == 0 and not tally.problems and chaos_ok
+
+
+def _clock(at: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(at))
+
+
+def _near(tally: Tally, at: float) -> str:
+    """The restart a moment belongs to: during it, or within 30 s after it was healthy."""
+    for part, began, ended, _ in tally.chaos:
+        if began - 2 <= at <= ended + 30:
+            return f"{'during' if at <= ended else f'{at - ended:.0f} s after'} {part}"
+    return "no restart near it"
 
 
 async def progress(soak: Soak, began: float, chaos: Chaos | None) -> None:

@@ -295,25 +295,36 @@ def report(totals: dict[str, Result], args: argparse.Namespace) -> None:
 # The two layouts of the nginx comparison. Both with one plain redis-server, so that only the
 # number of service instances and Rasa replicas differs (Sentinel's replica and its WAIT are the
 # soak's business, bench/soak.py).
+WARM_UP_SECONDS = 20  # at full load on each fresh layout, before anything is counted
 LAYOUTS = {
     "one": {"instances": 1, "rasa_replicas": 1},
     "two": {"instances": 2, "rasa_replicas": 2},
 }
 
 
-async def nginx_round(url: str, tls: ssl.SSLContext, args: argparse.Namespace) -> dict[str, Result]:
-    """One round on a running layout: /api/chat, then the widget, through nginx."""
+async def nginx_round(
+    url: str, tls: ssl.SSLContext, args: argparse.Namespace, widget_first: bool
+) -> dict[str, Result]:
+    """One round on a fresh layout through nginx: a warm-up at full load (not counted: a Rasa
+    that has just loaded its model answers its first minute slower, and the first target
+    measured would pay for it), then /api/chat and the widget, in the order given."""
     per_round = args.seconds / args.rounds
     api = f"{url}/api/chat"
-    await round_(api, {}, users=2, seconds=3, issued=True, tls=tls)  # warm-up, not counted
-    service = await round_(api, {}, args.users, per_round, issued=True, tls=tls)
-    widget = await widget_round(url, args.users, per_round, tls)
-    return {"service": service, "widget": widget}
+    await round_(api, {}, args.users, WARM_UP_SECONDS / 2, issued=True, tls=tls)
+    await widget_round(url, args.users, WARM_UP_SECONDS / 2, tls)
+    results: dict[str, Result] = {}
+    for target in ("widget", "service") if widget_first else ("service", "widget"):
+        if target == "widget":
+            results[target] = await widget_round(url, args.users, per_round, tls)
+        else:
+            results[target] = await round_(api, {}, args.users, per_round, issued=True, tls=tls)
+    return results
 
 
 def through_nginx(args: argparse.Namespace) -> dict[str, dict[str, Result]]:
     """Both layouts, one after the other (both at once would share the 2 cores), in alternating
-    order each round (one, two; two, one; ...), each started afresh for its round."""
+    order each round (one, two; two, one; ...), each started afresh for its round and warmed
+    up; the targets alternate their order too."""
     from cluster import Layout
 
     totals = {name: {"service": Result(), "widget": Result()} for name in LAYOUTS}
@@ -334,7 +345,9 @@ def through_nginx(args: argparse.Namespace) -> dict[str, dict[str, Result]]:
                                 **LAYOUTS[name])  # fmt: skip
                 try:
                     layout.start(progress=lambda line: print("  " + line, flush=True))
-                    results = asyncio.run(nginx_round(layout.url, layout.context(), args))
+                    results = asyncio.run(
+                        nginx_round(layout.url, layout.context(), args, widget_first=r % 2 == 1)
+                    )
                 finally:
                     layout.stop()
             for target, result in results.items():

@@ -9,7 +9,7 @@ test:   ## all tests (what CI runs)
 bench:  ## chat load: Rasa, /api/chat and the widget at 20 users (starts its own stack)
 	@.venv/bin/python bench/chat_load.py
 bench-nginx:  ## chat load through nginx: one instance and one Rasa against two of each, as ratios
-	@.venv/bin/python bench/chat_load.py --nginx --users 20 --seconds 120 --rounds 2
+	@.venv/bin/python bench/chat_load.py --nginx --users 20 --seconds 80 --rounds 2
 bench-soak:  ## 10 minutes of parents, youths and staff on the layout while parts restart
 	@.venv/bin/python bench/soak.py --minutes 10
 bench-handoff:  ## handoff relay latency and claims/s (starts its own Redis and service)

@@ -558,8 +558,6 @@ class Console:
 # run reaches every quick part first.
 CHAOS_ORDER = ("web1", "redis", "actions", "sentinel1", "nginx", "web2", "rasa1", "rasa2")
 # The smoke restarts nginx: every socket drops and comes back with its unacknowledged message.
-# (A service instance's restart in the middle of a turn leaves the message's id "pending" for
-# PENDING_SECONDS, 2 minutes, longer than the smoke lasts: seen 2026-12-04, reported.)
 SMOKE_CHAOS = ("nginx",)
 
 
@@ -603,9 +601,8 @@ class Chaos:
         """Kills the current master (SIGKILL), waits until Sentinel promotes the replica, then
         starts the old master again (it comes back as the new replica) and waits until it is
         in sync, or the next failover would have nothing to promote; the part's name."""
-        port = await asyncio.to_thread(self._master_port)
-        part = next(p for p in ("redis-master", "redis-replica")
-                    if self.layout.ports.get(p) == port)  # fmt: skip
+        part = await asyncio.to_thread(self.layout.current_master)
+        port = self.layout.ports[part]
         await asyncio.to_thread(self.layout.kill, part)
         deadline = time.monotonic() + 60
         while True:

@@ -1,6 +1,7 @@
 """``make cluster``: the production layout on loopback until Ctrl-C, then everything stops.
 
 python -m cluster [--instances 2] [--rasa-replicas 2] [--no-sentinels] [--directory var/cluster]
+                  [--model models/cjg.tar.gz]
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from cluster.layout import Layout
-from tests.servers import ROOT
+from tests.servers import MODEL, ROOT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--directory", type=Path, default=ROOT / "var" / "cluster",
                         help="logs, Redis data and secrets; emptied at every start")  # fmt: skip
+    parser.add_argument("--model", type=Path, default=MODEL, help="the trained model")
     args = parser.parse_args(argv)
     if args.instances < 1 or args.rasa_replicas < 1:
         parser.error("--instances and --rasa-replicas must be 1 or more")
@@ -37,10 +39,17 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    # A fresh start: the secrets are new each time, so old data could not be read anyway.
-    shutil.rmtree(args.directory, ignore_errors=True)
-    layout = Layout(args.directory, instances=args.instances, rasa_replicas=args.rasa_replicas,
-                    sentinels=not args.no_sentinels)  # fmt: skip
+    # A fresh start: the secrets are new each time, so old data could not be read anyway. Only
+    # a folder that an earlier run made (with its stack.env) is emptied, never any other.
+    directory: Path = args.directory
+    if directory.exists() and any(directory.iterdir()):
+        if not (directory / "stack.env").exists():
+            print(f"{directory} is not empty and not a layout's folder: choose another "
+                  "--directory.", file=sys.stderr)  # fmt: skip
+            return 1
+        shutil.rmtree(directory)
+    layout = Layout(directory, instances=args.instances, rasa_replicas=args.rasa_replicas,
+                    sentinels=not args.no_sentinels, model=args.model)  # fmt: skip
     try:
         layout.start(lambda line: print(line, flush=True))
     except FileNotFoundError as exc:

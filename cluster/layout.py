@@ -29,6 +29,7 @@ from cluster.sentinel import MASTER_NAME, SentinelCluster
 from tests.servers import (
     MODEL,
     ROOT,
+    RasaStack,
     RedisServer,
     actions_argv,
     free_port,
@@ -38,24 +39,39 @@ from tests.servers import (
 )
 
 if TYPE_CHECKING:
-    import redis as redis_py
+    # The Rasa env's redis-py (which tests/assistant reaches through cluster/) has no types.
+    import redis as redis_py  # type: ignore[import-untyped,unused-ignore]
 
 # What the redis parts are called here, and in cluster/sentinel.py.
 SENTINEL_PARTS = {"redis-master": "master", "redis-replica": "replica",
                   "sentinel1": "s1", "sentinel2": "s2", "sentinel3": "s3"}  # fmt: skip
-# Measured on the 2-core development machine (docs/DEVELOPMENT.md): Rasa loads its model in
-# about this many seconds when it is the only one; replicas starting together share the cores.
-RASA_LOAD_SECONDS = 40
+# Measured on the 2-core development machine with other tests running: one Rasa replica came up
+# after 130-180 s, two together after 200-240 s (they share the cores); less on an idle machine.
+RASA_FIRST_SECONDS, RASA_MORE_SECONDS = 160, 80
 
 
 def _answers(url: str, context: ssl.SSLContext | None = None) -> bool:
-    """Anything with JSON counts (a 503 of /health too): the process is up and serving."""
+    """JSON counts, a 503 of /health too: the process is up and serving. Anything else (nginx's
+    502 while no instance is up yet) does not."""
     try:
         with urllib.request.urlopen(url, timeout=3, context=context) as response:
-            json.loads(response.read())
+            body = response.read()
     except urllib.error.HTTPError as exc:
-        json.loads(exc.read())
+        body = exc.read()
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
     return True
+
+
+def _responds(url: str, context: ssl.SSLContext | None = None) -> bool:
+    """Any HTTP answer (nginx: its 502 while the instances start)."""
+    try:
+        with urllib.request.urlopen(url, timeout=3, context=context):
+            return True
+    except urllib.error.HTTPError:
+        return True
 
 
 def _healthy(url: str, context: ssl.SSLContext | None = None) -> bool:
@@ -80,20 +96,39 @@ class Process:
     ready: Callable[[], bool]
     timeout: float
     popen: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
 
     def launch(self) -> None:
+        self.log.touch(mode=0o600)
         with self.log.open("ab") as out:
-            self.popen = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=out,
-                                          stderr=out, start_new_session=True)  # fmt: skip
+            self.popen = subprocess.Popen(
+                self.argv, cwd=ROOT, env=self.env, stdout=out, stderr=out,
+                start_new_session=True, umask=0o077,
+            )  # fmt: skip
+        self.started = time.monotonic()
 
     def wait_ready(self) -> None:
         """Raises RuntimeError with the tail of its log when it exits or does not come up."""
+        while not self.is_ready():
+            time.sleep(0.3)
+
+    def is_ready(self) -> bool:
+        """One look; RuntimeError with the tail of its log when it exited or took too long."""
         assert self.popen is not None
+        if self.popen.poll() is not None:
+            self._fail(f"{self.name} exited with code {self.popen.returncode}")
         try:
-            wait_until(self.ready, self.timeout, self.name, self.popen)
-        except RuntimeError as exc:
-            tail = self.log.read_text(errors="replace")[-1500:]
-            raise RuntimeError(f"{exc}; the end of {self.log}:\n{tail}") from exc
+            if self.ready():
+                return True
+        except OSError:
+            pass
+        if time.monotonic() - self.started > self.timeout:
+            self._fail(f"{self.name} did not come up within {self.timeout:.0f} s")
+        return False
+
+    def _fail(self, what: str) -> None:
+        tail = self.log.read_text(errors="replace")[-1500:]
+        raise RuntimeError(f"{what}; the end of {self.log}:\n{tail}")
 
     def running(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
@@ -120,7 +155,9 @@ class Process:
 class Layout:
     """Everything on loopback under ``directory`` (mode 700; secrets in files of mode 600).
     ``sentinels=False`` runs one plain redis-server instead (the "one of each" baseline);
-    ``settings`` are extra CJG_ variables for every service instance (rate limits, content)."""
+    ``settings`` are extra CJG_ variables for every service instance (rate limits, content).
+    ``rasa``: a Rasa stack that already runs (the test session's), used instead of starting
+    replicas and an action server (the tests that are not about Rasa save its start)."""
 
     directory: Path
     instances: int = 2
@@ -128,6 +165,7 @@ class Layout:
     sentinels: bool = True
     model: Path = MODEL
     settings: dict[str, str] = field(default_factory=dict)
+    rasa: RasaStack | None = None
     url: str = field(init=False, default="")  # https://127.0.0.1:<port> of nginx
     ca_file: Path = field(init=False, default=Path())
     env: dict[str, str] = field(init=False, default_factory=dict)  # what a client needs
@@ -139,9 +177,9 @@ class Layout:
     @property
     def parts(self) -> list[str]:
         redis = list(SENTINEL_PARTS) if self.sentinels else ["redis-master"]
-        return [*(f"web{i}" for i in range(1, self.instances + 1)),
-                *(f"rasa{i}" for i in range(1, self.rasa_replicas + 1)),
-                "actions", *redis, "nginx"]  # fmt: skip
+        rasa = [] if self.rasa else [*(f"rasa{i}" for i in range(1, self.rasa_replicas + 1)),
+                                     "actions"]  # fmt: skip
+        return [*(f"web{i}" for i in range(1, self.instances + 1)), *rasa, *redis, "nginx"]
 
     @property
     def env_file(self) -> Path:
@@ -199,10 +237,13 @@ class Layout:
             self.ports["redis-master"] = self._server.port
         progress(f"Redis is up ({time.monotonic() - began:.0f} s).")
 
-        token = secrets.token_hex(24)
-        rasa_urls = [f"http://127.0.0.1:{self.ports[f'rasa{i}']}"
-                     for i in range(1, self.rasa_replicas + 1)]  # fmt: skip
-        action_url = f"http://127.0.0.1:{self.ports['actions']}"
+        if self.rasa is None:
+            token = secrets.token_hex(24)
+            rasa_urls = [f"http://127.0.0.1:{self.ports[f'rasa{i}']}"
+                         for i in range(1, self.rasa_replicas + 1)]  # fmt: skip
+            action_url = f"http://127.0.0.1:{self.ports['actions']}"
+        else:
+            token, rasa_urls, action_url = self.rasa.token, [self.rasa.url], self.rasa.action_url
         self.env = {
             **service_redis,
             "CJG_RASA_URL": rasa_urls[0],
@@ -221,13 +262,14 @@ class Layout:
         self.env_file.touch(mode=0o600)
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in self.env.items()))
 
-        rasa = rasa_env(redis_env, self.ports["actions"], token)
-        self._add("actions", actions_argv(self.ports["actions"]), rasa,
-                  lambda: _answers(f"{action_url}/health"), 180)  # fmt: skip
-        for i, url in enumerate(rasa_urls, start=1):
-            status = partial(_answers, f"{url}/status?token={token}")
-            self._add(f"rasa{i}", rasa_argv(self.ports[f"rasa{i}"], self.model), rasa, status,
-                      600)  # fmt: skip
+        if self.rasa is None:
+            rasa = rasa_env(redis_env, self.ports["actions"], token)
+            self._add("actions", actions_argv(self.ports["actions"]), rasa,
+                      lambda: _answers(f"{action_url}/health"), 180)  # fmt: skip
+            for i, url in enumerate(rasa_urls, start=1):
+                status = partial(_answers, f"{url}/status?token={token}")
+                self._add(f"rasa{i}", rasa_argv(self.ports[f"rasa{i}"], self.model), rasa,
+                          status, 600)  # fmt: skip
         for i in range(1, self.instances + 1):
             part = f"web{i}"
             env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env,
@@ -236,17 +278,28 @@ class Layout:
             self._add(part, [sys.executable, "-m", "bot"], env, health, 90)
         self._add_nginx()
 
-        rasa_seconds = RASA_LOAD_SECONDS * max(1, self.rasa_replicas)
-        progress(
-            f"Starting the action server, {self.rasa_replicas} Rasa replica(s), "
-            f"{self.instances} service instance(s) and nginx at once; Rasa loads its model in "
-            f"about {rasa_seconds} s on a 2-core machine (more when it is busy) ..."
-        )
+        if self.rasa is None:
+            progress(
+                f"Starting the action server, {self.rasa_replicas} Rasa replica(s), "
+                f"{self.instances} service instance(s) and nginx at once; Rasa loads its model "
+                f"in about {RASA_FIRST_SECONDS + RASA_MORE_SECONDS * (self.rasa_replicas - 1)} s "
+                "on 2 busy cores (less when they are idle) ..."
+            )
+        else:
+            progress(f"Starting {self.instances} service instance(s) and nginx ...")
         for process in self._processes.values():
             process.launch()
-        for name, process in self._processes.items():
-            process.wait_ready()
-            progress(f"{name} is up ({time.monotonic() - began:.0f} s).")
+        waiting = list(self._processes.values())
+        said = time.monotonic()
+        while waiting:
+            for process in [p for p in waiting if p.is_ready()]:
+                waiting.remove(process)
+                progress(f"{process.name} is up ({time.monotonic() - began:.0f} s).")
+            if waiting and time.monotonic() - said >= 30:
+                names = ", ".join(p.name for p in waiting)
+                progress(f"Still starting: {names} ({time.monotonic() - began:.0f} s so far).")
+                said = time.monotonic()
+            time.sleep(0.5)
         proxy = self._processes["nginx"].popen
         assert proxy is not None
         wait_until(lambda: _healthy(f"{self.url}/health", self.context()), 120,
@@ -270,7 +323,16 @@ class Layout:
         self.ca_file = directory / "chat.crt"
         health = f"{self.url}/health"
         self._add("nginx", nginx.argv(conf), dict(os.environ),
-                  lambda: _answers(health, self.context()), 30)  # fmt: skip
+                  lambda: _responds(health, self.context()), 30)  # fmt: skip
+
+    def current_master(self) -> str:
+        """The redis part that is master now, as the sentinels say ("redis-master" and
+        "redis-replica" name the processes as they started; a failover swaps their roles)."""
+        if self._cluster is None:
+            return "redis-master"
+        port = self._cluster.master_port()
+        return next(part for part, name in SENTINEL_PARTS.items()
+                    if self._cluster.ports[name] == port)  # fmt: skip
 
     def kill(self, part: str) -> None:
         """SIGKILL: no clean shutdown, no last write."""
@@ -311,16 +373,16 @@ class Layout:
 
     def redis(self, db: int = 0) -> redis_py.Redis:
         """A redis-py client of the current master (through the sentinels when they run)."""
-        import redis as redis_py
-        from redis.sentinel import Sentinel
+        import redis as redis_py  # type: ignore[import-untyped,unused-ignore]
+        from redis.sentinel import Sentinel  # type: ignore[import-untyped,unused-ignore]
 
         if self._cluster is not None:
-            sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            sentinel = Sentinel(  # type: ignore[no-untyped-call,unused-ignore]
                 [("127.0.0.1", port) for port in self._cluster.sentinels],
                 sentinel_kwargs={"password": self._cluster.password},
                 password=self._cluster.password,
             )
-            client: redis_py.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+            client: redis_py.Redis = sentinel.master_for(  # type: ignore[no-untyped-call,unused-ignore]
                 MASTER_NAME, db=db, decode_responses=True
             )
             return client

@@ -107,7 +107,10 @@ class SentinelCluster:
 
     def _launch(self, name: str) -> None:
         with (self.directory / f"{name}.log").open("ab") as log:
-            self.processes[name] = subprocess.Popen(self.argv[name], stdout=log, stderr=log)
+            # umask: a sentinel rewrites its config file (with the password) as a new file.
+            self.processes[name] = subprocess.Popen(
+                self.argv[name], stdout=log, stderr=log, umask=0o077
+            )
 
     def kill(self, name: str) -> None:
         """SIGKILL to one of master, replica, s1, s2, s3 (by the name it started with)."""

@@ -125,15 +125,26 @@ class Outbox:
         (entry_id,) = await self.push_all(cid, [message])
         return entry_id
 
-    async def push_all(self, cid: str, messages: list[dict[str, Any]]) -> list[str]:
-        """One conversation's messages (a bot reply) in order, in one round trip."""
-        if not messages:
+    async def push_all(
+        self,
+        cid: str,
+        messages: list[dict[str, Any]],
+        also_set: tuple[str, str, int] | None = None,
+    ) -> list[str]:
+        """One conversation's messages (a bot reply) in order, in one round trip; with
+        ``also_set`` (key, value, seconds), that key is set in the same transaction (the widget's
+        mark that a message was handled: stored with its replies or not at all)."""
+        if not messages and also_set is None:
             return []
         async with self._redis.pipeline(transaction=True) as pipe:
             for message in messages:
                 self._add(pipe, cid, message)
-            pipe.expire(keys.outbox(cid), self._retention)
-            pipe.publish(keys.OUTBOX_NEWS, cid)
+            if messages:
+                pipe.expire(keys.outbox(cid), self._retention)
+                pipe.publish(keys.OUTBOX_NEWS, cid)
+            if also_set is not None:
+                key, value, seconds = also_set
+                pipe.set(key, value, ex=seconds)
             results = await pipe.execute()
         return [str(r) for r in results[: len(messages)]]
 

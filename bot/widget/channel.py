@@ -24,7 +24,7 @@ import logging
 import re
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,9 +55,12 @@ SOCKET_URL = f"/{SOCKET_PATH}/"
 # into someone else's session with a guessed or chosen id.
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
 # A message's own id, made by the widget (``cjg_mid``): the same message sent again after a lost
-# acknowledgement is handled once. "pending" outlives a turn (Rasa's timeout twice, and some).
+# acknowledgement is handled once. "pending" is a lease that the instance answering renews while
+# it works (a turn can take Rasa's timeout twice): a retry waits while the message is answered,
+# and is handled within seconds when that instance died (docs/DURABILITY.md).
 MESSAGE_ID = re.compile(r"[0-9A-Za-z-]{8,64}")
-PENDING_SECONDS = 120
+PENDING_SECONDS = 10
+PENDING_RENEW_SECONDS = 3
 KEPT_SECONDS = 3600
 READ_BATCH = 100
 CLOSE_SECONDS = 3  # a socket that does not take its close in time is cut off by the server
@@ -261,16 +264,23 @@ class WidgetChannel:
             if seen == "pending":  # still being answered (by another instance): ask again later
                 return {"ok": False, "error": "in_progress", "retry_after": 2, "notice": ""}
             try:
-                replies, refusal = await self._answer(sid, socket, data.get("message"))
-                await self._settle(socket.cid, mid, refusal)
-                if isinstance(refusal, Unavailable) and data.get("cjg_retry") is True:
-                    # the crisis card, now
-                    await self._emit_directly(sid, refusal.shown, socket.extended)
-                    return self._retrying(refusal)
+                async with self._pending(socket.cid, mid):
+                    replies, refusal = await self._answer(sid, socket, data.get("message"))
+                kept = None
+                if isinstance(refusal, Unavailable):
+                    await self._settle(socket.cid, mid, refusal)  # its id is free again
+                    if data.get("cjg_retry") is True:  # the crisis card, now
+                        await self._emit_directly(sid, refusal.shown, socket.extended)
+                        return self._retrying(refusal)
+                elif mid is not None:  # "kept" together with the replies, or neither: an
+                    # instance that dies between the two loses no answer and answers none twice
+                    kept = (client_message(socket.cid, mid), "kept", KEPT_SECONDS)
                 try:
-                    await self.core.handoff.outbox.push_all(socket.cid, replies)
+                    await self.core.handoff.outbox.push_all(socket.cid, replies, also_set=kept)
                 except RedisError as exc:  # answered (or refused) all the same: say it once
                     log.error("widget reply could not be stored (%s)", type(exc).__name__)
+                    if kept is not None:
+                        await self._settle(socket.cid, mid, refusal)
                     await self._emit_directly(sid, replies, socket.extended)
                 else:
                     with contextlib.suppress(RedisError):  # kept: sent at the next news
@@ -295,6 +305,28 @@ class WidgetChannel:
         except RedisError:
             return None
         return seen if isinstance(seen, str) else None
+
+    @contextlib.asynccontextmanager
+    async def _pending(self, cid: str, mid: str | None) -> AsyncIterator[None]:
+        """Renews the "pending" lease of a message while this instance answers it."""
+        if mid is None:
+            yield
+            return
+        key, redis = client_message(cid, mid), self.core.handoff.redis
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(PENDING_RENEW_SECONDS)
+                with contextlib.suppress(RedisError):  # GT: never shortens "kept"
+                    await redis.expire(key, PENDING_SECONDS, gt=True)
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _settle(self, cid: str, mid: str | None, refusal: InputRejected | None) -> None:
         """Kept (or refused with a reason shown): the same id again is acknowledged without

@@ -341,8 +341,9 @@ def through_nginx(args: argparse.Namespace) -> dict[str, dict[str, Result]]:
                   f"round {r + 1}/{args.rounds}: layout '{name}' ({LAYOUTS[name]})",
                   flush=True)  # fmt: skip
             with tempfile.TemporaryDirectory(prefix="cjg-bench-nginx-") as tmp:
-                layout = Layout(Path(tmp), sentinels=False, model=args.model, settings=settings,
-                                **LAYOUTS[name])  # fmt: skip
+                layout = Layout(Path(tmp), instances=LAYOUTS[name]["instances"],
+                                rasa_replicas=LAYOUTS[name]["rasa_replicas"], sentinels=False,
+                                model=args.model, settings=settings)  # fmt: skip
                 try:
                     layout.start(progress=lambda line: print("  " + line, flush=True))
                     results = asyncio.run(

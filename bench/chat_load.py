@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ssl
 import statistics
 import sys
 import tempfile
@@ -107,10 +108,14 @@ def failed(replies: list[dict[str, object]]) -> bool:
     return any(str(reply.get("text", "")).strip() in FAILURE_TEXTS for reply in replies)
 
 
-async def widget_user(url: str, stop: float, out: Result) -> None:
+async def widget_user(
+    url: str, stop: float, out: Result, tls: ssl.SSLContext | None = None
+) -> None:
     """One widget user over Socket.IO: a message's latency runs until the bot's typing-off,
-    which the service sends after the last reply to that message."""
-    client = socketio.AsyncClient(reconnection=False)
+    which the service sends after the last reply to that message. ``tls``: the context that
+    trusts the proxy's certificate (through nginx)."""
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls or True))
+    client = socketio.AsyncClient(reconnection=False, http_session=http)
     turn_done: asyncio.Queue[None] = asyncio.Queue()
     turn_failed = False
     confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -137,6 +142,7 @@ async def widget_user(url: str, stop: float, out: Result) -> None:
         session_id = await asyncio.wait_for(confirmed, 30)
     except (socketio.exceptions.ConnectionError, TimeoutError):
         out.errors += 1
+        await http.close()
         return
     i = 0
     try:
@@ -156,22 +162,30 @@ async def widget_user(url: str, stop: float, out: Result) -> None:
             i += 1
     finally:
         await client.disconnect()
+        await http.close()
 
 
-async def widget_round(url: str, users: int, seconds: float) -> Result:
+async def widget_round(
+    url: str, users: int, seconds: float, tls: ssl.SSLContext | None = None
+) -> Result:
     result = Result()
     started = time.monotonic()
-    await asyncio.gather(*(widget_user(url, started + seconds, result) for _ in range(users)))
+    await asyncio.gather(*(widget_user(url, started + seconds, result, tls) for _ in range(users)))
     result.seconds = time.monotonic() - started
     return result
 
 
 async def round_(
-    url: str, headers: dict[str, str], users: int, seconds: float, issued: bool
+    url: str,
+    headers: dict[str, str],
+    users: int,
+    seconds: float,
+    issued: bool,
+    tls: ssl.SSLContext | None = None,
 ) -> Result:
     result = Result()
     timeout = aiohttp.ClientTimeout(total=30)
-    connector = aiohttp.TCPConnector(limit=users)
+    connector = aiohttp.TCPConnector(limit=users, ssl=tls or True)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         started = time.monotonic()
         stop = started + seconds
@@ -278,6 +292,90 @@ def report(totals: dict[str, Result], args: argparse.Namespace) -> None:
     print(f"median of per-message latency: rasa {statistics.median(rasa.latencies) * 1000:.1f} ms")
 
 
+# The two layouts of the nginx comparison. Both with one plain redis-server, so that only the
+# number of service instances and Rasa replicas differs (Sentinel's replica and its WAIT are the
+# soak's business, bench/soak.py).
+WARM_UP_SECONDS = 20  # at full load on each fresh layout, before anything is counted
+LAYOUTS = {
+    "one": {"instances": 1, "rasa_replicas": 1},
+    "two": {"instances": 2, "rasa_replicas": 2},
+}
+
+
+async def nginx_round(
+    url: str, tls: ssl.SSLContext, args: argparse.Namespace, widget_first: bool
+) -> dict[str, Result]:
+    """One round on a fresh layout through nginx: a warm-up at full load (not counted: a Rasa
+    that has just loaded its model answers its first minute slower, and the first target
+    measured would pay for it), then /api/chat and the widget, in the order given."""
+    per_round = args.seconds / args.rounds
+    api = f"{url}/api/chat"
+    await round_(api, {}, args.users, WARM_UP_SECONDS / 2, issued=True, tls=tls)
+    await widget_round(url, args.users, WARM_UP_SECONDS / 2, tls)
+    results: dict[str, Result] = {}
+    for target in ("widget", "service") if widget_first else ("service", "widget"):
+        if target == "widget":
+            results[target] = await widget_round(url, args.users, per_round, tls)
+        else:
+            results[target] = await round_(api, {}, args.users, per_round, issued=True, tls=tls)
+    return results
+
+
+def through_nginx(args: argparse.Namespace) -> dict[str, dict[str, Result]]:
+    """Both layouts, one after the other (both at once would share the 2 cores), in alternating
+    order each round (one, two; two, one; ...), each started afresh for its round and warmed
+    up; the targets alternate their order too."""
+    from cluster import Layout
+
+    totals = {name: {"service": Result(), "widget": Result()} for name in LAYOUTS}
+    settings = {"CJG_RATE_PER_SENDER": "1000000", "CJG_RATE_PER_ADDRESS": "1000000"}
+    began = time.monotonic()
+    runs = args.rounds * len(LAYOUTS)
+    for r in range(args.rounds):
+        order = list(LAYOUTS) if r % 2 == 0 else list(reversed(LAYOUTS))
+        for name in order:
+            done = r * len(LAYOUTS) + order.index(name)
+            left = (time.monotonic() - began) / done * (runs - done) if done else float("nan")
+            print(f"round {r + 1}/{args.rounds}: layout '{name}' ({LAYOUTS[name]}); "
+                  f"~{left / 60:.0f} min left" if done else
+                  f"round {r + 1}/{args.rounds}: layout '{name}' ({LAYOUTS[name]})",
+                  flush=True)  # fmt: skip
+            with tempfile.TemporaryDirectory(prefix="cjg-bench-nginx-") as tmp:
+                layout = Layout(Path(tmp), instances=LAYOUTS[name]["instances"],
+                                rasa_replicas=LAYOUTS[name]["rasa_replicas"], sentinels=False,
+                                model=args.model, settings=settings)  # fmt: skip
+                try:
+                    layout.start(progress=lambda line: print("  " + line, flush=True))
+                    results = asyncio.run(
+                        nginx_round(layout.url, layout.context(), args, widget_first=r % 2 == 1)
+                    )
+                finally:
+                    layout.stop()
+            for target, result in results.items():
+                totals[name][target].add(result)
+                print(f"  {target:8s} {len(result.latencies):5d} msgs {result.rate:5.1f} msg/s "
+                      f"p50 {result.pct(0.5):7.1f} ms  errors {result.errors}",
+                      flush=True)  # fmt: skip
+    return totals
+
+
+def report_nginx(totals: dict[str, dict[str, Result]], args: argparse.Namespace) -> None:
+    print(f"\nThrough nginx (TLS), {args.users} users, {args.seconds:.0f} s per target and "
+          f"layout in {args.rounds} alternating rounds; rate limits raised to 1,000,000 a "
+          "minute")  # fmt: skip
+    print(f"{'layout':8s} {'target':8s} {'msgs':>6s} {'errors':>6s} {'msg/s':>7s} "
+          f"{'p50 ms':>8s} {'p99 ms':>8s}")  # fmt: skip
+    for name, targets in totals.items():
+        for target, t in targets.items():
+            print(f"{name:8s} {target:8s} {len(t.latencies):6d} {t.errors:6d} {t.rate:7.1f} "
+                  f"{t.pct(0.5):8.1f} {t.pct(0.99):8.1f}")  # fmt: skip
+    for target in ("service", "widget"):
+        one, two = totals["one"][target], totals["two"][target]
+        print(f"ratio two/one, {target}: throughput {two.rate / one.rate:.3f}  "
+              f"p50 {two.pct(0.5) / one.pct(0.5):.3f}  "
+              f"p99 {two.pct(0.99) / one.pct(0.99):.3f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--users", type=int, default=20, help="concurrent simulated users")
@@ -286,11 +384,27 @@ def main() -> None:
     parser.add_argument("--idle-messages", type=int, default=50, help="one-user messages first")
     parser.add_argument("--model", type=Path, default=MODEL, help="the Rasa model to serve")
     parser.add_argument("--smoke", action="store_true", help="a few seconds, for the test command")
+    parser.add_argument(
+        "--nginx",
+        action="store_true",
+        help="through nginx: one instance and one Rasa replica against two of each, as ratios",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.users, args.seconds, args.rounds, args.idle_messages = 4, 3, 1, 5
     if not args.model.exists():
         sys.exit(f"{args.model} not found: train first (make run or scripts/train).")
+    if args.nginx:
+        nginx_totals = through_nginx(args)
+        report_nginx(nginx_totals, args)
+        failing(
+            {
+                f"{layout}/{target}": t
+                for layout, ts in nginx_totals.items()
+                for target, t in ts.items()
+            }
+        )
+        return
     print("Starting an own stack (Redis, Rasa, action server, service); Rasa needs ~30-60 s")
     with (
         tempfile.TemporaryDirectory(prefix="cjg-bench-") as tmp,
@@ -300,6 +414,13 @@ def main() -> None:
     if any(not t.latencies for t in totals.values()):
         sys.exit("A target answered no message at all; see the logs above.")
     report(totals, args)
+    failing(totals)
+
+
+def failing(totals: dict[str, Result]) -> None:
+    """Exit 1 when a target had no answer at all, or more than 1% errors."""
+    if any(not t.latencies for t in totals.values()):
+        sys.exit("A target answered no message at all; see the logs above.")
     bad = {name: t.error_share for name, t in totals.items() if t.error_share > MAX_ERROR_SHARE}
     if bad:
         sys.exit("Too many errors or failure replies (limit 1%): "

@@ -226,11 +226,15 @@ class Layout:
             self._cluster = SentinelCluster(self._subdirectory("redis"))
             self._cluster.start()
             redis_env, service_redis = self._cluster.rasa_env(), self._cluster.env(0)
+            # The servers' own ports, so a client can tell which part is the master now.
+            self.ports.update({part: self._cluster.ports[name]
+                               for part, name in SENTINEL_PARTS.items()})  # fmt: skip
         else:
             progress("Starting one redis-server ...")
             self._server = RedisServer(self._subdirectory("redis"))
             self._server.start()
             redis_env, service_redis = self._server.rasa_env(), self._server.env(0)
+            self.ports["redis-master"] = self._server.port
         progress(f"Redis is up ({time.monotonic() - began:.0f} s).")
 
         if self.rasa is None:

@@ -51,6 +51,7 @@ API_MESSAGE_KEYS = frozenset(
         "conversation_gone",
         "conversation_taken",
         "message_length",
+        "reply_id",
         "note_length",
         "answer_length",
         "choose_colleague",

@@ -543,9 +543,10 @@ class Console:
             await self.soak.pause(0.5, 2.0)
             reply = Sent("staff -> parent", "antwoord op " + text, time.monotonic())
             self.soak.tally.replies[reply.text] = self.soak.tally.add(reply)
-            status, _ = await self.call(
-                "POST", f"/staff/api/handoffs/{hid}/messages", {"text": reply.text}
-            )
+            # One id for the reply however often it is sent, as the console does: a reply
+            # whose answer was lost (nginx restarting) is sent again and kept once.
+            body = {"text": reply.text, "id": str(uuid.uuid4())}
+            status, _ = await self.call("POST", f"/staff/api/handoffs/{hid}/messages", body)
             if status == 200:
                 reply.acked_at = time.monotonic()
             else:

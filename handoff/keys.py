@@ -79,6 +79,12 @@ def staff_typing(cid: str) -> str:
     return f"cjg:conv:{cid}:staff_typing"
 
 
+def staff_reply(hid: str, staff: str, reply_id: str) -> str:
+    """String: the transcript entry id of a staff reply the console sent with its own id, so
+    the same reply sent again (its answer was lost) is kept once (handoff/store.py ``reply``)."""
+    return f"cjg:handoff:{hid}:reply:{staff}:{reply_id}"
+
+
 def record(hid: str) -> str:
     """Hash: one handoff episode: summary, times, staff member, registration, rating."""
     return f"cjg:handoff:{hid}"

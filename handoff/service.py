@@ -408,14 +408,17 @@ class HandoffService:
             return None
         return handoff
 
-    async def send(self, hid: str, staff: Account, text: str) -> Entry | None:
+    async def send(
+        self, hid: str, staff: Account, text: str, reply_id: str | None = None
+    ) -> Entry | None:
         """A staff reply: into the transcript and the user's outbox, in one round trip (at
         ``appendfsync always`` each round trip waits for Redis's fsync); None when the chat
-        is not this staff member's."""
+        is not this staff member's. ``reply_id``: the console's own id for this reply, so a
+        reply sent again after a lost answer (a proxy restart) reaches the user once."""
         at = now_ms()
         message = {"text": text, "custom": _event("staff_message", staff=staff.name)}
         written = await self.store.reply(
-            hid, staff.username, staff.name, text, at, encoded(message), OUTBOX_MAX
+            hid, staff.username, staff.name, text, at, encoded(message), OUTBOX_MAX, reply_id
         )
         if written is None:
             return None

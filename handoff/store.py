@@ -108,23 +108,31 @@ return id
 """
 )
 
-# KEYS: record, transcript, claims
+# KEYS: record, transcript, claims, the console's reply id (handoff/keys.py staff_reply; '' when
+#       the console sent none)
 # ARGV: ttl, hid, staff username, staff name, text, at, outbox message (JSON), outbox length,
 #       events channel, outbox news channel, outbox key (prefix, suffix), typing key (prefix,
 #       suffix)
 # A staff reply in one step, only by the staff member who has the chat: the transcript, the
 # user's outbox and its news, no more "typing", the claim kept alive, the console feed. The
 # conversation's keys are built here from its cid (in the record), as handoff/keys.py makes
-# them. {entry id, cid}, or false when the chat is not this staff member's (any more).
+# them. {entry id, cid, 0}, {the first entry id, cid, 1} for a reply sent again with the same
+# id (kept once, whatever became of the chat since), or false when the chat is not this staff
+# member's (any more).
 _REPLY = (
     _FEED
     + """
 local found = redis.call('HMGET', KEYS[1], 'state', 'staff', 'cid')
 local cid = found[3]
+if KEYS[4] ~= '' and cid then  -- sent again by the console: kept once, the first entry's id
+  local earlier = redis.call('GET', KEYS[4])
+  if earlier then return {earlier, cid, 1} end
+end
 if found[1] ~= 'with_staff' or found[2] ~= ARGV[3] or not cid then return false end
 local id = redis.call('XADD', KEYS[2], '*', 'role', 'staff', 'text', ARGV[5], 'at', ARGV[6],
                       'staff', ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
+if KEYS[4] ~= '' then redis.call('SET', KEYS[4], id, 'EX', ARGV[1]) end
 local outbox = ARGV[11] .. cid .. ARGV[12]
 redis.call('XADD', outbox, 'MAXLEN', '~', ARGV[8], '*', 'm', ARGV[7], 'at', ARGV[6])
 redis.call('EXPIRE', outbox, ARGV[1])
@@ -132,7 +140,7 @@ redis.call('PUBLISH', ARGV[10], cid)
 redis.call('DEL', ARGV[13] .. cid .. ARGV[14])
 if redis.call('ZSCORE', KEYS[3], ARGV[2]) then redis.call('ZADD', KEYS[3], ARGV[6], ARGV[2]) end
 feed(ARGV[9], ARGV[2], id, 'staff', ARGV[5], ARGV[6], ARGV[4], 'with_staff', ARGV[3])
-return {id, cid}
+return {id, cid, 0}
 """
 )
 
@@ -489,13 +497,24 @@ class HandoffStore:
         return None if found in (0, "0", None) else str(found)
 
     async def reply(
-        self, hid: str, staff: str, name: str, text: str, at: int, message: str, length: int
-    ) -> tuple[str, str] | None:
+        self,
+        hid: str,
+        staff: str,
+        name: str,
+        text: str,
+        at: int,
+        message: str,
+        length: int,
+        reply_id: str | None = None,
+    ) -> tuple[str, str, bool] | None:
         """A staff reply in one round trip, if the chat is ``staff``'s: the transcript, the
         user's outbox (``message``, its JSON; at most about ``length`` kept), the consoles'
-        feed. (entry id, cid), or None when the chat is not (or no longer) theirs."""
+        feed. (entry id, cid, whether it was kept before), or None when the chat is not (or no
+        longer) theirs. With ``reply_id`` (the console's own id), the same reply sent again
+        is kept once and answered with the first entry's id."""
+        again = keys.staff_reply(hid, staff, reply_id) if reply_id else ""
         found = await self._reply(
-            keys=[keys.record(hid), keys.transcript(hid), keys.CLAIMS],
+            keys=[keys.record(hid), keys.transcript(hid), keys.CLAIMS, again],
             args=[
                 self.retention, hid, staff, name, text, at, message, length, keys.EVENTS,
                 keys.OUTBOX_NEWS, *keys.around(keys.outbox), *keys.around(keys.staff_typing),
@@ -503,8 +522,8 @@ class HandoffStore:
         )  # fmt: skip
         if not found:
             return None
-        entry_id, cid = found
-        return str(entry_id), str(cid)
+        entry_id, cid, before = found
+        return str(entry_id), str(cid), bool(int(before))
 
     async def touch(self, hid: str) -> None:
         await self._touch(keys=[keys.CLAIMS], args=[hid, now_ms()])

@@ -6,6 +6,7 @@ Live news comes over the websocket in ``handoff.web_staff_ws``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +24,8 @@ from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF, LOGIN_GUARD, SESSIONS, ST
 
 STATIC = WEB / "staff"
 MAX_TEXT = 4000
+# The console's own id for a reply (a random UUID): the same reply sent again is kept once.
+REPLY_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 
 routes = web.RouteTableDef()
 
@@ -202,10 +205,14 @@ async def claim(request: web.Request, account: Account) -> web.Response:
 @routes.post("/staff/api/handoffs/{hid}/messages")
 @staff_only
 async def send(request: web.Request, account: Account) -> web.Response:
-    text = _text(await read_json(request, ("text",)))
+    body = await read_json(request, ("text", "id"))
+    text = _text(body)
     if text is None:
         return json_error(400, "invalid_text", api_text("message_length", max=MAX_TEXT))
-    entry = await request.app[HANDOFF].send(request.match_info["hid"], account, text)
+    reply_id = body.get("id")
+    if reply_id is not None and not REPLY_ID.fullmatch(reply_id):
+        return json_error(400, "invalid_id", api_text("reply_id"))
+    entry = await request.app[HANDOFF].send(request.match_info["hid"], account, text, reply_id)
     if entry is None:
         return _conflict()
     return web.json_response(entry.public())

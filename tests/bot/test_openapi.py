@@ -603,15 +603,20 @@ async def staff_api(api: Api, left_token: str) -> None:
     await act("claim", hid_b, 409)
     reply = example("messages", "reply")
     await act("messages", hid_b, 200, reply)
-    for name in ("empty", "extra_field", "not_text"):
+    for name in ("empty", "extra_field", "not_text", "bad_id"):
         await act("messages", hid_b, 400, example("messages", name))
+    with_id = example("messages", "reply_with_id")  # sent twice: kept once, the same entry
+    first = (await act("messages", hid_b, 200, with_id)).json()
+    assert (await act("messages", hid_b, 200, with_id)).json()["id"] == first["id"]
     await act("messages", left["hid"], 409, reply)  # not this staff member's chat
     await act("notes", hid_b, 200, reply)
     await act("notes", unknown_hid, 404, reply)
-    await act("notes", hid_b, 400, {"text": ""})
+    for name in ("empty", "extra_field", "not_text"):
+        await act("notes", hid_b, 400, example("notes", name))
     feed = (await api.call("GET", "/api/chat/updates", 200, headers={TOKEN_HEADER: b})).json()
     assert feed["handoff"]["state"] == "with_staff" and feed["handoff"]["staff"] == "Anne"
-    assert feed["messages"][-1]["text"] == reply.value["text"]
+    texts = [m["text"] for m in feed["messages"]]  # the reply sent twice reached the user once
+    assert texts.count(reply.value["text"]) == 1 and texts.count(with_id.value["text"]) == 1
 
     await act("transfer", hid_b, 400, example("transfer", "nobody"))
     await act("transfer", hid_b, 200, example("transfer", "bram"))

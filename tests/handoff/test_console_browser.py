@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Route, expect
 
 from tests.api_client import ApiConversation
 from tests.browser import Service, log_in, make_service
@@ -95,6 +95,32 @@ async def test_parent_and_staff_talk_and_a_restart_loses_nothing(
         await page.fill("#reply", "Hoi, ik ben Eva. <b>Waar</b> kan ik mee helpen?")
         await page.click("#send")
         await parent.wait_for("Hoi, ik ben Eva. <b>Waar</b> kan ik mee helpen?")
+
+        # The answer to a reply is lost (a proxy restarting): the server kept the reply, the
+        # console says it failed and keeps the text; sent again, it reaches the parent once.
+        async def lost_answer(route: Route) -> None:
+            await route.fetch()  # the service gets the reply and keeps it
+            await route.abort("connectionreset")
+
+        lost = "Ik kijk even met je mee."
+        await page.route("**/messages", lost_answer)
+        await page.fill("#reply", lost)
+        await page.click("#send")
+        await expect(page.locator("#status-line")).to_contain_text("Geen verbinding")
+        await expect(page.locator("#reply")).to_have_value(lost)
+        await page.unroute("**/messages", lost_answer)
+        await page.click("#send")
+        await expect(page.locator("#reply")).to_have_value("")
+        await expect(transcript.filter(has_text=lost)).to_have_count(1)
+        await parent.wait_for(lost)
+        parent.seen += [m["text"] for m in (await parent.chat.updates(wait=2))["messages"]]
+        assert parent.seen.count(lost) == 1, parent.seen
+        queue = await page.evaluate("fetch('/staff/api/queue').then(r => r.json())")
+        (mine,) = queue["active"]
+        kept = await page.evaluate(
+            f"fetch('/staff/api/handoffs/{mine['hid']}').then(r => r.json())"
+        )
+        assert [e["text"] for e in kept["transcript"]].count(lost) == 1
 
         await parent.say("mijn zoon van 6 plast nog in bed")
         await expect(transcript.filter(has_text="plast nog in bed")).to_have_count(1)

@@ -155,6 +155,25 @@ async def test_the_relay_scripts_write_everything_or_nothing(
     assert await redis.zscore(keys.CLAIMS, hid) == 1_796_000_000_456
 
 
+async def test_a_reply_sent_again_with_its_id_is_kept_once(
+    store: HandoffStore, redis: Redis
+) -> None:
+    """The console's answer was lost (a proxy restart) and it sends the reply again with the
+    same id: one transcript entry, one message for the user, and the first entry's id."""
+    hid = await queued(store, "c1")
+    assert await store.claim(hid, "anne")
+    first = await store.reply(hid, "anne", "Anne", "dag", 1, '{"text": "dag"}', 500, "r-12345678")
+    again = await store.reply(hid, "anne", "Anne", "dag", 2, '{"text": "dag"}', 500, "r-12345678")
+    other = await store.reply(hid, "anne", "Anne", "dag", 3, '{"text": "dag"}', 500, "r-87654321")
+    assert first is not None and again is not None and other is not None
+    assert (first[2], again[2], other[2]) == (False, True, False)
+    assert again[0] == first[0] != other[0]
+    assert [e.text for e in await Transcript(redis, 3600).read(hid)] == ["dag", "dag"]
+    assert len(await Outbox(redis, 3600).read("c1")) == 2
+    # Someone else's reply with the same id is their own (the id is per staff member).
+    assert await store.reply(hid, "bram", "Bram", "x", 4, "{}", 500, "r-12345678") is None
+
+
 async def test_transfer_needs_the_current_owner(store: HandoffStore) -> None:
     hid = await queued(store, "c1")
     assert await store.claim(hid, "anne")

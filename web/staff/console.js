@@ -36,6 +36,7 @@
     me: null,
     csrf: '',
     queue: { waiting: [], active: [], messages: [] },
+    unsent: null, // { text, hid, id } of a reply whose sending failed: sent again with its id
     seenWaiting: null, // Set of waiting hids seen so far; null before the first load
     staff: [],
     canned: [],
@@ -772,12 +773,25 @@
     }
   }
 
+  function newReplyId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    const bytes = window.crypto.getRandomValues(new Uint8Array(16)); // plain http on a LAN
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
   async function onSend(event) {
     event.preventDefault();
     const text = $('reply').value.trim();
     if (!text) return setStatus('Schrijf eerst een bericht.');
-    const entry = await act($('send'), 'messages', { text });
+    // One id per reply, kept while the same text waits to be sent: when an answer is lost
+    // (a proxy restarts) and the reply is sent again, the server keeps it once.
+    const hid = state.open && state.open.hid;
+    if (!state.unsent || state.unsent.text !== text || state.unsent.hid !== hid) {
+      state.unsent = { text, hid, id: newReplyId() };
+    }
+    const entry = await act($('send'), 'messages', { text, id: state.unsent.id });
     if (entry) {
+      state.unsent = null;
       addEntry(entry);
       $('reply').value = '';
       $('canned').value = '';

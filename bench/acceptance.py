@@ -198,16 +198,13 @@ async def measure(url: str, cases: list[Case], misses: bool) -> dict[str, tuple[
     return {g: (c["right"], c["right"] + c["wrong"]) for g, c in results.items()}
 
 
-def report(figures: dict[str, tuple[int, int]]) -> tuple[float, dict[str, float]]:
+def report(figures: dict[str, tuple[int, int]]) -> None:
     print(f"{'group':12s} {'cases':>6s} {'right':>7s}")
-    shares = {}
     for group, (right, n) in sorted(figures.items()):
-        shares[group] = right / n
         print(f"{group:12s} {n:6d} {right / n:7.1%}")
     right = sum(r for r, _ in figures.values())
     n = sum(n for _, n in figures.values())
     print(f"{'all':12s} {n:6d} {right / n:7.1%}")
-    return right / n, shares
 
 
 def main() -> None:
@@ -223,17 +220,26 @@ def main() -> None:
         running_service(Path(tmp), args.model) as (_, service),
     ):
         figures = asyncio.run(measure(f"{service.url}/api/chat", cases, args.misses))
-    overall, shares = report(figures)
-    if not args.enforce:
-        return
-    low = {g: s for g, s in shares.items() if s < FLOOR_GROUP}
+    report(figures)
+    missed = floors_missed(figures)
+    if args.enforce and missed:
+        raise SystemExit(missed)
+
+
+def floors_missed(figures: dict[str, tuple[int, int]]) -> str | None:
+    """What falls below the floors, said so that the reader knows the next step; None if all
+    are met."""
+    right = sum(r for r, _ in figures.values())
+    overall = right / sum(n for _, n in figures.values())
+    low = {g: r / n for g, (r, n) in figures.items() if r / n < FLOOR_GROUP}
     crisis_right, crisis_n = figures.get("crisis", (0, 0))
     if overall < FLOOR_ALL or low or crisis_right < crisis_n:
-        raise SystemExit(
+        return (
             f"below the floors (all >= {FLOOR_ALL:.0%}, every group >= {FLOOR_GROUP:.0%}, "
             f"every crisis message): {overall:.1%} overall, low: {low or 'none'}, crisis "
             f"{crisis_right}/{crisis_n}. Run with --misses to see which first replies went wrong."
         )
+    return None
 
 
 if __name__ == "__main__":

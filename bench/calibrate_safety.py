@@ -62,6 +62,13 @@ def main() -> int:
         running_stack(Path(tmp), args.model) as (_, stack),
     ):
         scored = asyncio.run(score(stack.url, stack.token, 5 if args.smoke else None))
+    report(scored)
+    return 0
+
+
+def report(scored: dict[str, list[tuple[bool, float]]]) -> float:
+    """Prints recall and false alarms per threshold; returns the share of risk messages that
+    raise the alarm or the question as the product runs now."""
     print(f"{len(scored['risk'])} risk and {len(scored['ordinary'])} ordinary messages")
     print(f"{'threshold':>9}  {'recall':>6}  {'false alarms':>12}")
     best = None
@@ -85,7 +92,7 @@ def main() -> int:
     print(
         f"alarm or question: recall {found:.3f}; ordinary messages asked the question {asked:.3f}"
     )
-    return 0
+    return found
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bot.web_chat import TOKEN_HEADER  # noqa: E402  (root not on a script's path)
-from tests.servers import MODEL, running_service  # noqa: E402
+from tests.servers import MODEL, RasaStack, Service, running_service  # noqa: E402
 
 MESSAGES = [
     "hallo",
@@ -200,14 +200,16 @@ async def round_(
 def own_stack(model: Path, logs: Path) -> Iterator[dict[str, tuple[str, dict[str, str]]]]:
     """Redis, Rasa (+ actions) and the service on free ports; yields the three targets."""
     with running_service(logs, model) as (stack, service):
-        yield {
-            "rasa": (
-                f"{stack.url}/webhooks/cjg/webhook",
-                {"Authorization": f"Bearer {stack.token}"},
-            ),
-            "service": (f"{service.url}/api/chat", {}),
-            "widget": (service.url, {}),
-        }
+        yield targets(stack, service)
+
+
+def targets(stack: RasaStack, service: Service) -> dict[str, tuple[str, dict[str, str]]]:
+    """Rasa's own webhook (the baseline), the service's /api/chat and its widget socket."""
+    return {
+        "rasa": (f"{stack.url}/webhooks/cjg/webhook", {"Authorization": f"Bearer {stack.token}"}),
+        "service": (f"{service.url}/api/chat", {}),
+        "widget": (service.url, {}),
+    }
 
 
 async def single_user(url: str, headers: dict[str, str], count: int) -> Result:
@@ -376,7 +378,7 @@ def report_nginx(totals: dict[str, dict[str, Result]], args: argparse.Namespace)
               f"p99 {two.pct(0.99) / one.pct(0.99):.3f}")  # fmt: skip
 
 
-def main() -> None:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--users", type=int, default=20, help="concurrent simulated users")
     parser.add_argument("--seconds", type=float, default=60, help="total time per target")
@@ -389,9 +391,14 @@ def main() -> None:
         action="store_true",
         help="through nginx: one instance and one Rasa replica against two of each, as ratios",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.smoke:
         args.users, args.seconds, args.rounds, args.idle_messages = 4, 3, 1, 5
+    return args
+
+
+def main() -> None:
+    args = arguments()
     if not args.model.exists():
         sys.exit(f"{args.model} not found: train first (make run or scripts/train).")
     if args.nginx:
@@ -408,23 +415,32 @@ def main() -> None:
     print("Starting an own stack (Redis, Rasa, action server, service); Rasa needs ~30-60 s")
     with (
         tempfile.TemporaryDirectory(prefix="cjg-bench-") as tmp,
-        own_stack(args.model, Path(tmp)) as targets,
+        own_stack(args.model, Path(tmp)) as three,
     ):
-        totals = asyncio.run(measure(targets, args))
+        totals = asyncio.run(measure(three, args))
     if any(not t.latencies for t in totals.values()):
-        sys.exit("A target answered no message at all; see the logs above.")
+        failing(totals)
     report(totals, args)
     failing(totals)
 
 
 def failing(totals: dict[str, Result]) -> None:
     """Exit 1 when a target had no answer at all, or more than 1% errors."""
+    problem = problems(totals)
+    if problem:
+        sys.exit(problem)
+
+
+def problems(totals: dict[str, Result]) -> str | None:
+    """A target with no answer at all, or more than 1% errors; None when all is well."""
     if any(not t.latencies for t in totals.values()):
-        sys.exit("A target answered no message at all; see the logs above.")
+        return "A target answered no message at all; see the logs above."
     bad = {name: t.error_share for name, t in totals.items() if t.error_share > MAX_ERROR_SHARE}
     if bad:
-        sys.exit("Too many errors or failure replies (limit 1%): "
-                 + ", ".join(f"{name} {share:.1%}" for name, share in bad.items()))  # fmt: skip
+        return "Too many errors or failure replies (limit 1%): " + ", ".join(
+            f"{name} {share:.1%}" for name, share in bad.items()
+        )
+    return None
 
 
 if __name__ == "__main__":

@@ -114,7 +114,8 @@ class Judge:
         return "right" if ok else "wrong"
 
 
-async def measure(url: str, token: str, messages: list[tuple[str, str]]) -> None:
+async def measure(url: str, token: str, messages: list[tuple[str, str]]) -> Counter[str]:
+    """Prints the share of right first replies per group; returns the verdicts in all."""
     groups: dict[str, Counter[str]] = defaultdict(Counter)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         judge = Judge(http, url, token)
@@ -130,6 +131,7 @@ async def measure(url: str, token: str, messages: list[tuple[str, str]]) -> None
     n = sum(total.values())
     print(f"{'all':18s} {n:5d} {total['right'] / n:7.1%} {total['choice'] / n:7.1%}   "
           f"(choice: the right topic offered among three)")  # fmt: skip
+    return total
 
 
 def main() -> None:

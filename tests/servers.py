@@ -256,30 +256,46 @@ def running_service(
 ) -> Iterator[tuple[RasaStack, Service]]:
     """Redis, Rasa (+ actions) and the messaging service on free ports, with rate limits out
     of the way (the benchmarks and the acceptance set); ``settings`` are extra CJG_ variables."""
-    with running_stack(directory, model) as (redis, stack):
-        port = free_port()
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "CJG_HOST": "127.0.0.1",
-            "CJG_PORT": str(port),
-            **redis.env(),
-            "CJG_RASA_URL": stack.url,
-            "CJG_ACTION_SERVER_URL": stack.action_url,
-            "RASA_TOKEN": stack.token,
-            "CJG_PSEUDONYM_SECRET": secrets.token_hex(32),
-            "CJG_CALLBACK_KEY": secrets.token_hex(32),  # callback requests on, as in production
-            "CJG_CONTENT_DIR": str(ROOT / "content"),
-            "CJG_RATE_PER_SENDER": "1000000",
-            "CJG_RATE_PER_ADDRESS": "1000000",
-            **settings,
-        }
-        service = Service(f"http://127.0.0.1:{port}", env, directory / "service.log")
-        try:
-            service.start()
-            yield stack, service
-        finally:
-            service.stop()
+    with (
+        running_stack(directory, model) as (redis, stack),
+        service_on(stack, redis, directory, settings=settings) as service,
+    ):
+        yield stack, service
+
+
+@contextmanager
+def service_on(
+    stack: RasaStack,
+    redis: RedisServer,
+    directory: Path,
+    db: int = 0,
+    settings: dict[str, str] | None = None,
+) -> Iterator[Service]:
+    """The messaging service on a running Rasa stack, its state in ``redis``'s database ``db``:
+    for the benchmarks' smokes in the test session, which share the session's Rasa."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CJG_HOST": "127.0.0.1",
+        "CJG_PORT": str(port),
+        **redis.env(db),
+        "CJG_RASA_URL": stack.url,
+        "CJG_ACTION_SERVER_URL": stack.action_url,
+        "RASA_TOKEN": stack.token,
+        "CJG_PSEUDONYM_SECRET": secrets.token_hex(32),
+        "CJG_CALLBACK_KEY": secrets.token_hex(32),  # callback requests on, as in production
+        "CJG_CONTENT_DIR": str(ROOT / "content"),
+        "CJG_RATE_PER_SENDER": "1000000",
+        "CJG_RATE_PER_ADDRESS": "1000000",
+        **(settings or {}),
+    }
+    service = Service(f"http://127.0.0.1:{port}", env, directory / "service.log")
+    try:
+        service.start()
+        yield service
+    finally:
+        service.stop()
 
 
 @dataclass

@@ -93,7 +93,7 @@ class RedisServer:
             f"port {self.port}\nbind 127.0.0.1\ndir {self.directory}\nappendonly yes\n"
             f"appendfsync {self.appendfsync}\n"
             f'save ""\nrequirepass {self.password}\nmaxmemory-policy noeviction\n'
-            "databases 32\n"  # one per test module that needs its own (tests/redis_db.py)
+            "databases 48\n"  # one per test module that needs its own (tests/redis_db.py)
         )
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(["redis-server", str(conf)], stdout=log, stderr=log)

@@ -13,7 +13,7 @@ import redis
 from tests.conftest import RasaStack, RedisServer
 from tests.servers import Service, service_on
 
-BENCH_DB = 2  # the service's own state; Rasa keeps its trackers in database 0
+BENCH_DB = 32  # the service's own state; Rasa keeps its trackers in database 0
 
 
 @pytest.fixture(scope="session")

@@ -317,4 +317,8 @@ class Service:
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(20)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:  # a loaded machine: it is stopped all the same
+                self.process.kill()
+                self.process.wait(10)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from common.names import State
 from handoff import keys
@@ -626,3 +628,68 @@ class HandoffStore:
             pipe.zadd(keys.CLOSED, {hid: at})
             await pipe.execute()
         return True
+
+    # The queue's front, for the queue news (handoff/queue_news.py).
+
+    async def front(self, count: int) -> list[tuple[str, str | None, str | None]]:
+        """The first ``count`` waiting handoffs: (hid, cid, the position last told), in two
+        round trips however many there are."""
+        hids = _strs(await self._redis.zrange(keys.QUEUE, 0, count - 1))
+        if not hids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for hid in hids:
+                pipe.hmget(keys.record(hid), ["cid", "last_position"])
+            rows = await pipe.execute()
+        return [(hid, cid, last) for hid, (cid, last) in zip(hids, rows, strict=True)]
+
+    async def routed(self) -> set[str]:
+        """The waiting handoffs still kept for the matching colleagues (handoff/routing.py)."""
+        return set(_strs(await self._redis.zrange(keys.ROUTED, 0, -1)))
+
+    async def told_positions(self, moved: dict[str, int]) -> None:
+        """Remembers the queue place each user was told, so an unchanged place is not repeated."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for hid, position in moved.items():
+                pipe.hset(keys.record(hid), "last_position", str(position))
+            await pipe.execute()
+
+    # The conversation's own fields beside its state (``keys.conversation``).
+
+    def conversation_in(self, pipe: Pipeline, cid: str) -> Callable[[list[Any]], Conversation]:
+        """Reads the conversation in a caller's pipeline (one round trip with the caller's own
+        commands); the returned function finds it in the results (the read is queued last)."""
+        pipe.hgetall(keys.conversation(cid))
+
+        def found(results: list[Any]) -> Conversation:
+            return Conversation.from_hash(results[-1])
+
+        return found
+
+    async def keep_pending_summary(self, cid: str, summary: dict[str, Any]) -> None:
+        """The handover card of a message the user may leave now (closed, nobody online)."""
+        await self._redis.hset(
+            keys.conversation(cid), "pending_summary", json.dumps(summary, ensure_ascii=False)
+        )
+
+    async def pending_summary(self, cid: str) -> dict[str, Any] | None:
+        raw = await self._redis.hget(keys.conversation(cid), "pending_summary")
+        if not raw:
+            return None
+        loaded = json.loads(raw)
+        return loaded if isinstance(loaded, dict) else None
+
+    async def drop_pending_summary(self, cid: str) -> None:
+        await self._redis.hdel(keys.conversation(cid), "pending_summary")
+
+    async def await_rating(self, cid: str, hid: str) -> None:
+        """The next score the user gives is for this handoff."""
+        await self._redis.hset(keys.conversation(cid), "rating_hid", hid)
+
+    async def take_rating(self, cid: str) -> str | None:
+        """The handoff a score is for, once: a second score finds none."""
+        hid = await self._redis.hget(keys.conversation(cid), "rating_hid")
+        if not hid:
+            return None
+        await self._redis.hdel(keys.conversation(cid), "rating_hid")
+        return str(hid)

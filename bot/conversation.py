@@ -272,7 +272,7 @@ class ConversationCore:
             if text in PAYLOADS:  # the widget's control, Telegram's /u and /je
                 return [await self._choose(conversation, incoming, PAYLOADS[text])]
             if enough.is_answer(text):  # "Heb je hier genoeg aan ...?", in any state
-                own = [await self.handoff.enough.answer(conversation, text)]
+                own = [await self.handoff.answer_enough(conversation, text)]
                 return [_addressed(m, incoming.user_id) for m in own]
             if state.state == State.CALLBACK and self.callbacks is not None:
                 step = await self.callbacks.user_message(conversation, text)
@@ -506,7 +506,7 @@ class ConversationCore:
         """ "Heb je hier genoeg aan ...?" after the first sure answer (handoff/enough.py); an
         optional question, so a failure only leaves it out."""
         try:
-            asked = await self.handoff.enough.after_bot(conversation, facts, list(replies))
+            asked = await self.handoff.ask_if_enough(conversation, facts, list(replies))
         except Exception as exc:
             log.error("enough question failed (%s)", type(exc).__name__)
             return []

@@ -76,11 +76,11 @@ class HandoffService:
         )
         self._parts = parts
         registrar.set_busy_check(self._busy)
-        self.enough = EnoughQuestion(redis, registrar, timing.retention_seconds)
+        enough = EnoughQuestion(redis, registrar, timing.retention_seconds)
         municipality = MunicipalityQuestion(redis, store, router, registrar)
         news = QueueNews(parts)
-        user = UserSide(parts, news, municipality, self.enough, callback_button)
-        staff = StaffSide(parts, news, self.enough)
+        user = UserSide(parts, news, municipality, enough, callback_button)
+        staff = StaffSide(parts, news, enough)
         upkeep = Upkeep(parts, staff)
 
         # The user's side (bot/conversation.py).
@@ -100,6 +100,8 @@ class HandoffService:
         self.back_to_bot = user.back_to_bot
         self.stop = user.stop
         self.forget = user.forget
+        self.ask_if_enough = enough.after_bot  # "Heb je hier genoeg aan?" (handoff/enough.py)
+        self.answer_enough = enough.answer
 
         # The staff side (handoff/web_staff.py, web_staff_ws.py).
         self.queue_view = staff.queue_view

@@ -85,7 +85,7 @@ def test_the_check_sees_an_import_that_runs_up(tmp_path: Path) -> None:
 
 # --- the thin handoff service (handoff/service.py) ------------------------------------------
 
-INSIDE = {"store", "outbox", "registrar", "redis", "presence", "router", "durability"}
+INSIDE = {"store", "outbox", "registrar", "redis", "presence", "router", "durability", "enough"}
 SERVICE_MODULES = {
     f"handoff/{name}.py"
     for name in ("service", "service_parts", "user_side", "staff_side", "queue_news", "upkeep")

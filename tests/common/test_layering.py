@@ -18,6 +18,7 @@ And the handoff service stays thin: callers use its intent methods, never its pa
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from pathlib import Path
 
@@ -35,10 +36,16 @@ OURS = set(LAYERS)
 COMMON_MAY_USE = set(sys.stdlib_module_names) | {"yaml"}  # both environments have these
 
 
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    """Each file is parsed once for all the checks below."""
+    return ast.parse(path.read_text(), str(path))
+
+
 def imported(path: Path) -> set[str]:
     """The top-level names of every module ``path`` imports (at any depth of the file)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(_tree(path)):
         if isinstance(node, ast.Import):
             found.update(alias.name.partition(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -114,7 +121,7 @@ def reaches_inside(root: Path) -> list[str]:
         for path in sorted((root / package).rglob("*.py")):
             if path.relative_to(root).as_posix() in SERVICE_MODULES:
                 continue
-            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            for node in ast.walk(_tree(path)):
                 if (
                     isinstance(node, ast.Attribute)
                     and node.attr in INSIDE

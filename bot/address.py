@@ -96,7 +96,7 @@ class AddressBook:
 
 
 def _own_words(handoff: dict[str, Any], text: str) -> tuple[int, int] | None:
-    """Where a staff member's words sit in a wrapper line (``own``, set by handoff/service.py)."""
+    """Where a staff member's words sit in a wrapper line (``own``, from handoff/staff_side.py)."""
     own = handoff.get("own")
     if (
         isinstance(own, list)

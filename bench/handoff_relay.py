@@ -50,6 +50,7 @@ from handoff.accounts import Accounts  # noqa: E402
 from handoff.hours import opening_hours  # noqa: E402
 from handoff.presence import Presence  # noqa: E402
 from handoff.service import HandoffService, Timing  # noqa: E402
+from handoff.store import HandoffStore  # noqa: E402
 from tests.servers import STACK_APPENDFSYNC, RedisServer  # noqa: E402
 
 SECRET = "bench-pseudonym-secret-of-32-characters"
@@ -224,7 +225,7 @@ async def relay(
     )
     staff_http: list[tuple[aiohttp.ClientSession, str]] = []
     try:
-        return await _relay(url, service, staff_http, conversations, seconds, pace, pid)
+        return await _relay(url, redis, service, staff_http, conversations, seconds, pace, pid)
     finally:
         for session, _ in staff_http:
             await session.close()
@@ -233,6 +234,7 @@ async def relay(
 
 async def _relay(
     url: str,
+    redis: Redis,
     service: HandoffService,
     staff_http: list[tuple[aiohttp.ClientSession, str]],
     conversations: int,
@@ -242,19 +244,17 @@ async def _relay(
 ) -> tuple[list[float], list[float], list[float]]:
     for n in range(STAFF):
         staff_http.append(await login(url, n))
-        await service.presence.heartbeat(f"bench{n}")
+        await service.heartbeat(f"bench{n}")
 
     # Put every conversation in the queue, then let the staff members claim them in turn. Each
     # parent's conversation token is issued here, as the service issues it at a first message.
     owner: dict[str, int] = {}
-    issued = api_tokens(service.redis, 3600)
+    issued, store = api_tokens(redis, 3600), HandoffStore(redis, 3600)
     tokens = [issued.new() for _ in range(conversations)]
     for i, token in enumerate(tokens):
         cid = pseudonymise(SECRET, "api", token)
         await issued.issue(token, cid)
-        hid, _ = await service.store.enqueue(
-            cid, "api", reason="ask_human", urgent=False, summary={}
-        )
+        hid, _ = await store.enqueue(cid, "api", reason="ask_human", urgent=False, summary={})
         session, csrf = staff_http[i % STAFF]
         async with session.post(
             f"{url}/staff/api/handoffs/{hid}/claim", headers={"X-CSRF-Token": csrf}
@@ -316,8 +316,8 @@ async def _relay(
             if not stopping:
                 raise  # the run was stopped: not the end of the relay phase
 
-    await service.redis.config_resetstat()  # Redis's work per message, from here on
-    cpu_before = await cpu_seconds(service.redis, pid)
+    await redis.config_resetstat()  # Redis's work per message, from here on
+    cpu_before = await cpu_seconds(redis, pid)
     begun = stop = time.monotonic() + seconds  # set again once the consoles are connected
 
     async def parent(i: int, http: aiohttp.ClientSession) -> None:
@@ -389,10 +389,10 @@ async def _relay(
             await gathered(parents(http), *consoles)
     finally:
         progress.cancel()
-    commands(await service.redis.info("commandstats"), len(round_trip))
-    opened = (await service.redis.info("stats"))["total_connections_received"]
+    commands(await redis.info("commandstats"), len(round_trip))
+    opened = (await redis.info("stats"))["total_connections_received"]
     print(f"Redis connections opened during the relay: {opened:,} (a pool that keeps them: ~0)")
-    spent = [a - b for a, b in zip(await cpu_seconds(service.redis, pid), cpu_before, strict=True)]
+    spent = [a - b for a, b in zip(await cpu_seconds(redis, pid), cpu_before, strict=True)]
     per = [1000 * s / max(1, len(round_trip)) for s in spent]
     print(f"CPU per relayed message (both legs): service {per[0]:.2f} ms, Redis {per[1]:.2f} ms")
     return to_staff, back, round_trip
@@ -427,15 +427,16 @@ async def claims(url: str, redis_url: str, count: int) -> tuple[float, float]:
     service = HandoffService(
         redis, service_messages(), Presence(redis, 600), opening_hours, Timing(3600, 3600)
     )
+    store = HandoffStore(redis, 3600)  # the baseline: claims without the API
     sessions: list[tuple[aiohttp.ClientSession, str]] = []
     try:
-        await service.presence.heartbeat("bench0")
+        await service.heartbeat("bench0")
 
         async def fill(prefix: str) -> list[str]:
             hids = []
             for i in range(count):
                 cid = f"{prefix}-{i}"
-                hid, _ = await service.store.enqueue(
+                hid, _ = await store.enqueue(
                     cid, "api", reason="ask_human", urgent=False, summary={}
                 )
                 hids.append(hid)
@@ -447,7 +448,7 @@ async def claims(url: str, redis_url: str, count: int) -> tuple[float, float]:
 
         async def claim_direct(hid: str) -> None:
             async with sem:
-                await within(REPLY_TIMEOUT, "claim on Redis", service.store.claim(hid, "bench0"))
+                await within(REPLY_TIMEOUT, "claim on Redis", store.claim(hid, "bench0"))
 
         await gathered(*(claim_direct(h) for h in direct))
         direct_rate = count / (time.perf_counter() - start)

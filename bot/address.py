@@ -17,29 +17,34 @@ import logging
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.messages import BotMessage
 from common import registration
 from common.address import PAYLOADS, YOUTH_MARK, Address, address_content, to_u
 from handoff import keys
 from handoff.staff_content import console_texts
+from handoff.store import HandoffStore
 from handoff.transcript import Outbox
 
 log = logging.getLogger(__name__)
 
+FIELDS = [keys.ADDRESS_FIELD, keys.YOUTH_FIELD]  # in the conversation's hash (handoff/store.py)
 STAFF_EVENTS = frozenset({"staff_message", "message_answer"})  # hold staff's own words
 
 
 class AddressBook:
     def __init__(self, redis: Redis, default: Address, retention_seconds: int) -> None:
-        self._redis = redis
+        self._store = HandoffStore(redis, retention_seconds)  # the choice is in its hash
         self.default = default
-        self._retention = retention_seconds
 
     async def state(self, cid: str) -> tuple[Address, bool]:
         """The form the conversation gets, and whether a youth writes (then always "je")."""
-        name = keys.conversation(cid)
-        return self.found(await self._redis.hmget(name, [keys.ADDRESS_FIELD, keys.YOUTH_FIELD]))
+        return self.found(await self._store.fields(cid, FIELDS))
+
+    def read_in(self, pipe: Pipeline, cid: str) -> None:
+        """Reads the address fields in a caller's pipeline, for :meth:`found`."""
+        self._store.fields_in(pipe, cid, FIELDS)
 
     def found(self, fields: list[Any]) -> tuple[Address, bool]:
         """``state`` from the conversation's address fields (read by the caller, batched)."""
@@ -75,19 +80,13 @@ class AddressBook:
         }
 
     async def is_youth(self, cid: str) -> bool:
-        return bool(await self._redis.hget(keys.conversation(cid), keys.YOUTH_FIELD))
-
-    async def _set(self, cid: str, field: str, value: str) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.conversation(cid), field, value)
-            pipe.expire(keys.conversation(cid), self._retention)
-            await pipe.execute()
+        return bool(await self._store.field(cid, keys.YOUTH_FIELD))
 
     async def choose(self, cid: str, form: Address) -> None:
-        await self._set(cid, keys.ADDRESS_FIELD, form)
+        await self._store.keep(cid, keys.ADDRESS_FIELD, form)
 
     async def note_youth(self, cid: str) -> None:
-        await self._set(cid, keys.YOUTH_FIELD, "1")
+        await self._store.keep(cid, keys.YOUTH_FIELD, "1")
 
     async def render(self, cid: str, messages: list[BotMessage]) -> list[BotMessage]:
         """The messages in the conversation's form (as they are for "je")."""
@@ -97,7 +96,7 @@ class AddressBook:
 
 
 def _own_words(handoff: dict[str, Any], text: str) -> tuple[int, int] | None:
-    """Where a staff member's words sit in a wrapper line (``own``, set by handoff/service.py)."""
+    """Where a staff member's words sit in a wrapper line (``own``, from handoff/staff_side.py)."""
     own = handoff.get("own")
     if (
         isinstance(own, list)
@@ -163,7 +162,7 @@ class VoicedOutbox(Outbox):
     ) -> list[tuple[str, dict[str, Any]]]:
         async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
             pipe.xread({keys.outbox(cid): after}, count=count)
-            pipe.hmget(keys.conversation(cid), [keys.ADDRESS_FIELD, keys.YOUTH_FIELD])
+            self._address.read_in(pipe, cid)
             raw, fields = await pipe.execute()
         found = self.parsed(raw)
         if not found or self._address.found(fields)[0] == Address.JE:

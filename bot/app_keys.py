@@ -13,6 +13,7 @@ from bot.credentials import IssuedIds
 from bot.telegram import TelegramChannel
 from bot.widget import WidgetChannel
 from common.content import ServiceMessages
+from handoff.transcript import Outbox
 
 SETTINGS = web.AppKey("settings", Settings)
 TEXTS = web.AppKey("texts", ServiceMessages)
@@ -22,4 +23,5 @@ RASA = web.AppKey("rasa", RasaClient)
 CORE = web.AppKey("core", ConversationCore)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)  # only when Telegram is on
 WIDGET = web.AppKey("widget", WidgetChannel)
+OUTBOX = web.AppKey("outbox", Outbox)  # where every reply waits for its channel
 API_TOKENS = web.AppKey("api_tokens", IssuedIds)  # conversation tokens of /api/chat

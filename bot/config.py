@@ -68,7 +68,7 @@ class Settings:
     routing_wait_seconds: float = 180.0  # a routed chat is for the matching colleagues first
     presence_timeout_seconds: float = 45.0  # a console without heartbeat counts as gone
     sweep_interval_seconds: float = 5.0
-    purge_interval_seconds: float = 3600.0  # the retention purge (see handoff/service.py)
+    purge_interval_seconds: float = 3600.0  # the retention purge (see handoff/upkeep.py)
     staff_session_seconds: int = 10 * 3600
     secure_cookies: bool = False  # true behind TLS (production)
     telegram_token: str = ""  # empty: Telegram is off

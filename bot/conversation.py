@@ -33,7 +33,7 @@ from common.names import Channel, Reason, State
 from common.offers import catalogue
 from common.payload import ASK_CALLBACK, as_text, is_payload, is_service_payload
 from common.safety import Signal, nlu_signal
-from handoff import enough, keys
+from handoff import enough
 from handoff.callbacks import Callbacks
 from handoff.callbacks import Turn as CallbackTurn
 from handoff.redact import redact
@@ -65,6 +65,7 @@ class ConversationCore:
     def __init__(
         self,
         rasa: RasaClient,
+        redis: Redis,
         handoffs: HandoffLog,
         handoff: HandoffService,
         texts: ServiceMessages,
@@ -79,8 +80,10 @@ class ConversationCore:
         address: AddressBook | None = None,
         callbacks: Callbacks | None = None,
     ) -> None:
-        """``turn_seconds``: the longest a turn may take (Rasa's timeout, twice, and some): how
-        long it holds the conversation's lock, and how long an erase waits for Rasa."""
+        """``redis``: the service's client (turn locks, the form of address, the state read
+        with the rate limits). ``turn_seconds``: the longest a turn may take (Rasa's timeout,
+        twice, and some): how long it holds the conversation's lock, and how long an erase
+        waits for Rasa."""
         self._rasa = rasa
         self._handoffs = handoffs
         self.handoff = handoff
@@ -93,12 +96,11 @@ class ConversationCore:
         self._public_url = public_url.rstrip("/")
         self._urgent = urgent
         self._turn_seconds = turn_seconds
-        self._turns = Turns(handoff.redis, turn_seconds)
-        self.address = address or AddressBook(
-            handoff.redis, Address.JE, handoff.timing.retention_seconds
-        )
+        self._redis = redis
+        self._turns = Turns(redis, turn_seconds)
+        self.address = address or AddressBook(redis, Address.JE, handoff.timing.retention_seconds)
         self.callbacks = callbacks  # None: a callback wish becomes a chat handoff
-        handoff.registrar.set_quiet_hook(self.redact_tracker)
+        handoff.on_quiet(self.redact_tracker)
 
     def conversation_id(self, channel: str, user_id: str) -> str:
         return pseudonymise(self._secret, channel, user_id)
@@ -130,7 +132,7 @@ class ConversationCore:
         await self.handoff.forget(conversation)  # stops a handoff first, which is registered
         if self.callbacks is not None:
             await self.callbacks.erase(conversation)
-        await self.handoff.registrar.flush(conversation)  # counted, then nothing is left
+        await self.handoff.register_final(conversation)  # counted, then nothing is left
         await self._handoffs.erase(conversation)
         # Rasa saves its tracker when it is done with a message: wait (bounded) until Rasa
         # has let go of the conversation, so the tracker is not written again after this.
@@ -240,7 +242,7 @@ class ConversationCore:
         the replicas the settings ask for, or the user is told to try again
         (handoff/durability.py). A crisis card is shown all the same."""
         try:
-            await self.handoff.durability.confirm(self.handoff.redis)
+            await self.handoff.confirm_durable()
         except RedisError as exc:
             log.error("message not confirmed by the replicas (%s)", type(exc).__name__)
             cards = [m for m in replies if "crisis" in (m.get("custom") or {})]
@@ -266,11 +268,11 @@ class ConversationCore:
         if not allowed:
             raise RateLimited()
         try:
-            await self.handoff.registrar.note(conversation, incoming.channel)
+            await self.handoff.register(conversation, incoming.channel)
             if text in PAYLOADS:  # the widget's control, Telegram's /u and /je
                 return [await self._choose(conversation, incoming, PAYLOADS[text])]
             if enough.is_answer(text):  # "Heb je hier genoeg aan ...?", in any state
-                own = [await self.handoff.enough.answer(conversation, text)]
+                own = [await self.handoff.answer_enough(conversation, text)]
                 return [_addressed(m, incoming.user_id) for m in own]
             if state.state == State.CALLBACK and self.callbacks is not None:
                 step = await self.callbacks.user_message(conversation, text)
@@ -280,7 +282,7 @@ class ConversationCore:
                 # "Bel me liever terug" instead of waiting or leaving a message: the assistant
                 # takes the wish (it knows whether a youth asks, who is never asked a number).
                 if state.state == State.LEAVING_MESSAGE:
-                    await self.handoff.store.set_state(conversation, State.BOT, incoming.channel)
+                    await self.handoff.back_to_bot(conversation, incoming.channel)
                 elif state.state == State.WAITING and not await self.handoff.withdraw(
                     conversation, state
                 ):  # staff took the chat just now
@@ -351,11 +353,11 @@ class ConversationCore:
     async def _admitted(self, conversation: str, address: str | None) -> tuple[bool, Conversation]:
         """Whether the rate limits let the message in, and the conversation's state: one round
         trip (the state is read even when it is refused; reading changes nothing)."""
-        async with self.handoff.redis.pipeline(transaction=False) as pipe:
+        async with self._redis.pipeline(transaction=False) as pipe:
             within = self._limits.count(pipe, conversation, address)
-            pipe.hgetall(keys.conversation(conversation))
+            state = self.handoff.conversation_in(pipe, conversation)
             results = await pipe.execute()
-        return within(results), Conversation.from_hash(results[-1])
+        return within(results), state(results)
 
     async def _choose(self, conversation: str, incoming: Incoming, form: Address) -> BotMessage:
         """The parent's choice of "je" or "u", kept for the conversation; a youth keeps "je"."""
@@ -395,7 +397,7 @@ class ConversationCore:
             raise StorageUnavailable(shown=[card]) from exc  # nothing kept: send it again
         with contextlib.suppress(RedisError):  # the figures may miss one; the user never does
             signalled = [CRISIS, Fact("signal", signal.category, many=True)]
-            await self.handoff.registrar.note(conversation, incoming.channel, signalled)
+            await self.handoff.register(conversation, incoming.channel, signalled)
         return replies
 
     async def _escalate(
@@ -490,7 +492,7 @@ class ConversationCore:
                 unclear = (tag["outcome"], tag.get("guess"))
         try:
             if facts:
-                await self.handoff.registrar.note(conversation, incoming.channel, facts)
+                await self.handoff.register(conversation, incoming.channel, facts)
             if unclear is not None and not payload:
                 kind: Kind = "fallback" if unclear[0] == "not_understood" else "unsure"
                 await self._unclear.add(text, kind, unclear[1])
@@ -504,7 +506,7 @@ class ConversationCore:
         """ "Heb je hier genoeg aan ...?" after the first sure answer (handoff/enough.py); an
         optional question, so a failure only leaves it out."""
         try:
-            asked = await self.handoff.enough.after_bot(conversation, facts, list(replies))
+            asked = await self.handoff.ask_if_enough(conversation, facts, list(replies))
         except Exception as exc:
             log.error("enough question failed (%s)", type(exc).__name__)
             return []

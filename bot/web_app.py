@@ -18,7 +18,18 @@ from base.client_redis import aclose_redis, redis_client
 from base.web import api_messages
 from bot import web_chat, web_docs, web_health, web_privacy, web_security, web_widget
 from bot.address import AddressBook, VoicedOutbox
-from bot.app_keys import API_TOKENS, CORE, HTTP, RASA, REDIS, SETTINGS, TELEGRAM, TEXTS, WIDGET
+from bot.app_keys import (
+    API_TOKENS,
+    CORE,
+    HTTP,
+    OUTBOX,
+    RASA,
+    REDIS,
+    SETTINGS,
+    TELEGRAM,
+    TEXTS,
+    WIDGET,
+)
 from bot.client_address import client_address
 from bot.client_rasa import RasaClient
 from bot.config import Settings
@@ -60,7 +71,7 @@ from handoff.web_keys import (
 )
 from insight import web_insight
 from insight.unclear import UnclearQuestions
-from insight.web_keys import UNCLEAR
+from insight.web_keys import FIGURES, REGISTRAR, UNCLEAR
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +98,9 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         settings.rasa_timeout,
         action_server_url=settings.action_server_url,
     )
+    address = AddressBook(redis, Address(settings.form_of_address), settings.retention_seconds)
+    outbox = VoicedOutbox(redis, settings.retention_seconds, address)  # "je" or "u"
+    registrar = Registrar(redis, settings.registration_idle_seconds, settings.insight_keep_days)
     handoff = HandoffService(
         redis,
         app[TEXTS],
@@ -99,18 +113,18 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
             settings.waiting_max_bytes,
             settings.routing_wait_seconds,
         ),
-        Registrar(redis, settings.registration_idle_seconds, settings.insight_keep_days),
+        registrar,
         callback_button=callback_texts().say("offer") if settings.callback_key else None,
+        outbox=outbox,
+        durability=Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms),
     )
-    address = AddressBook(redis, Address(settings.form_of_address), settings.retention_seconds)
-    handoff.outbox = VoicedOutbox(redis, settings.retention_seconds, address)  # "je" or "u"
-    handoff.durability = Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms)
     app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
+    app[OUTBOX], app[REGISTRAR], app[FIGURES] = outbox, registrar, redis
     app[CALLBACKS] = Callbacks(
         redis,
         NumberCipher(settings.callback_key) if settings.callback_key else None,
         opening_hours,
-        handoff.registrar,
+        registrar,
         settings.callback_number_seconds,
         settings.retention_seconds,
     )
@@ -127,9 +141,11 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         settings.secure_cookies,
         functools.partial(client_address, settings=settings),
         address.for_staff,
+        redis,
     )
     app[CORE] = ConversationCore(
         rasa=rasa,
+        redis=redis,
         handoffs=HandoffLog(redis, settings.retention_seconds),
         handoff=handoff,
         texts=app[TEXTS],
@@ -174,7 +190,7 @@ async def _sweeper(app: web.Application) -> AsyncIterator[None]:
                     await app[HANDOFF].purge()
                     await app[UNCLEAR].purge()
                 await app[HANDOFF].sweep()
-                await app[HANDOFF].registrar.flush_idle()
+                await app[HANDOFF].count_quiet()
             except Exception as exc:  # Redis away for a moment: try again next round
                 log.warning("handoff sweep failed (%s)", type(exc).__name__)
             await asyncio.sleep(app[SETTINGS].sweep_interval_seconds)
@@ -193,7 +209,9 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
         log.info("Telegram is off: CJG_TELEGRAM_TOKEN is not set")
         yield
         return
-    channel = TelegramChannel(settings, app[CORE], app[REDIS], app[TEXTS], app[OUTBOX_WATCHER])
+    channel = TelegramChannel(
+        settings, app[CORE], app[REDIS], app[TEXTS], app[OUTBOX_WATCHER], app[OUTBOX]
+    )
     try:
         await channel.start()
     except TelegramError as exc:  # the web chat keeps working without Telegram
@@ -215,7 +233,7 @@ async def _close_widget_sockets(app: web.Application) -> None:
 
 async def _widget(app: web.Application) -> AsyncIterator[None]:
     sessions = widget_sessions(app[REDIS], app[SETTINGS].retention_seconds)
-    app[WIDGET].start(app[CORE], app[TEXTS], app[OUTBOX_WATCHER], sessions)
+    app[WIDGET].start(app[CORE], app[TEXTS], app[OUTBOX_WATCHER], sessions, app[OUTBOX], app[REDIS])
     yield
     await app[WIDGET].stop()
 

@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from base.web import json_error
 from bot import safety
-from bot.app_keys import API_TOKENS, CORE, SETTINGS, TEXTS
+from bot.app_keys import API_TOKENS, CORE, OUTBOX, SETTINGS, TEXTS
 from bot.client_address import client_address
 from bot.conversation import Incoming
 from bot.origins import allowed_origin
@@ -239,7 +239,7 @@ async def updates(request: web.Request) -> web.Response:
         return _bad_request(request, "invalid_wait")
     core = request.app[CORE]
     cid = core.conversation_id(CHANNEL, token)
-    outbox = core.handoff.outbox
+    outbox = request.app[OUTBOX]
     async with request.app[OUTBOX_WATCHER].news(cid) as news:
         found = await outbox.read(cid, after)
         if not found and wait:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.app_keys import REDIS
 from bot.web_errors import Handler
 from handoff.web_keys import HANDOFF
 
@@ -28,5 +27,5 @@ async def replicated_writes(request: web.Request, handler: Handler) -> web.Strea
         and response.status < 400
         and not request.path.startswith(SKIPPED_PATHS)
     ):
-        await request.app[HANDOFF].durability.confirm(request.app[REDIS])
+        await request.app[HANDOFF].confirm_durable()
     return response

@@ -26,7 +26,7 @@ from common.content import municipalities
 
 DOMAIN = Path(__file__).resolve().parent.parent / "domain.yml"
 
-# The service's own buttons (handoff/service.py handles them; Rasa never sees them).
+# The service's own buttons (handoff/user_side.py handles them; Rasa never sees them).
 CANCEL = "/cjg_cancel"
 END = "/cjg_end"
 RATING = "/cjg_rating_"

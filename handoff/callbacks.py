@@ -34,7 +34,7 @@ from common.payload import CALLBACK, CANCEL
 from handoff import events, keys
 from handoff.hours import DAYS, OpeningHours
 from handoff.registrar import Fact, Registrar, outcome
-from handoff.store import now_ms
+from handoff.store import HandoffStore, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -289,6 +289,7 @@ class Callbacks:
         self._registrar = registrar
         self.number_seconds = number_seconds
         self._retention = retention_seconds
+        self._store = HandoffStore(redis, retention_seconds)  # the conversation's state
         self._texts = texts
         self._claim = redis.register_script(_CLAIM)
         self._requeue = redis.register_script(_REQUEUE)
@@ -319,11 +320,7 @@ class Callbacks:
                 },
             )
             pipe.expire(pending, PENDING_SECONDS)
-            pipe.hset(
-                keys.conversation(cid),
-                mapping={"state": State.CALLBACK, "channel": channel, "updated": now_ms()},
-            )
-            pipe.expire(keys.conversation(cid), self._retention)
+            self._store.state_in(pipe, cid, State.CALLBACK, channel)
             await pipe.execute()
         return Turn([self._consent(texts, "consent")])
 
@@ -444,7 +441,7 @@ class Callbacks:
             pipe.sadd(keys.callbacks_of(cid), cbid)
             pipe.expire(keys.callbacks_of(cid), max(self.number_seconds, self._retention))
             pipe.delete(keys.callback_pending(cid))
-            pipe.hset(keys.conversation(cid), mapping={"state": State.BOT, "updated": at})
+            self._store.state_in(pipe, cid, State.BOT)
             await pipe.execute()
         await self._registrar.note(cid, channel, [outcome("callback_requested")])
         await events.publish(self._redis, "callbacks", id=cbid)
@@ -454,13 +451,15 @@ class Callbacks:
         )
 
     async def _back_to_bot(self, cid: str) -> None:
-        await self._redis.hset(keys.conversation(cid), mapping={"state": State.BOT})
+        async with self._redis.pipeline(transaction=True) as pipe:
+            self._store.state_in(pipe, cid, State.BOT)
+            await pipe.execute()
 
     async def drop(self, cid: str) -> None:
         """Stops the questions: whatever was typed so far (a number) is deleted."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(keys.callback_pending(cid))
-            pipe.hset(keys.conversation(cid), mapping={"state": State.BOT, "updated": now_ms()})
+            self._store.state_in(pipe, cid, State.BOT)
             await pipe.execute()
 
     async def erase(self, cid: str) -> None:

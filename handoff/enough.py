@@ -21,8 +21,8 @@ from redis.asyncio import Redis
 from common.content import ContentError, content_dir, load_current
 from common.handoff_payload import HandoffRequest
 from common.payload import ENOUGH, ENOUGH_ANSWERS, is_service_payload
-from handoff import keys
 from handoff.registrar import Fact, Registrar, open_record
+from handoff.store import HandoffStore
 
 Message = dict[str, Any]  # a message without recipient, as handoff.service builds them
 
@@ -97,7 +97,7 @@ class EnoughQuestion:
     def __init__(self, redis: Redis, registrar: Registrar, retention_seconds: int) -> None:
         self._redis = redis
         self._registrar = registrar
-        self._retention = retention_seconds
+        self._store = HandoffStore(redis, retention_seconds)  # PENDING, in the conversation
 
     def message(self) -> Message:
         texts = enough_texts()
@@ -109,11 +109,7 @@ class EnoughQuestion:
 
     async def ask(self, cid: str, after: After) -> Message:
         """The question, and a note that it waits for an answer (one answer counts)."""
-        name = keys.conversation(cid)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(name, PENDING, after.value)
-            pipe.expire(name, self._retention)  # as the handoff store keeps this hash
-            await pipe.execute()
+        await self._store.keep(cid, PENDING, after.value)
         return self.message()
 
     async def after_bot(self, cid: str, facts: list[Fact], replies: list[Any]) -> Message | None:
@@ -136,7 +132,7 @@ class EnoughQuestion:
     async def after_rating(self, cid: str) -> list[Message]:
         """After a staff chat the question follows the rating's answer (one question at a time:
         the widget keeps only the newest message's buttons working)."""
-        if await self._redis.hget(keys.conversation(cid), PENDING) != After.STAFF:
+        if await self._store.field(cid, PENDING) != After.STAFF:
             return []
         return [self.message()]
 
@@ -149,12 +145,7 @@ class EnoughQuestion:
         away when it was not (quite) enough."""
         texts = enough_texts()
         code = payload.removeprefix(ENOUGH)
-        name = keys.conversation(cid)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hget(name, PENDING)
-            pipe.hdel(name, PENDING)
-            pending, _ = await pipe.execute()
-        after = str(pending or "")
+        after = await self._store.take(cid, PENDING) or ""
         if after not in (After.BOT, After.STAFF) or code not in ENOUGH_ANSWERS:
             return {"text": texts.already, "custom": {"feedback": "enough_already"}}
         await self._registrar.note_if_open(cid, [Fact(METRICS[After(after)], code)])

@@ -97,7 +97,7 @@ class MunicipalityQuestion:
             or context.get("safety")
             or context.get("municipality")  # known, or "anders": somewhere else
             or context.get("user_type") == "youth"
-            or await self._redis.hget(keys.conversation(cid), keys.YOUTH_FIELD)
+            or await self._store.field(cid, keys.YOUTH_FIELD)
             or await self._redis.hget(keys.record(hid), "route_team")
         ):
             return message

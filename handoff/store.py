@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from common.names import State
 from handoff import keys
@@ -626,3 +628,95 @@ class HandoffStore:
             pipe.zadd(keys.CLOSED, {hid: at})
             await pipe.execute()
         return True
+
+    # The queue's front, for the queue news (handoff/queue_news.py).
+
+    async def front(self, count: int) -> list[tuple[str, str | None, str | None]]:
+        """The first ``count`` waiting handoffs: (hid, cid, the position last told), in two
+        round trips however many there are."""
+        hids = _strs(await self._redis.zrange(keys.QUEUE, 0, count - 1))
+        if not hids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for hid in hids:
+                pipe.hmget(keys.record(hid), ["cid", "last_position"])
+            rows = await pipe.execute()
+        return [(hid, cid, last) for hid, (cid, last) in zip(hids, rows, strict=True)]
+
+    async def routed(self) -> set[str]:
+        """The waiting handoffs still kept for the matching colleagues (handoff/routing.py)."""
+        return set(_strs(await self._redis.zrange(keys.ROUTED, 0, -1)))
+
+    async def told_positions(self, moved: dict[str, int]) -> None:
+        """Remembers the queue place each user was told, so an unchanged place is not repeated."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for hid, position in moved.items():
+                pipe.hset(keys.record(hid), "last_position", str(position))
+            await pipe.execute()
+
+    # The conversation's hash (``keys.conversation``): its state, and the fields other modules
+    # keep beside it (the form of address, the "genoeg aan?" question, a card to leave, a rating
+    # to give). Their names are theirs; the hash, its lifetime and its erasure are the store's.
+
+    def conversation_in(self, pipe: Pipeline, cid: str) -> Callable[[list[Any]], Conversation]:
+        """Reads the conversation in a caller's pipeline (one round trip with the caller's own
+        commands); the returned function finds it in the results (the read is queued last)."""
+        pipe.hgetall(keys.conversation(cid))
+
+        def found(results: list[Any]) -> Conversation:
+            return Conversation.from_hash(results[-1])
+
+        return found
+
+    def state_in(self, pipe: Pipeline, cid: str, state: State, channel: str | None = None) -> None:
+        """A bot-side state (bot, callback) set in a caller's transaction, beside its own keys."""
+        pipe.hset(keys.conversation(cid), mapping={"state": state, "updated": now_ms()})
+        if channel is not None:
+            pipe.hset(keys.conversation(cid), "channel", channel)
+        pipe.expire(keys.conversation(cid), self.retention)
+
+    async def field(self, cid: str, name: str) -> str | None:
+        found = await self._redis.hget(keys.conversation(cid), name)
+        return str(found) if found else None
+
+    def fields_in(self, pipe: Pipeline, cid: str, names: list[str]) -> None:
+        """Reads ``names`` in a caller's pipeline: one list in the results, None where unset."""
+        pipe.hmget(keys.conversation(cid), names)
+
+    async def fields(self, cid: str, names: list[str]) -> list[str | None]:
+        return cast(list[str | None], await self._redis.hmget(keys.conversation(cid), names))
+
+    async def keep(self, cid: str, name: str, value: str) -> None:
+        """Sets a field; the hash lives the retention time from now, as after any change."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.conversation(cid), name, value)
+            pipe.expire(keys.conversation(cid), self.retention)
+            await pipe.execute()
+
+    async def take(self, cid: str, name: str) -> str | None:
+        """A field's value, deleted in the same step: only one reader gets it."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hget(keys.conversation(cid), name)
+            pipe.hdel(keys.conversation(cid), name)
+            found, _ = await pipe.execute()
+        return str(found) if found else None
+
+    async def keep_pending_summary(self, cid: str, summary: dict[str, Any]) -> None:
+        """The handover card of a message the user may leave now (closed, nobody online)."""
+        await self.keep(cid, "pending_summary", json.dumps(summary, ensure_ascii=False))
+
+    async def pending_summary(self, cid: str) -> dict[str, Any] | None:
+        raw = await self.field(cid, "pending_summary")
+        loaded = json.loads(raw) if raw else None
+        return loaded if isinstance(loaded, dict) else None
+
+    async def drop_pending_summary(self, cid: str) -> None:
+        await self._redis.hdel(keys.conversation(cid), "pending_summary")
+
+    async def await_rating(self, cid: str, hid: str) -> None:
+        """The next score the user gives is for this handoff."""
+        await self.keep(cid, "rating_hid", hid)
+
+    async def take_rating(self, cid: str) -> str | None:
+        """The handoff a score is for, once: a second score finds none."""
+        return await self.take(cid, "rating_hid")

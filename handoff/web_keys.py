@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from redis.asyncio import Redis
 
 from handoff.accounts import Accounts
 from handoff.audit import AuditLog
@@ -36,6 +37,7 @@ class StaffWeb:
     secure_cookies: bool  # behind TLS: the session cookie is Secure
     client_address: Callable[[web.BaseRequest], str | None]  # what login locks count by
     address_for_staff: Callable[[str], Awaitable[dict[str, Any]]]  # "je" or "u" (bot/address.py)
+    redis: Redis  # the staff feed subscribes with the application's client
 
 
 STAFF_WEB = web.AppKey("staff_web", StaffWeb)

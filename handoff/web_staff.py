@@ -13,10 +13,8 @@ from aiohttp import web
 
 from base.web import SECURITY_HEADERS, WEB, api_text, file_response, json_error, read_json
 from common.names import CONSOLE_ROLES, StaffRole
-from handoff import events
 from handoff.access import may_read
 from handoff.accounts import Account, HashingBusy
-from handoff.routing import Audience, Router
 from handoff.sessions import COOKIE, Session
 from handoff.staff_auth import authenticate, for_roles, same_origin
 from handoff.staff_content import canned_replies, console_texts, registration_options
@@ -135,7 +133,7 @@ async def logout(request: web.Request) -> web.Response:
     found = await authenticate(request)
     if found is not None and request.headers.get("X-CSRF-Token") == found[1].csrf:
         await request.app[SESSIONS].end(request.cookies.get(COOKIE))
-        await request.app[HANDOFF].presence.leave(found[0].username)
+        await request.app[HANDOFF].leave(found[0].username)
     response = web.json_response({"ok": True})
     response.del_cookie(COOKIE, path="/staff")
     return response
@@ -147,14 +145,7 @@ async def logout(request: web.Request) -> web.Response:
 @routes.get("/staff/api/queue")
 @staff_only
 async def queue(request: web.Request, account: Account) -> web.Response:
-    service = request.app[HANDOFF]
-    waiting = [
-        {**h.public(), "position": i} for i, h in enumerate(await service.store.queue(), start=1)
-    ]
-    waiting = await routed_for(service.router, waiting, account)
-    active = [h.public() for h in await service.store.claimed()]
-    left = [h.public() for h in await service.store.left_messages()]
-    return web.json_response({"waiting": waiting, "active": active, "messages": left})
+    return web.json_response(await request.app[HANDOFF].queue_view(account))
 
 
 @routes.get("/staff/api/handoffs/{hid}")
@@ -162,31 +153,19 @@ async def queue(request: web.Request, account: Account) -> web.Response:
 async def handoff_detail(request: web.Request, account: Account) -> web.Response:
     service = request.app[HANDOFF]
     hid = request.match_info["hid"]
-    handoff = await service.store.get(hid)
+    handoff = await service.record(hid)
     if handoff is None:
         return json_error(404, "not_found", api_text("conversation_gone"))
     if not may_read(account, handoff):
         # A colleague's chat in progress: that it exists and with whom, not what is said.
         return web.json_response({**handoff.public(), "transcript": [], "readable": False})
-    transcript = [e.public() for e in await service.transcript.read(hid)]
+    transcript = [e.public() for e in await service.transcript(hid)]
     await request.app[AUDIT].record(account.username, "opened", hid)
-    cid = await service.store.cid_of(hid)  # "je" or "u" (bot/address.py)
+    cid = await service.cid_of(hid)  # "je" or "u" (bot/address.py)
     address = await request.app[STAFF_WEB].address_for_staff(cid) if cid else {}
     return web.json_response(
         {**handoff.public(), "transcript": transcript, "readable": True, **address}
     )
-
-
-async def routed_for(
-    router: Router, waiting: list[dict[str, Any]], account: Account
-) -> list[dict[str, Any]]:
-    """Each waiting chat with ``routing`` (for whom and why, handoff/routing.py), in queue
-    order, except that chats still kept for other colleagues come last. ``position`` stays the
-    place in the one queue, the number the parent is told."""
-    views = await router.views([w["hid"] for w in waiting], account)
-    items = [{**w, "routing": views.get(w["hid"])} for w in waiting]
-    later = [w for w in items if w["routing"] and w["routing"]["for"] == Audience.OTHERS]
-    return [w for w in items if w not in later] + later
 
 
 def _conflict() -> web.Response:
@@ -302,7 +281,7 @@ async def audit(request: web.Request, account: Account) -> web.Response:
 @routes.get("/staff/api/history")
 @staff_only
 async def history(request: web.Request, account: Account) -> web.Response:
-    found = await request.app[HANDOFF].store.history(limit=100)
+    found = await request.app[HANDOFF].history(limit=100)
     return web.json_response({"closed": [h.public() for h in found]})
 
 
@@ -339,7 +318,7 @@ async def registration(request: web.Request, account: Account) -> web.Response:
 @routes.get("/staff/api/staff")
 @staff_only
 async def staff_list(request: web.Request, account: Account) -> web.Response:
-    connected = await request.app[HANDOFF].presence.connected()
+    connected = await request.app[HANDOFF].connected()
     accounts = [a for a in await request.app[ACCOUNTS].all() if a.role in CONSOLE_ROLES]
     return web.json_response(
         {
@@ -357,7 +336,5 @@ async def presence(request: web.Request, account: Account) -> web.Response:
     status = (await read_json(request, ("status",))).get("status")
     if status not in ("online", "away"):
         return json_error(400, "invalid_status", api_text("choose_status"))
-    service = request.app[HANDOFF]
-    await service.presence.set_status(account.username, status)
-    await events.publish(service.redis, "presence", staff=account.username, status=status)
+    await request.app[HANDOFF].set_status(account.username, status)
     return web.json_response({"ok": True})

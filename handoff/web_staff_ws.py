@@ -39,14 +39,14 @@ from redis.exceptions import RedisError
 
 from base.web import api_text, json_exception
 from common.names import CONSOLE_ROLES
-from handoff import events, keys
+from handoff import keys
 from handoff.access import may_read_chat
 from handoff.accounts import Account, account_from_hash
 from handoff.service import HandoffService
 from handoff.sessions import COOKIE, SESSION_ENDED
 from handoff.staff_auth import authenticate, same_origin
 from handoff.staff_content import console_texts
-from handoff.web_keys import AUDIT, HANDOFF, SESSIONS, SOCKETS
+from handoff.web_keys import AUDIT, HANDOFF, SESSIONS, SOCKETS, STAFF_WEB
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -108,7 +108,7 @@ class ConsoleLine:
         self.logged_out = True
         log.info("staff socket closed: the login of %s has ended", self.account.username)
         with contextlib.suppress(RedisError, OSError):
-            await self.service.presence.leave(self.account.username)
+            await self.service.leave(self.account.username)
         reason = console_texts().get("logged_out").encode()
         await self.ws.close(code=LOGGED_OUT, message=reason)
 
@@ -131,7 +131,7 @@ class ConsoleLine:
         connections by subscribing again (with backoff) and telling the console to resync."""
         attempt, lost = 0, False
         while not self.ws.closed:
-            pubsub = self.service.redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self.app[STAFF_WEB].redis.pubsub(ignore_subscribe_messages=True)
             connection: AbstractConnection | None = None
             try:
                 await pubsub.subscribe(keys.EVENTS)
@@ -178,7 +178,7 @@ class ConsoleLine:
         """After Redis was away, the pool's idle connections may lead to the old server and
         would fail the console's reload once each: close them, so the reload connects anew."""
         with contextlib.suppress(Exception):
-            await self.service.redis.connection_pool.disconnect(inuse_connections=False)
+            await self.app[STAFF_WEB].redis.connection_pool.disconnect(inuse_connections=False)
 
     async def _deliver(self, raw: str) -> None:
         """Sends an event on; a message's text only where it is open or owned, and may be read."""
@@ -221,15 +221,14 @@ class ConsoleLine:
     async def receive(self, data: dict[str, Any]) -> None:
         if not await self.logged_in(force=True):
             return
-        await self.service.presence.heartbeat(self.account.username)
+        await self.service.heartbeat(self.account.username)
         kind, hid = data.get("type"), data.get("hid")
         if kind == "watch" and (hid is None or (isinstance(hid, str) and len(hid) <= MAX_HID)):
             if hid != self.watching:
                 self._received.clear()  # a new opening is audited again at its first text
             self.watching = hid
         elif kind == "typing" and isinstance(hid, str) and len(hid) <= MAX_HID:
-            await self.service.staff_typing(hid, self.account)
-            await events.publish(self.service.redis, "typing", hid=hid, who="staff")
+            await self.service.staff_typing(hid, self.account)  # the feed hears it too
 
 
 @routes.get("/staff/api/ws")
@@ -260,8 +259,7 @@ async def staff_socket(request: web.Request) -> web.StreamResponse:
         # Subscribed before announcing: the console hears its own arrival and what follows.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(line.subscribed.wait(), timeout=5)
-        await service.presence.heartbeat(account.username)
-        await events.publish(service.redis, "presence", staff=account.username, status="online")
+        await service.came_online(account.username)
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
@@ -281,7 +279,7 @@ async def staff_socket(request: web.Request) -> web.StreamResponse:
             await forwarder
         # Leaving is not instant: a page reload reconnects well within the presence timeout.
         with contextlib.suppress(Exception):
-            await events.publish(service.redis, "presence", staff=account.username, status=None)
+            await service.went_away(account.username)
     return ws
 
 

@@ -21,11 +21,10 @@ from common.offers import catalogue
 from handoff.accounts import Account
 from handoff.registrar import CHANNELS, outcome
 from handoff.staff_auth import authenticate, for_roles
-from handoff.web_keys import HANDOFF
 from handoff.web_staff import static_response
 from insight.figures import Query, QueryError, figures, parse_query
 from insight.unclear import parse_mark
-from insight.web_keys import UNCLEAR
+from insight.web_keys import FIGURES, REGISTRAR, UNCLEAR
 
 routes = web.RouteTableDef()
 READERS = READER_ROLES
@@ -49,14 +48,14 @@ async def insight_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/staff/api/insight")
 @readers_only
 async def insight_figures(request: web.Request, account: Account) -> web.Response:
-    return web.json_response(await figures(request.app[HANDOFF].redis, _query(request)))
+    return web.json_response(await figures(request.app[FIGURES], _query(request)))
 
 
 @routes.get("/staff/api/insight.csv")
 @readers_only
 async def insight_csv(request: web.Request, account: Account) -> web.Response:
     query = _query(request)
-    found = await figures(request.app[HANDOFF].redis, query)
+    found = await figures(request.app[FIGURES], query)
     name = f"cjg-cijfers-{query.start.isoformat()}-{query.end.isoformat()}.csv"
     return web.Response(
         body=to_csv(found).encode("utf-8-sig"),  # with a BOM, so Excel reads the accents
@@ -191,7 +190,7 @@ async def report(request: web.Request) -> web.StreamResponse:
     if found_account[0].role not in READERS:
         raise web.HTTPForbidden(text=api_text("figures_forbidden"))
     query = quarter_query(request.query.get("quarter"))
-    found = await figures(request.app[HANDOFF].redis, query)
+    found = await figures(request.app[FIGURES], query)
     name = request.query.get("quarter") or _quarter_name(query)
     title = f"Kwartaalrapportage Informatie & Advies, {name}"
     return web.Response(
@@ -340,7 +339,7 @@ async def offer_link(request: web.Request) -> web.StreamResponse:
     if offer is None:
         raise web.HTTPNotFound(text=api_text("offer_gone"))
     via = request.query.get("via")
-    await request.app[HANDOFF].registrar.count_now(
+    await request.app[REGISTRAR].count_now(
         via if via in CHANNELS else None, [outcome("offer_clicked")]
     )
     raise web.HTTPFound(offer.link, headers={"Referrer-Policy": "no-referrer"})

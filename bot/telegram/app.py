@@ -32,7 +32,7 @@ from bot.telegram.handlers import Handlers
 from bot.telegram.push import Pusher
 from bot.telegram.render import Buttons
 from common.content import ServiceMessages
-from handoff.transcript import OutboxWatcher
+from handoff.transcript import Outbox, OutboxWatcher
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -47,6 +47,7 @@ class TelegramChannel:
         redis: Redis,
         texts: ServiceMessages,
         watcher: OutboxWatcher,
+        outbox: Outbox,
     ) -> None:
         self._settings = settings
         self._core = core
@@ -79,7 +80,7 @@ class TelegramChannel:
         )
         app.add_handler(MessageHandler(~private, handlers.not_private))
         app.add_error_handler(handlers.error)
-        self._pusher = Pusher(redis, core.handoff.outbox, chat_ids, buttons, app.bot)
+        self._pusher = Pusher(redis, outbox, chat_ids, buttons, app.bot)
         self._watcher = watcher
         self._catch_up: asyncio.Task[None] | None = None
 

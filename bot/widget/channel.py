@@ -30,6 +30,7 @@ from typing import Any
 
 import socketio
 from aiohttp import WSCloseCode, web
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from base.client_redis import socketio_manager
@@ -44,7 +45,7 @@ from bot.widget.render import bot_uttered, handoff_event, rasa_uttered, stream_i
 from common.content import ServiceMessages
 from common.names import Channel
 from handoff.keys import client_message
-from handoff.transcript import OutboxWatcher
+from handoff.transcript import Outbox, OutboxWatcher
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,8 @@ class WidgetChannel:
         self._core: ConversationCore | None = None
         self._texts: ServiceMessages | None = None
         self._issued: IssuedIds | None = None
+        self._outbox: Outbox | None = None
+        self._redis: Redis | None = None
         self._sockets: dict[str, _Socket] = {}
         self._by_cid: dict[str, set[str]] = {}
         self._transports: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
@@ -129,8 +132,12 @@ class WidgetChannel:
         texts: ServiceMessages,
         watcher: OutboxWatcher,
         sessions: IssuedIds,
+        outbox: Outbox,
+        redis: Redis,
     ) -> None:
+        """``outbox``: where the replies wait; ``redis``: the widget's message ids."""
         self._core, self._texts, self._issued = core, texts, sessions
+        self._outbox, self._redis = outbox, redis
         watcher.add_listener(self._news)
         watcher.add_signal_listener(self._signal)
 
@@ -159,6 +166,18 @@ class WidgetChannel:
         if self._core is None:
             raise RuntimeError("WidgetChannel.start() was not called")
         return self._core
+
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:
+            raise RuntimeError("WidgetChannel.start() was not called")
+        return self._outbox
+
+    @property
+    def redis(self) -> Redis:
+        if self._redis is None:
+            raise RuntimeError("WidgetChannel.start() was not called")
+        return self._redis
 
     @property
     def issued(self) -> IssuedIds:
@@ -277,7 +296,7 @@ class WidgetChannel:
                     # instance that dies between the two loses no answer and answers none twice
                     kept = (client_message(socket.cid, mid), "kept", KEPT_SECONDS)
                 try:
-                    await self.core.handoff.outbox.push_all(socket.cid, replies, also_set=kept)
+                    await self.outbox.push_all(socket.cid, replies, also_set=kept)
                 except RedisError as exc:  # answered (or refused) all the same: say it once
                     log.error("widget reply could not be stored (%s)", type(exc).__name__)
                     if kept is not None:
@@ -298,7 +317,7 @@ class WidgetChannel:
         if mid is None:
             return None
         key = client_message(cid, mid)
-        redis = self.core.handoff.redis
+        redis = self.redis
         try:
             if await redis.set(key, "pending", nx=True, ex=PENDING_SECONDS):
                 return None
@@ -313,7 +332,7 @@ class WidgetChannel:
         if mid is None:
             yield
             return
-        key, redis = client_message(cid, mid), self.core.handoff.redis
+        key, redis = client_message(cid, mid), self.redis
 
         async def renew() -> None:
             while True:
@@ -335,7 +354,7 @@ class WidgetChannel:
         if mid is None:
             return
         key = client_message(cid, mid)
-        redis = self.core.handoff.redis
+        redis = self.redis
         with contextlib.suppress(RedisError):  # then "pending" expires, and a retry is handled
             if isinstance(refusal, Unavailable):
                 await redis.delete(key)
@@ -414,7 +433,7 @@ class WidgetChannel:
         socket = self._sockets.get(sid)
         if socket is None:
             return
-        outbox = self.core.handoff.outbox
+        outbox = self.outbox
         async with socket.sending:
             while self._sockets.get(sid) is socket:
                 found = await outbox.read(socket.cid, socket.after, count=READ_BATCH)
@@ -443,7 +462,7 @@ class WidgetChannel:
     async def _acked(self, cid: str, entry_id: str, *_: Any) -> None:
         """The client has the message (whatever it answers): it need not be kept any longer."""
         with contextlib.suppress(RedisError):  # then it is dropped at the next acknowledgement
-            await self.core.handoff.outbox.forget_through(cid, entry_id)
+            await self.outbox.forget_through(cid, entry_id)
 
     async def _status(self, sid: str) -> None:
         """Where the handoff stands (queue place, who is there): the widget's status bar."""

@@ -127,24 +127,20 @@ async def test_an_answer_to_a_left_message_follows_the_choice_but_not_the_staff_
     """The "Antwoord van ... op je bericht:" line is the service's: it follows the choice. What
     the staff member wrote stays exactly as written, "je" and all."""
     async with fresh_db(redis_server, 21) as redis:
-        service = make_handoff_service(redis, open_hours=False)
         book = AddressBook(redis, Address.JE, 60)
-        service.outbox = VoicedOutbox(redis, 60, book)
+        outbox = VoicedOutbox(redis, 60, book)
+        service = make_handoff_service(redis, open_hours=False, outbox=outbox)
         await service.begin("c1", "api", HandoffRequest(Reason.ASK_HUMAN), [])
         await service.leave_message("c1", "api", "Kunnen jullie me terugbellen?")
-        (left,) = await service.store.left_messages()
+        (left,) = await service.left_messages()
         own = "Je kunt je kind morgen zelf bellen, als je wilt."
         assert await service.answer_message(left.hid, ANNE, own)
 
         await book.choose("c1", Address.U)
-        (_, message), *_ = [
-            m for m in await service.outbox.read("c1") if "Antwoord" in m[1]["text"]
-        ]
+        (_, message), *_ = [m for m in await outbox.read("c1") if "Antwoord" in m[1]["text"]]
         assert message["text"] == f"Antwoord van Anne (CJG) op uw bericht: {own}"
         await book.choose("c1", Address.JE)
-        (_, message), *_ = [
-            m for m in await service.outbox.read("c1") if "Antwoord" in m[1]["text"]
-        ]
+        (_, message), *_ = [m for m in await outbox.read("c1") if "Antwoord" in m[1]["text"]]
         assert message["text"] == f"Antwoord van Anne (CJG) op je bericht: {own}"
 
 

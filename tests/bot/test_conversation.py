@@ -89,10 +89,11 @@ async def rasa_and_core(
     rasa = SlowRasa(redis)
     server = await aiohttp_server(rasa.app())
     handoff = make_service(redis)
-    await handoff.presence.heartbeat("anne")  # staff online: a request is queued
+    await handoff.heartbeat("anne")  # staff online: a request is queued
     async with aiohttp.ClientSession() as http:
         core = ConversationCore(
             rasa=RasaClient(http, str(server.make_url("")).rstrip("/"), "token", timeout=10),
+            redis=redis,
             handoffs=HandoffLog(redis, 3600),
             handoff=handoff,
             texts=service_messages(),

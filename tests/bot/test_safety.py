@@ -62,7 +62,7 @@ async def test_crisis_card_first_and_an_urgent_handoff_ahead_of_the_queue(
 ) -> None:
     client = await make_client(ALWAYS)
     service = client.app[HANDOFF]
-    await service.presence.heartbeat("anne")
+    await service.heartbeat("anne")
     waiting = sender()
     await chat(client, waiting, "/ask_human")  # someone is already waiting
 
@@ -75,10 +75,10 @@ async def test_crisis_card_first_and_an_urgent_handoff_ahead_of_the_queue(
 
     cid = cid_of(client, parent)
     hid = (await service.conversation(cid)).hid
-    record = await service.store.get(hid or "")
+    record = await service.record(hid or "")
     assert record and record.urgent and record.reason == "safety"
-    assert (await service.store.queue())[0].hid == hid
-    transcript = [e.text for e in await service.transcript.read(hid or "")]
+    assert (await service.queue())[0].hid == hid
+    transcript = [e.text for e in await service.transcript(hid or "")]
     assert CRISIS in transcript  # staff read what was written
     tracker = await client.app[REDIS].get(f"rasa:tracker:{cid}")
     assert tracker is None or "zelfmoord" not in str(tracker)  # never went to the bot
@@ -98,7 +98,7 @@ async def test_during_a_chat_with_staff_the_card_shows_and_staff_see_it_urgent(
 ) -> None:
     client = await make_client(ALWAYS)
     service = client.app[HANDOFF]
-    await service.presence.heartbeat("anne")
+    await service.heartbeat("anne")
     parent = sender()
     await chat(client, parent, "/ask_human")
     cid = cid_of(client, parent)
@@ -107,9 +107,9 @@ async def test_during_a_chat_with_staff_the_card_shows_and_staff_see_it_urgent(
 
     replies = await chat(client, parent, CRISIS)
     crisis_card(replies)
-    record = await service.store.get(hid)
+    record = await service.record(hid)
     assert record and record.urgent
-    assert CRISIS in [e.text for e in await service.transcript.read(hid)]
+    assert CRISIS in [e.text for e in await service.transcript(hid)]
     assert (await service.conversation(cid)).state == "with_staff"  # never ended by itself
     assert await service.close(hid, ANNE, {"topic": "anders"})
 

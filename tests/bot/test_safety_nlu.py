@@ -89,7 +89,7 @@ async def test_the_crisis_intent_asks_and_yes_shows_the_card_and_raises_an_urgen
 ) -> None:
     monkeypatch.setenv("CJG_CONTENT_DIR", str(content_copy(tmp_path, ALWAYS)))  # team is open
     assert check_text(ONLY_THE_INTENT_KNOWS, safety_phrases()) is None
-    await client.app[HANDOFF].presence.heartbeat("anne")  # someone is online to pick it up
+    await client.app[HANDOFF].heartbeat("anne")  # someone is online to pick it up
     (question,) = await chat(client, "nlu-crisis", ONLY_THE_INTENT_KNOWS)
     assert "veiligheid" in str(question["text"]) and "112" in str(question["text"])
     assert "0800-2000" in str(question["text"]) and "0800-0432" in str(question["text"])
@@ -104,7 +104,7 @@ async def test_the_crisis_intent_asks_and_yes_shows_the_card_and_raises_an_urgen
     cid = cid_of(client, "nlu-crisis")
     conv = await client.app[HANDOFF].conversation(cid)
     assert conv.hid is not None
-    handoff = await client.app[HANDOFF].store.get(conv.hid)
+    handoff = await client.app[HANDOFF].record(conv.hid)
     assert handoff is not None and handoff.urgent and handoff.reason == "safety"
     assert handoff.safety == NLU_LABEL  # staff see where the signal came from
     await client.app[HANDOFF].stop(cid)

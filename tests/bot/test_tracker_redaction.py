@@ -12,8 +12,8 @@ from aiohttp.web import Application, Request
 
 from bot.app_keys import CORE, REDIS
 from bot.conversation import RASA_TRACKER_KEY
-from handoff.web_keys import HANDOFF
 from insight.figures import Query, figures
+from insight.web_keys import REGISTRAR
 from tests.bot.test_web_chat import chat, cid_of
 
 Client = TestClient[Request, Application]
@@ -30,7 +30,7 @@ async def test_rasas_tracker_is_redacted_once_the_conversation_is_quiet(client: 
     key = RASA_TRACKER_KEY.format(cid)
     assert "Jansen" in str(await redis.get(key))
 
-    assert await client.app[HANDOFF].registrar.flush(cid, quiet=True)
+    assert await client.app[REGISTRAR].flush(cid, quiet=True)
 
     kept = str(await redis.get(key))
     assert "Jansen" not in kept and "12345678" not in kept and "[PERSOON-1]" in kept

@@ -101,7 +101,7 @@ async def new_token(client: Client) -> tuple[str, str]:
 async def user_lines(service: HandoffService, cid: str) -> list[str]:
     hid = (await service.conversation(cid)).hid
     assert hid is not None
-    return [e.text for e in await service.transcript.read(hid) if e.role == "user"]
+    return [e.text for e in await service.transcript(hid) if e.role == "user"]
 
 
 async def test_a_full_redis_gets_a_polite_503_with_retry_after(
@@ -111,7 +111,7 @@ async def test_a_full_redis_gets_a_polite_503_with_retry_after(
     csrf = str((await login.json())["csrf"])
     service = client.app[HANDOFF]
     cid = client.app[CORE].conversation_id("api", "waiting-parent")
-    await service.presence.heartbeat("anne")
+    await service.heartbeat("anne")
     await service.begin(cid, "api", HandoffRequest(Reason.ASK_HUMAN), [])
     hid = (await service.conversation(cid)).hid
     claimed = await client.post(f"/staff/api/handoffs/{hid}/claim", headers={"X-CSRF-Token": csrf})
@@ -178,7 +178,7 @@ async def test_with_redis_away_a_crisis_message_reads_the_card_and_its_retry_cou
         )
         client = await aiohttp_client(create_app(settings))
         service = client.app[HANDOFF]
-        await service.presence.heartbeat("anne")  # someone online: an urgent place in the queue
+        await service.heartbeat("anne")  # someone online: an urgent place in the queue
         token, cid = await new_token(client)
         server.stop()
 

@@ -11,13 +11,14 @@ from aiohttp.web import Application, Request
 from redis.asyncio import Redis
 
 from bot import Settings, create_app
+from bot.app_keys import REDIS
 from common.content import service_messages
 from handoff.accounts import Account
 from handoff.hours import OpeningHours, OpeningHoursFile
 from handoff.presence import Presence
 from handoff.service import HandoffService, Timing
 from handoff.store import HandoffStore
-from handoff.web_keys import HANDOFF
+from handoff.transcript import Outbox
 from tests.bot.conftest import ClientFactory
 from tests.chromium import browser as browser  # the browser tests' Chromium
 from tests.conftest import RedisServer, free_port
@@ -53,7 +54,12 @@ NEVER: dict[str, list[str]] = {}
 
 
 def make_service(
-    redis: Redis, *, open_hours: bool = True, silent_seconds: float = 600, presence_s: float = 45
+    redis: Redis,
+    *,
+    open_hours: bool = True,
+    silent_seconds: float = 600,
+    presence_s: float = 45,
+    outbox: Outbox | None = None,
 ) -> HandoffService:
     hours = hours_from(ALWAYS if open_hours else NEVER)
     return HandoffService(
@@ -62,6 +68,7 @@ def make_service(
         Presence(redis, presence_s),
         lambda: hours,
         Timing(silent_seconds=silent_seconds, retention_seconds=3600),
+        outbox=outbox,
     )
 
 
@@ -108,5 +115,5 @@ async def service_client(
             )
         )
     )
-    await client.app[HANDOFF].redis.flushdb()
+    await client.app[REDIS].flushdb()
     return client

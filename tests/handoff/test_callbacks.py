@@ -326,7 +326,7 @@ async def core(
     aiohttp_server: ServerFactory, redis: Redis
 ) -> AsyncIterator[tuple[RecordingRasa, ConversationCore]]:
     handoff = make_service(redis)
-    await handoff.presence.heartbeat("anne")
+    await handoff.heartbeat("anne")
     async for made in core_with(aiohttp_server, redis, handoff):
         yield made
 
@@ -341,6 +341,7 @@ async def core_with(
             rasa,
             ConversationCore(
                 rasa=RasaClient(http, str(server.make_url("")).rstrip("/"), "token", timeout=10),
+                redis=redis,
                 handoffs=HandoffLog(redis, 3600),
                 handoff=handoff,
                 texts=service_messages(),
@@ -368,7 +369,7 @@ async def test_a_crisis_message_during_the_questions_goes_to_staff_at_once(
     cid = conversation.conversation_id("api", "parent-4")
     assert await redis.hget(keys.conversation(cid), "state") == State.WAITING
     assert not await redis.exists(keys.callback_pending(cid))
-    (queued,) = await conversation.handoff.store.queue()
+    (queued,) = await conversation.handoff.queue()
     assert queued.urgent
 
 
@@ -449,7 +450,7 @@ async def test_a_waiting_parent_can_ask_for_a_callback_instead(
         Timing(silent_seconds=600, retention_seconds=3600),
         callback_button="Bel me liever terug",
     )
-    await handoff.presence.heartbeat("anne")
+    await handoff.heartbeat("anne")
     async for _, conversation in core_with(aiohttp_server, redis, handoff):
         replies = await conversation.handle(Incoming("api", "parent-5", "ik wil een medewerker"))
         queued = next(r for r in replies if r.get("buttons"))

@@ -41,7 +41,7 @@ async def test_the_queue_names_a_widget_and_a_telegram_chat_in_dutch(
     client: Client, browser: Browser
 ) -> None:
     service = client.app[HANDOFF]
-    await service.presence.heartbeat("eva")  # someone online: the chats queue
+    await service.heartbeat("eva")  # someone online: the chats queue
     for cid, channel in (("cid-widget", Channel.WIDGET), ("cid-telegram", Channel.TELEGRAM)):
         await service.begin(cid, channel, HandoffRequest(Reason.ASK_HUMAN), [])
     page = await (await browser.new_context()).new_page()

@@ -34,6 +34,7 @@ from handoff.accounts import Account, Accounts
 from handoff.durability import Durability, NotReplicated
 from handoff.presence import Presence
 from handoff.service import HandoffService, Timing
+from handoff.store import HandoffStore
 from handoff.transcript import Outbox, Transcript
 from tests.conftest import ROOT, RedisServer, _http_ok, wait_until
 from tests.replicas import master_and_replica
@@ -44,10 +45,10 @@ PASSWORD = "duurzaam-wachtwoord-lang"
 ANNE = Account("anne", "Anne", "staff")
 
 
-def _service(redis: Redis) -> HandoffService:
+def _service(redis: Redis, durability: Durability | None = None) -> HandoffService:
     return HandoffService(
         redis, service_messages(), Presence(redis, 600), lambda: None,  # type: ignore[arg-type,return-value]
-        Timing(silent_seconds=3600, retention_seconds=3600),
+        Timing(silent_seconds=3600, retention_seconds=3600), durability=durability,
     )  # fmt: skip
 
 
@@ -116,17 +117,15 @@ async def test_acknowledged_messages_survive_a_sigkill_of_redis(
     process, secret = service_alone
     redis = Redis.from_url(own_redis.url(), decode_responses=True)
     await Accounts(redis).add("anne", "Anne", PASSWORD)
-    service = _service(redis)
-    await service.presence.heartbeat("anne")
+    service, store = _service(redis), HandoffStore(redis, 3600)
+    await service.heartbeat("anne")
     issued = api_tokens(redis, 3600)
     conversations: list[tuple[str, str, str]] = []  # token, cid, hid
     for _ in range(4):
         token = issued.new()
         cid = pseudonymise(secret, "api", token)
         await issued.issue(token, cid)
-        hid, _ = await service.store.enqueue(
-            cid, "api", reason="ask_human", urgent=False, summary={}
-        )
+        hid, _ = await store.enqueue(cid, "api", reason="ask_human", urgent=False, summary={})
         conversations.append((token, cid, hid))
     await redis.aclose()
 
@@ -224,13 +223,11 @@ async def test_a_staff_reply_waits_for_the_replica(
     """With a replica required, a staff reply returns once the replica has it; with the
     replica frozen, the reply fails (a RedisError: the console gets a 503, not "sent")."""
     master, replica_server = replicated
-    service = _service(master)
-    service.durability = Durability(replicas=1, timeout_ms=2000)  # a busy machine is slow
-    await service.presence.heartbeat("anne")
-    hid, _ = await service.store.enqueue(
-        "cid-replica", "api", reason="ask_human", urgent=False, summary={}
-    )
-    assert await service.store.claim(hid, "anne")
+    service = _service(master, Durability(replicas=1, timeout_ms=2000))  # a busy machine is slow
+    store = HandoffStore(master, 3600)
+    await service.heartbeat("anne")
+    hid, _ = await store.enqueue("cid-replica", "api", reason="ask_human", urgent=False, summary={})
+    assert await store.claim(hid, "anne")
 
     assert await service.send(hid, ANNE, "Hallo, ik ben Anne.") is not None
     replica = Redis.from_url(replica_server.url(DB), decode_responses=True)
@@ -271,11 +268,9 @@ async def test_a_message_the_replicas_do_not_confirm_is_not_acknowledged(
             token = issued.new()
             cid = pseudonymise(settings.pseudonym_secret, "api", token)
             await issued.issue(token, cid)
-            service = _service(redis)
-            hid, _ = await service.store.enqueue(
-                cid, "api", reason="ask_human", urgent=False, summary={}
-            )
-            assert await service.store.claim(hid, "anne")
+            store = HandoffStore(redis, 3600)
+            hid, _ = await store.enqueue(cid, "api", reason="ask_human", urgent=False, summary={})
+            assert await store.claim(hid, "anne")
             assert replica_server.process is not None
             replica_server.process.send_signal(signal.SIGSTOP)
 

@@ -20,6 +20,7 @@ from playwright.async_api import Browser, expect
 from redis.asyncio import Redis
 
 from bot import Settings, create_app
+from bot.app_keys import REDIS
 from common.content import ContentError
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
@@ -27,9 +28,10 @@ from common.payload import MUNICIPALITY, NOT_SAYING, is_payload
 from handoff import keys
 from handoff.accounts import Accounts
 from handoff.municipality_question import ASKED, named
+from handoff.presence import Presence
 from handoff.registrar import open_record
+from handoff.routing import Router
 from handoff.routing_content import routing_content
-from handoff.service import HandoffService
 from handoff.web_keys import ACCOUNTS, HANDOFF
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat, cid_of, issue
@@ -71,7 +73,7 @@ async def client(
         urgent_per_service=(10**6, 600),
     )
     client = await aiohttp_client(create_app(settings))
-    await client.app[HANDOFF].redis.flushdb()
+    await client.app[REDIS].flushdb()
     for username, team in (("bea", "bloemendaal"), ("hans", "haarlem")):
         await client.app[ACCOUNTS].add(username, username.title(), PASSWORD)
         await client.app[ACCOUNTS].set_routing(username, team, ("scheiding",))
@@ -87,7 +89,7 @@ async def consoles(client: Client) -> AsyncIterator[tuple[Console, Console]]:
 
 
 def redis_of(client: Client) -> Redis:
-    return client.app[HANDOFF].redis
+    return client.app[REDIS]
 
 
 async def hid_of(client: Client, user: str) -> str:
@@ -175,7 +177,7 @@ async def test_typing_answers_and_zeg_ik_liever_niet_or_silence_leave_it_for_the
     hid = await hid_of(client, types)
     assert (await hans.routing(hid))["for"] == "others"
     assert (await bea.routing(hid))["label"] == "Bloemendaal · Scheiding"
-    summary = await client.app[HANDOFF].store.get(hid)
+    summary = await client.app[HANDOFF].record(hid)
     assert summary is not None and summary.summary["municipality"] == "bloemendaal"
 
     hid = await hid_of(client, ignores)
@@ -239,20 +241,22 @@ def test_a_question_text_with_an_unknown_blank_is_refused(tmp_path: Path) -> Non
 
 
 @pytest.fixture
-async def service(redis_server: RedisServer) -> AsyncIterator[HandoffService]:
+async def teams(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    """Bea of Bloemendaal and Hans of Haarlem, both for "scheiding"."""
     async with fresh_db(redis_server, DB) as redis:
         accounts = Accounts(redis)
         for username, team in (("bea", "bloemendaal"), ("hans", "haarlem")):
             await accounts.add(username, username.title(), PASSWORD)
             await accounts.set_routing(username, team, ("scheiding",))
-        yield make_service(redis)
+        yield redis
 
 
-async def test_the_answer_weighs_again_for_whom_the_chat_is(service: HandoffService) -> None:
+async def test_the_answer_weighs_again_for_whom_the_chat_is(teams: Redis) -> None:
     """Nobody of the team online: for everyone; a chat opened because nobody matched gets its
     head start back when the named team is there; once the wait is over it stays open."""
-    redis, router = service.redis, service.router
-    await service.presence.heartbeat("hans")
+    redis, service = teams, make_service(teams)
+    router = Router(redis, Presence(redis, 45), 180.0)  # as the service's own
+    await service.heartbeat("hans")
     request = HandoffRequest(Reason.CONFLICT_DIVORCE)
     await service.begin("c1", "api", request, [])
     hid = (await service.conversation("c1")).hid

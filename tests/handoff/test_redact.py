@@ -30,7 +30,7 @@ async def test_names_places_numbers_and_addresses_are_replaced() -> None:
 
 
 async def waiting(service: HandoffService, cid: str) -> str:
-    await service.presence.heartbeat("anne")
+    await service.heartbeat("anne")
     await service.begin(cid, "api", HandoffRequest(Reason.ASK_HUMAN), [("user", "hallo")])
     hid = (await service.conversation(cid)).hid
     assert hid
@@ -43,11 +43,11 @@ async def test_the_transcript_is_redacted_when_staff_close(redis: Redis) -> None
     assert await service.claim(hid, ANNE)
     conv = await service.conversation("redact-1")
     await service.user_message("redact-1", conv, PERSONAL)
-    live = [e.text for e in await service.transcript.read(hid)]
+    live = [e.text for e in await service.transcript(hid)]
     assert PERSONAL in live  # staff read the real words while they help
 
     assert await service.close(hid, ANNE, {"topic": "anders"})
-    kept = await service.transcript.read(hid)
+    kept = await service.transcript(hid)
     texts = " ".join(e.text for e in kept)
     assert "06-12345678" not in texts and "Pieter" not in texts
     assert len(kept) == len(live) + 1  # the same entries, plus "Anne heeft ... afgesloten."
@@ -59,7 +59,7 @@ async def test_a_cancelled_wait_is_redacted_too(redis: Redis) -> None:
     conv = await service.conversation("redact-2")
     await service.user_message("redact-2", conv, "mijn naam is Sanne Jansen")
     await service.control("redact-2", await service.conversation("redact-2"), "/cjg_cancel")
-    assert "Sanne" not in " ".join(e.text for e in await service.transcript.read(hid))
+    assert "Sanne" not in " ".join(e.text for e in await service.transcript(hid))
 
 
 def test_the_model_is_kept_out_of_the_garbage_collector() -> None:

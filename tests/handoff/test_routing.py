@@ -18,7 +18,8 @@ from common.handoff_payload import HandoffRequest
 from common.names import Reason
 from handoff import keys
 from handoff.accounts import Account, AccountError, Accounts
-from handoff.routing import Route, honest_estimate, label, matches, route_for
+from handoff.presence import Presence
+from handoff.routing import Route, Router, honest_estimate, label, matches, route_for
 from handoff.routing_content import routing_content, team_labels
 from tests.conftest import RedisServer
 from tests.handoff.conftest import ROOT, make_service
@@ -132,39 +133,41 @@ async def test_a_chat_is_for_everyone_at_once_when_nobody_who_matches_is_online(
     redis: Redis,
 ) -> None:
     service = make_service(redis)
+    router = Router(redis, Presence(redis, 45), 180.0)  # as the service's own
     accounts = Accounts(redis)
     for name, team in (("bea", "bloemendaal"), ("hans", "haarlem")):
         await accounts.add(name, name.title(), "een-lang-wachtwoord")
         await accounts.set_routing(name, team, ("scheiding",))
     request = HandoffRequest(Reason.ASK_HUMAN, context={"municipality": "bloemendaal"})
-    await service.presence.heartbeat("hans")
-    fields = await service.router.fields(request)
+    await service.heartbeat("hans")
+    fields = await router.fields(request)
     assert fields["route_open"] == "nobody" and "route_until" not in fields
-    await service.presence.set_status("bea", "away")  # away is not online
-    assert (await service.router.fields(request))["route_open"] == "nobody"
-    await service.presence.set_status("bea", "online")
-    fields = await service.router.fields(request)
+    await service.set_status("bea", "away")  # away is not online
+    assert (await router.fields(request))["route_open"] == "nobody"
+    await service.set_status("bea", "online")
+    fields = await router.fields(request)
     assert "route_open" not in fields and int(fields["route_until"]) > 0
     urgent = HandoffRequest(Reason.ASK_HUMAN, urgent=True, context={"municipality": "bloemendaal"})
-    assert (await service.router.fields(urgent))["route_open"] == "urgent"
+    assert (await router.fields(urgent))["route_open"] == "urgent"
 
 
 async def test_the_sweeper_opens_a_chat_when_its_matching_colleague_leaves(redis: Redis) -> None:
     service = make_service(redis)
+    router = Router(redis, Presence(redis, 45), 180.0)  # as the service's own
     accounts = Accounts(redis)
     await accounts.add("bea", "Bea", "een-lang-wachtwoord")
     await accounts.set_routing("bea", "bloemendaal", ("scheiding",))
-    await service.presence.heartbeat("bea")
+    await service.heartbeat("bea")
     request = HandoffRequest(Reason.ASK_HUMAN, context={"municipality": "bloemendaal"})
     await service.begin("cid-1", "api", request, [])
     hid = str((await service.conversation("cid-1")).hid)
     assert await redis.zscore(keys.ROUTED, hid) is not None
-    assert await service.router.open_due() == 0  # Bea is there: it stays hers for now
-    await service.presence.leave("bea")
-    assert await service.router.open_due() == 1
+    assert await router.open_due() == 0  # Bea is there: it stays hers for now
+    await service.leave("bea")
+    assert await router.open_due() == 1
     assert await redis.hget(keys.record(hid), "route_open") == "nobody"
     assert await redis.zscore(keys.ROUTED, hid) is None
-    assert await service.router.open_due() == 0  # opened once
+    assert await router.open_due() == 0  # opened once
 
 
 async def test_the_command_line_sets_and_shows_team_and_profiles(

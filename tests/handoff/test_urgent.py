@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
 
 from bot import Settings, create_app
-from bot.app_keys import CORE
+from bot.app_keys import CORE, REDIS
 from bot.conversation import Incoming
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
@@ -100,7 +100,7 @@ async def listening(client: Client, ws: ClientWebSocketResponse) -> None:
     """Waits until the console's socket hears the service's events (it subscribes after the
     handshake)."""
     for _ in range(100):
-        await events.publish(client.app[HANDOFF].redis, "probe")
+        await events.publish(client.app[REDIS], "probe")
         with contextlib.suppress(TimeoutError):
             while json.loads((await ws.receive(timeout=0.1)).data)["type"] != "probe":
                 pass
@@ -117,7 +117,7 @@ async def events_until(ws: ClientWebSocketResponse, done: Any) -> list[dict[str,
 
 
 async def queue(client: Client) -> list[Handoff]:
-    return await client.app[HANDOFF].store.queue()
+    return await client.app[HANDOFF].queue()
 
 
 async def test_130_crisis_messages_from_130_senders_keep_the_queue_usable(client: Client) -> None:

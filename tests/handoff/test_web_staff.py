@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import Settings, create_app
-from bot.app_keys import SETTINGS
+from bot.app_keys import REDIS, SETTINGS
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
 from handoff import redact
@@ -70,7 +70,7 @@ async def start_handoff(client: Client, sender: str, urgent: bool = False) -> st
     service = client.app[HANDOFF]
     await issue(client, sender)
     cid = cid_of(client, sender)
-    await service.presence.heartbeat("anne")
+    await service.heartbeat("anne")
     await service.begin(cid, "api", HandoffRequest(Reason.ASK_HUMAN, urgent=urgent), [])
     conv = await service.conversation(cid)
     assert conv.hid is not None
@@ -329,7 +329,7 @@ async def test_a_login_storm_does_not_starve_the_service(
         trusted_proxies=(ip_network("127.0.0.1"),),
     )
     client = await aiohttp_client(create_app(settings))
-    redis = client.app[HANDOFF].redis
+    redis = client.app[REDIS]
     await redis.flushdb()
     url = str(client.make_url("/staff/api/login"))
 

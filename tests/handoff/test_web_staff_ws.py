@@ -18,6 +18,7 @@ from aiohttp import WSMsgType
 from playwright.async_api import Browser, Page, expect
 
 from bot import Settings, create_app
+from bot.app_keys import REDIS
 from handoff.accounts import Role
 from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF
 from handoff.web_staff_ws import LOGGED_OUT
@@ -80,7 +81,7 @@ async def test_the_feed_survives_a_killed_pubsub_connection(client: Client) -> N
     await login(client)
     async with client.ws_connect("/staff/api/ws") as ws:
         await next_event(ws, kind("presence"))  # subscribed: its own arrival came through
-        killed = await client.app[HANDOFF].redis.client_kill_filter(_type="pubsub")
+        killed = await client.app[REDIS].client_kill_filter(_type="pubsub")
         assert killed >= 1
         resync = await next_event(ws, kind("resync"))
         assert resync["message"]  # the console says the queue was reloaded
@@ -101,7 +102,7 @@ async def app_client(
         pseudonym_secret="s" * 32,
     )
     client = await aiohttp_client(create_app(settings))
-    await client.app[HANDOFF].redis.flushdb()
+    await client.app[REDIS].flushdb()
     await client.app[ACCOUNTS].add("anne", "Anne", PASSWORD)
     return client
 
@@ -180,14 +181,14 @@ async def test_logout_closes_the_line_before_any_more_chat_text(client: Client) 
         seen = await closed_with(ws)
         assert ws.close_code == LOGGED_OUT
         assert "Dit mag niemand meer lezen" not in json.dumps(seen)
-    assert not await client.app[HANDOFF].presence.is_connected("anne")
+    assert not await client.app[HANDOFF].is_connected("anne")
 
 
 async def test_an_expired_session_closes_the_line_with_a_dutch_reason(client: Client) -> None:
     await login(client)
     async with client.ws_connect("/staff/api/ws") as ws:
         await next_event(ws, kind("presence"))
-        redis = client.app[HANDOFF].redis
+        redis = client.app[REDIS]
         for name in await redis.keys("cjg:staff:session:*"):
             await redis.delete(name)  # what the key's time limit does
         await ws.send_json({"type": "ping"})
@@ -196,7 +197,7 @@ async def test_an_expired_session_closes_the_line_with_a_dutch_reason(client: Cl
             msg = await ws.receive(timeout=15)
         assert msg.type == WSMsgType.CLOSE
         assert msg.data == LOGGED_OUT and msg.extra == LOGGED_OUT_TEXT
-    assert not await client.app[HANDOFF].presence.is_connected("anne")
+    assert not await client.app[HANDOFF].is_connected("anne")
 
 
 async def test_a_removed_account_loses_its_line_without_pinging(client: Client) -> None:
@@ -206,7 +207,7 @@ async def test_a_removed_account_loses_its_line_without_pinging(client: Client) 
         assert await client.app[ACCOUNTS].remove("anne")
         await closed_with(ws)  # the server checks by itself, not only on the console's ping
         assert ws.close_code == LOGGED_OUT
-    assert not await client.app[HANDOFF].presence.is_connected("anne")
+    assert not await client.app[HANDOFF].is_connected("anne")
 
 
 # --- item 3: chat text only for who may read it, and audited -------------------------------
@@ -304,7 +305,7 @@ async def test_the_console_says_when_its_login_ended(client: Client, browser: Br
     page = await console_page(browser, client)
     await expect(page.locator("#presence")).to_be_visible()
     await asyncio.sleep(1)  # the live line is open
-    redis = client.app[HANDOFF].redis
+    redis = client.app[REDIS]
     for name in await redis.keys("cjg:staff:session:*"):
         await redis.delete(name)  # expired, or logged out in another tab
     await expect(page.locator("#login-form")).to_be_visible(timeout=15000)

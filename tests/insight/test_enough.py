@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
 
 from bot import Settings, create_app
+from bot.app_keys import REDIS
 from handoff.web_keys import ACCOUNTS, HANDOFF
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import as_user, chat, cid_of
@@ -46,7 +47,7 @@ async def client(
         rasa_timeout=15,
     )
     client = await aiohttp_client(create_app(settings))
-    await client.app[HANDOFF].redis.flushdb()
+    await client.app[REDIS].flushdb()
     for username, role in (("anne", "staff"), ("ida", "insight")):
         await client.app[ACCOUNTS].add(username, username.title(), PASSWORD, role)
     yield client
@@ -116,7 +117,7 @@ async def test_after_a_staff_chat_the_question_follows_the_rating_and_the_report
     client: Client,
 ) -> None:
     parent = f"staff-{uuid.uuid4().hex[:6]}"
-    await client.app[HANDOFF].presence.heartbeat("anne")
+    await client.app[HANDOFF].heartbeat("anne")
     await chat(client, parent, "/ask_human")
     hid = (await client.app[HANDOFF].conversation(cid_of(client, parent))).hid
     assert hid is not None

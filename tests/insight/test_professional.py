@@ -14,9 +14,10 @@ from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
 
 from bot import Settings, create_app
+from bot.app_keys import REDIS
 from common.content import topics
 from common.professional import professional_texts
-from handoff.web_keys import ACCOUNTS, HANDOFF
+from handoff.web_keys import ACCOUNTS
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat
 from tests.conftest import RasaStack, RedisServer
@@ -41,7 +42,7 @@ async def client(
         rasa_timeout=15,
     )
     client = await aiohttp_client(create_app(settings))
-    await client.app[HANDOFF].redis.flushdb()
+    await client.app[REDIS].flushdb()
     await client.app[ACCOUNTS].add("ida", "Ida", PASSWORD, "insight")
     yield client
 

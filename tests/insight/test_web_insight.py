@@ -19,9 +19,11 @@ from aiohttp.web import Application, Request
 from redis.asyncio import Redis
 
 from bot import Settings, create_app
+from bot.app_keys import REDIS
 from handoff.registrar import HOUR_PREFIX, OPEN
 from handoff.web_keys import ACCOUNTS, HANDOFF
 from insight.export_examples import export
+from insight.web_keys import REGISTRAR
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat, cid_of, token_of
 from tests.conftest import RasaStack, RedisServer
@@ -55,7 +57,7 @@ async def client(
         rasa_timeout=15,
     )
     client = await aiohttp_client(create_app(settings))
-    await client.app[HANDOFF].redis.flushdb()
+    await client.app[REDIS].flushdb()
     for username, role in (("anne", "staff"), ("ida", "insight"), ("ines", "admin")):
         await client.app[ACCOUNTS].add(username, username.title(), PASSWORD, role)
     yield client
@@ -72,7 +74,7 @@ async def converse(client: Client) -> dict[str, str]:
         name: f"{name}-{run}"
         for name in ("topic", "offers", "divorce", "unclear", "crisis", "gave_up", "youth")
     }
-    await client.app[HANDOFF].presence.heartbeat("anne")  # staff online: handoffs are queued
+    await client.app[HANDOFF].heartbeat("anne")  # staff online: handoffs are queued
 
     await chat(client, who["topic"], '/opvoedvraag{"topic": "slapen"}')
 
@@ -127,7 +129,7 @@ async def handle_crisis_chat(client: Client, sender: str) -> None:
 
 
 async def count_everything(client: Client) -> None:
-    registrar = client.app[HANDOFF].registrar
+    registrar = client.app[REGISTRAR]
     registrar.idle_seconds = 0  # as if half an hour passed
     await registrar.flush_idle()
 
@@ -192,7 +194,7 @@ async def test_the_registration_store_holds_no_text_and_no_ids(client: Client) -
     await handle_crisis_chat(client, who["crisis"])
     await count_everything(client)
 
-    redis: Redis = client.app[HANDOFF].redis
+    redis: Redis = client.app[REDIS]
     forbidden = [*who.values()]
     forbidden += [cid_of(client, s) for s in who.values()]
     forbidden += [token_of(client, s) for s in who.values()]
@@ -244,9 +246,9 @@ async def test_unclear_questions_are_redacted_marked_and_exported(
     assert marked.status == 200
 
     nlu, suggestions = tmp_path / "staff_examples.yml", tmp_path / "topic_suggestions.yml"
-    assert await export(client.app[HANDOFF].redis, nlu, suggestions) == (1, 0)
+    assert await export(client.app[REDIS], nlu, suggestions) == (1, 0)
     data = yaml.safe_load(nlu.read_text())
     (block,) = data["nlu"]
     assert block["intent"] == "opvoedvraag/slapen"
     assert "qwxz" in block["examples"] and "Jansen" not in block["examples"]
-    assert await export(client.app[HANDOFF].redis, nlu, suggestions) == (0, 0)  # exported once
+    assert await export(client.app[REDIS], nlu, suggestions) == (0, 0)  # exported once

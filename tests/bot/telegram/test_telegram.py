@@ -96,7 +96,7 @@ async def test_buttons_are_answered_and_staff_replies_are_pushed(
 ) -> None:
     app_client, api = client
     service = app_client.app[HANDOFF]
-    await service.presence.heartbeat("anne")
+    await service.heartbeat("anne")
     api.press("/ask_human")
     sent = await api.wait_for("sendMessage", 2)
     assert api.sent("answerCallbackQuery")  # the button's spinner stops
@@ -221,7 +221,7 @@ async def test_webhook_mode_answers_buttons_and_pushes_staff_replies(
     assert len((await api.wait_for("sendMessage", 2))[1]["text"]) > 40
 
     service = client.app[HANDOFF]
-    await service.presence.heartbeat("anne")
+    await service.heartbeat("anne")
     await post(api.press_json("/ask_human"))
     await api.wait_for_text("Je staat in de wachtrij")
     assert api.sent("answerCallbackQuery")
@@ -268,7 +268,7 @@ async def test_without_a_token_telegram_is_off(
 async def test_stop_ends_a_waiting_handoff(client: tuple[Client, FakeBotApi]) -> None:
     app_client, api = client
     service = app_client.app[HANDOFF]
-    await service.presence.heartbeat("anne")
+    await service.heartbeat("anne")
     api.press("/ask_human")
     await api.wait_for_text("Je staat in de wachtrij")
     api.message("/stop")
@@ -299,7 +299,7 @@ async def test_in_a_group_the_bot_only_says_it_works_in_a_private_chat(
     everyone in it, and the group would be remembered as the parent's chat."""
     app_client, api = client
     service = app_client.app[HANDOFF]
-    await service.presence.heartbeat("anne")
+    await service.heartbeat("anne")
     api.group_message("/start")
     api.group_message("ik wil een medewerker spreken", chat_type="supergroup")
     api.message("/help")  # updates are handled in order: once this is answered, so are those

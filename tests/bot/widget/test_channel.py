@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 from aiohttp.web import Application
 
 from bot import Settings, create_app
-from bot.app_keys import CORE, REDIS, WIDGET
+from bot.app_keys import CORE, OUTBOX, REDIS, WIDGET
 from bot.widget.channel import CHANNEL
 from common.content import service_messages
 from handoff import keys
@@ -206,7 +206,7 @@ async def test_a_reconnect_loses_nothing_and_repeats_nothing(
     assert await app[REDIS].xlen(keys.outbox(cid)) == 0  # acknowledged messages are dropped
     await first.close()
 
-    outbox = app[HANDOFF].outbox
+    outbox = app[OUTBOX]
     missed = [await outbox.push(cid, {"text": f"gemist {n}"}) for n in range(3)]
     again = clients(1)  # back on the other instance, as after a load balancer switch
     assert await again.connect(session_id=session, last_id=last_id) == session
@@ -230,7 +230,7 @@ async def test_handoff_news_reaches_the_socket_on_another_instance(
     await client.next("cjg_status")
     with contextlib.suppress(AccountError):  # the account may be there from another test
         await Accounts(app_b[REDIS]).add("anne", "Anne", "een lang wachtwoord 123")
-    await app_b[HANDOFF].presence.heartbeat("anne")
+    await app_b[HANDOFF].heartbeat("anne")
     queued = await answer(client, "/ask_human")
     assert any((m.get("custom") or {}).get("handoff", {}).get("event") == "queue" for m in queued)
     waiting = await client.next("cjg_status")
@@ -255,7 +255,7 @@ async def test_handoff_news_reaches_the_socket_on_another_instance(
 
     await client.say("Dank je, mijn vraag gaat over slapen")
     await asyncio.sleep(0.5)
-    transcript = [e.text for e in await staff_side.transcript.read(hid)]
+    transcript = [e.text for e in await staff_side.transcript(hid)]
     assert "Dank je, mijn vraag gaat over slapen" in transcript  # to staff, not to Rasa
     assert await staff_side.close(hid, ANNE, {"topic": "anders"})
     closing = await client.replies(2)
@@ -305,7 +305,7 @@ async def test_a_plain_client_gets_handoff_news_and_staff_messages_as_text_once(
     session = await client.connect(last_id=None)
     with contextlib.suppress(AccountError):
         await Accounts(app[REDIS]).add("anne", "Anne", "een lang wachtwoord 123")
-    await app[HANDOFF].presence.heartbeat("anne")
+    await app[HANDOFF].heartbeat("anne")
     queued = await answer(client, "/ask_human")
     assert queued and all(rasa_shaped(m) for m in queued)
     hid = (await app[HANDOFF].conversation(app[CORE].conversation_id(CHANNEL, session))).hid

@@ -18,6 +18,7 @@ from bot import Settings, create_app
 from bot.pseudonym import pseudonymise
 from bot.widget.channel import CHANNEL
 from handoff import keys
+from handoff.store import HandoffStore
 from handoff.web_keys import HANDOFF
 from tests.bot.widget.socket_client import RasaSocketClient
 from tests.conftest import RedisServer, free_port
@@ -52,9 +53,10 @@ async def with_staff(server: TestServer, redis: Redis) -> tuple[RasaSocketClient
     session_id = await client.connect()
     cid = pseudonymise(SECRET, CHANNEL, session_id)
     handoff = server.app[HANDOFF]
-    await handoff.presence.heartbeat("anne")
-    hid, _ = await handoff.store.enqueue(cid, CHANNEL, reason="ask_human", urgent=False, summary={})
-    assert await handoff.store.claim(hid, "anne")
+    await handoff.heartbeat("anne")
+    store = HandoffStore(redis, 3600)
+    hid, _ = await store.enqueue(cid, CHANNEL, reason="ask_human", urgent=False, summary={})
+    assert await store.claim(hid, "anne")
     return client, cid, hid
 
 
@@ -79,7 +81,7 @@ async def test_the_same_message_id_is_handled_once(
         assert await send(client, "Hoe laat kan ik bellen?", mid) == {"ok": True}
         # The same words with a new id are a new message.
         assert await send(client, "Hoe laat kan ik bellen?", "f" * 32) == {"ok": True}
-        said = [e.text for e in await server.app[HANDOFF].transcript.read(hid) if e.role == "user"]
+        said = [e.text for e in await server.app[HANDOFF].transcript(hid) if e.role == "user"]
         assert said == ["Hoe laat kan ik bellen?"] * 2
         assert await redis.get(keys.client_message(cid, mid)) == "kept"
         assert 0 < await redis.ttl(keys.client_message(cid, mid)) <= 3600
@@ -99,7 +101,7 @@ async def test_a_message_still_being_answered_is_not_answered_twice(
         answer = await send(client, "Is er iemand?", mid)
         assert answer["ok"] is False and answer["error"] == "in_progress"
         assert answer["retry_after"] > 0  # the widget asks again
-        assert await server.app[HANDOFF].transcript.read(hid) == []
+        assert await server.app[HANDOFF].transcript(hid) == []
     finally:
         await client.close()
 

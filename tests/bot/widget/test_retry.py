@@ -176,7 +176,7 @@ async def test_with_redis_away_the_crisis_card_comes_at_once_and_the_retry_count
         )
         server = await aiohttp_server(create_app(own))
         handoff = server.app[HANDOFF]
-        await handoff.presence.heartbeat("anne")  # someone online: an urgent place in the queue
+        await handoff.heartbeat("anne")  # someone online: an urgent place in the queue
         widget, plain = (RasaSocketClient(str(server.make_url("/"))) for _ in range(2))
         clients += [widget, plain]
         await widget.connect()
@@ -212,7 +212,7 @@ async def test_with_redis_away_the_crisis_card_comes_at_once_and_the_retry_count
         conversation = await handoff.conversation(cid)
         assert conversation.state == State.WAITING and await handoff.is_urgent(conversation)
         assert conversation.hid is not None
-        said_to_staff = [e.text for e in await handoff.transcript.read(conversation.hid)]
+        said_to_staff = [e.text for e in await handoff.transcript(conversation.hid)]
         assert said_to_staff.count(crisis) == 1  # once, however often it was sent
     finally:
         for client in clients:

@@ -15,6 +15,7 @@ from bot.pseudonym import pseudonymise
 from bot.widget.channel import CHANNEL
 from common.content import service_messages
 from handoff.accounts import Account
+from handoff.transcript import Outbox
 from tests.browser import Service, log_in, make_service
 from tests.conftest import RasaStack, RedisServer
 from tests.handoff.conftest import make_service as make_handoff_service
@@ -210,7 +211,7 @@ async def test_handoff_with_staff_and_a_forced_reconnect(
     assert hid and await other_instance.send(hid, EVA, "Ben je er nog? Ik lees mee.")
     link = {"text": "Hier lees je meer.", "buttons": [{"title": "Samen opgroeien",
             "payload": "https://samenopgroeien.nu"}]}  # fmt: skip
-    await other_instance.outbox.push(cid, link)
+    await Outbox(redis, 3600).push(cid, link)  # as an answer from the bot
     service.start()
     await expect(widget("#cjg-unread")).to_have_text("2", timeout=30000)
     await widget("#cjg-launcher").click()

@@ -209,7 +209,7 @@ class ConversationCore:
     def _unavailable(self, user_id: str, key: str = "assistant_unavailable") -> BotMessage:
         return service_message(user_id, self._texts.get(key), key)
 
-    async def handle(self, incoming: Incoming) -> list[BotMessage]:
+    async def handle(self, incoming: Incoming, *, confirm: bool = True) -> list[BotMessage]:
         """Answers one user message. Raises InputRejected for empty or over-long text,
         RateLimited for a flood (the safety check still runs first), StorageUnavailable when
         Redis refuses to keep the message (full, or away) and AssistantUnavailable when Rasa or
@@ -230,7 +230,8 @@ class ConversationCore:
             replies = await self._turn(conversation, incoming, text, payload, signal, turn)
             if turn is not None and await self._late(turn):
                 return []
-            await self._durable(replies)
+            if confirm:  # False: the caller keeps more of this turn and confirms after that
+                await self._durable(replies)
             try:
                 return await self.address.render(conversation, replies)
             except RedisError as exc:  # the user still gets the answer, with "je"

@@ -285,7 +285,7 @@ class WidgetChannel:
                 return {"ok": False, "error": "in_progress", "retry_after": 2, "notice": ""}
             try:
                 async with self._pending(socket.cid, mid):
-                    replies, refusal = await self._answer(sid, socket, data.get("message"))
+                    replies, refusal = await self._answer(sid, socket, data.get("message"), mid)
                 kept = None
                 if isinstance(refusal, Unavailable):
                     await self._settle(socket.cid, mid, refusal)  # its id is free again
@@ -303,6 +303,8 @@ class WidgetChannel:
                         await self._settle(socket.cid, mid, refusal)
                     await self._emit_directly(sid, replies, socket.extended)
                 else:
+                    if kept is not None and not await self._confirmed(sid, socket, replies):
+                        return self._retrying(StorageUnavailable())
                     with contextlib.suppress(RedisError):  # kept: sent at the next news
                         await self._deliver(sid)
                 with contextlib.suppress(RedisError):  # a choice, or youth mode, may be new
@@ -361,11 +363,28 @@ class WidgetChannel:
             else:
                 await redis.set(key, "kept", ex=KEPT_SECONDS)
 
+    async def _confirmed(self, sid: str, socket: _Socket, replies: list[dict[str, Any]]) -> bool:
+        """Whether the turn, its replies and its "kept" mark are on the replicas the settings
+        ask for (handoff/durability.py): one confirmation after the outbox write, so that an
+        acknowledged message's answer survives a failover too. If not, the client sends the
+        message again (it finds "kept", or a new master without it answers it afresh), and a
+        crisis card is shown now all the same."""
+        try:
+            await self.core.handoff.confirm_durable()
+        except RedisError as exc:
+            log.error("widget reply not confirmed by the replicas (%s)", type(exc).__name__)
+            cards = [m for m in replies if "crisis" in (m.get("custom") or {})]
+            if cards:
+                await self._emit_directly(sid, cards, socket.extended)
+            return False
+        return True
+
     async def _answer(
-        self, sid: str, socket: _Socket, message: object
+        self, sid: str, socket: _Socket, message: object, mid: str | None = None
     ) -> tuple[list[dict[str, Any]], InputRejected | None]:
         """The replies to one message, without recipient (the outbox is the session's own),
-        and why it was not handled, if it was not (the replies then say so in Dutch)."""
+        and why it was not handled, if it was not (the replies then say so in Dutch). With a
+        message id the caller confirms the writes itself, after the outbox (``_confirmed``)."""
         if not isinstance(message, str):
             rejected = InputRejected("invalid_request")  # binary data, numbers, objects
         elif len(message) > self._settings.max_message_chars * 2:
@@ -374,7 +393,8 @@ class WidgetChannel:
             await self._typing(sid, "bot", True)
             try:
                 replies = await self.core.handle(
-                    Incoming(CHANNEL, socket.session_id, message, address=socket.address)
+                    Incoming(CHANNEL, socket.session_id, message, address=socket.address),
+                    confirm=mid is None,
                 )
             except InputRejected as refusal:
                 rejected = refusal

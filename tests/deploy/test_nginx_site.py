@@ -8,9 +8,7 @@ checked over HTTPS.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import secrets
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -27,9 +25,9 @@ from bot.web_chat import MAX_WAIT
 from bot.web_widget import WIDGET_FILES
 from cluster import nginx
 from handoff.accounts import Accounts
-from tests.conftest import ROOT, RasaStack, RedisServer, free_port, wait_until
+from tests.conftest import RasaStack, RedisServer, free_port, wait_until
 from tests.redis_db import fresh_db
-from tests.servers import Service
+from tests.servers import Service, service_on
 
 SITE = nginx.SITE
 TEST_DB = 24  # see docs/DEVELOPMENT.md
@@ -95,18 +93,7 @@ def service(
     connects from 127.0.0.1; the users here from 127.0.0.3 and up), secure cookies, its public
     URL the proxy's."""
     redis.Redis.from_url(redis_server.url(TEST_DB)).flushdb()
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "CJG_HOST": "127.0.0.1",
-        "CJG_PORT": str(port),
-        **redis_server.env(TEST_DB),
-        "CJG_RASA_URL": rasa_stack.url,
-        "CJG_ACTION_SERVER_URL": rasa_stack.action_url,
-        "RASA_TOKEN": rasa_stack.token,
-        "CJG_PSEUDONYM_SECRET": secrets.token_hex(32),
-        "CJG_CONTENT_DIR": str(ROOT / "content"),
+    settings = {
         "CJG_TRUSTED_PROXIES": "127.0.0.1,::1",
         "CJG_SECURE_COOKIES": "true",
         "CJG_PUBLIC_URL": f"https://127.0.0.1:{ports[0]}",
@@ -114,10 +101,8 @@ def service(
         "CJG_RATE_PER_SENDER": "100",
     }
     directory = tmp_path_factory.mktemp("service")
-    running = Service(f"http://127.0.0.1:{port}", env, directory / "service.log")
-    running.start()
-    yield running
-    running.stop()
+    with service_on(rasa_stack, redis_server, directory, TEST_DB, settings) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -266,7 +266,7 @@ class WidgetChannel:
                 return {"ok": False, "error": "in_progress", "retry_after": 2, "notice": ""}
             try:
                 async with self._pending(socket.cid, mid):
-                    replies, refusal = await self._answer(sid, socket, data.get("message"))
+                    replies, refusal = await self._answer(sid, socket, data.get("message"), mid)
                 kept = None
                 if isinstance(refusal, Unavailable):
                     await self._settle(socket.cid, mid, refusal)  # its id is free again
@@ -343,7 +343,7 @@ class WidgetChannel:
                 await redis.set(key, "kept", ex=KEPT_SECONDS)
 
     async def _answer(
-        self, sid: str, socket: _Socket, message: object
+        self, sid: str, socket: _Socket, message: object, mid: str | None
     ) -> tuple[list[dict[str, Any]], InputRejected | None]:
         """The replies to one message, without recipient (the outbox is the session's own),
         and why it was not handled, if it was not (the replies then say so in Dutch)."""
@@ -354,9 +354,8 @@ class WidgetChannel:
         else:
             await self._typing(sid, "bot", True)
             try:
-                replies = await self.core.handle(
-                    Incoming(CHANNEL, socket.session_id, message, address=socket.address)
-                )
+                said = Incoming(CHANNEL, socket.session_id, message, socket.address, mid)
+                replies = await self.core.handle(said)
             except InputRejected as refusal:
                 rejected = refusal
             except RedisError as exc:  # not kept, whatever failed: the same as a refused write

@@ -71,6 +71,16 @@ async def test_a_message_sent_again_is_one_turn_and_gets_the_same_answer(
     assert [mid for _, mid in said][:2] == ["m-0001-replay", "m-0002-replay"]
 
 
+async def test_the_same_message_twice_at_once_is_one_turn(rasa: RasaClient, rasa_db: Redis) -> None:
+    """Two requests for one message (two instances): Rasa's lock for the conversation lets one
+    take it as new; the other finds it and replays its answer."""
+    cid = "message-ids-race"
+    await rasa_db.delete(f"rasa:tracker:{cid}")
+    one, two = await asyncio.gather(*(rasa.send(cid, QUESTION, "m-0004-race") for _ in range(2)))
+    assert one and one == two
+    assert user_turns(await tracker(rasa_db, cid)) == [(QUESTION, "m-0004-race")]
+
+
 async def test_a_turn_whose_actions_died_runs_again_without_a_second_user_turn(
     rasa: RasaClient, rasa_db: Redis
 ) -> None:

@@ -110,9 +110,8 @@ async def handle_once(processor: MessageProcessor, message: UserMessage) -> None
     """Handles ``message`` unless the tracker holds a user turn with its ``message_id``: then
     that turn's bot messages are sent again, or, when it has none (stored, but the actions
     died), the turn's actions are undone and run again; the user's message is not added a
-    second time.
-    The caller holds Rasa's lock for the conversation (agent.lock_store), as Rasa's
-    Agent.handle_message does, so two replicas cannot both take the message as new."""
+    second time. The caller holds Rasa's lock for the conversation (agent.lock_store), as
+    Rasa's Agent.handle_message does, so two requests cannot both take the message as new."""
     tracker = await processor.get_tracker(message.sender_id)
     events = list(tracker.events)
     turn = turn_of(events, message.message_id)
@@ -131,7 +130,7 @@ async def handle_once(processor: MessageProcessor, message: UserMessage) -> None
     for event in events[turn + 1 :]:
         if isinstance(event, ActionExecuted):
             tracker.update(ActionReverted(), processor.domain)
-    await processor._run_prediction_loop(message.output_channel, tracker)
+    await processor._run_prediction_loop(message.output_channel, tracker)  # Rasa 3.6's own
     await processor.save_tracker(tracker)
 
 

@@ -108,14 +108,17 @@ class RasaClient:
         self.health.mark_down(index, type(exc).__name__)
         return RasaUnavailable(f"{self.health.names[index]}: {type(exc).__name__}")
 
-    async def send(self, conversation_id: str, text: str) -> list[Any]:
-        """Sends one user message; returns Rasa's raw reply list."""
+    async def send(
+        self, conversation_id: str, text: str, message_id: str | None = None
+    ) -> list[Any]:
+        """Sends one user message; returns Rasa's raw reply list. ``message_id``: the message's
+        own id, when the client sends a message again with the same one: Rasa then keeps it
+        once (assistant/channels/token_rest.py) and answers it as before."""
+        message: dict[str, str] = {"sender": conversation_id, "message": text}
+        if message_id is not None:
+            message["message_id"] = message_id
         body = await self._json(
-            "POST",
-            self.WEBHOOK,
-            conversation_id,
-            json={"sender": conversation_id, "message": text},
-            headers=self._headers,
+            "POST", self.WEBHOOK, conversation_id, json=message, headers=self._headers
         )
         if not isinstance(body, list):
             raise RasaUnavailable("Rasa's reply is not a list")

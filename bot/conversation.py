@@ -59,6 +59,9 @@ class Incoming:
     user_id: str  # the id as the channel knows it; never stored or logged
     text: str
     address: str | None = None  # the client's network address, only to count (rate limits)
+    # The message's own id, the same when the client sends it again (the widget's cjg_mid):
+    # Rasa keeps a message it has seen once and answers it as before.
+    message_id: str | None = None
 
 
 class ConversationCore:
@@ -311,7 +314,7 @@ class ConversationCore:
         if not said:  # nothing but slashes: there is nothing to answer
             return [self._unavailable(incoming.user_id, "no_answer")]
         try:
-            raw = await self._rasa.send(conversation, said)
+            raw = await self._rasa.send(conversation, said, incoming.message_id)
             if not raw and await self._rasa.actions_down():
                 raise RasaUnavailable("the action server does not answer")
         except RasaUnavailable as exc:

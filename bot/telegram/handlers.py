@@ -117,7 +117,10 @@ class Handlers:
         with contextlib.suppress(RedisError):  # Redis away: the core says so (a crisis card too)
             await self._chat_ids.remember(self._core.conversation_id(CHANNEL, user_id), chat.id)
         try:
-            replies = await self._core.handle(Incoming(CHANNEL, user_id, text))
+            # Telegram delivers an update again that the service took but did not finish
+            # (polling, after a crash): its id keeps it once in Rasa's tracker.
+            incoming = Incoming(CHANNEL, user_id, text, message_id=f"tg-{update.update_id}")
+            replies = await self._core.handle(incoming)
         except InputRejected as rejected:
             shown = rejected.shown if isinstance(rejected, Unavailable) else []  # a crisis card
             said = {"text": self._texts.get(rejected.code)}

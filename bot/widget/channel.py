@@ -380,7 +380,7 @@ class WidgetChannel:
         return True
 
     async def _answer(
-        self, sid: str, socket: _Socket, message: object, mid: str | None = None
+        self, sid: str, socket: _Socket, message: object, mid: str | None
     ) -> tuple[list[dict[str, Any]], InputRejected | None]:
         """The replies to one message, without recipient (the outbox is the session's own),
         and why it was not handled, if it was not (the replies then say so in Dutch). With a
@@ -392,10 +392,8 @@ class WidgetChannel:
         else:
             await self._typing(sid, "bot", True)
             try:
-                replies = await self.core.handle(
-                    Incoming(CHANNEL, socket.session_id, message, address=socket.address),
-                    confirm=mid is None,
-                )
+                said = Incoming(CHANNEL, socket.session_id, message, socket.address, mid)
+                replies = await self.core.handle(said, confirm=mid is None)
             except InputRejected as refusal:
                 rejected = refusal
             except RedisError as exc:  # not kept, whatever failed: the same as a refused write

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -82,13 +83,18 @@ async def test_start_welcomes_with_privacy_and_an_inline_keyboard(
 async def test_a_question_is_answered_and_stickers_get_a_friendly_reply(
     client: tuple[Client, FakeBotApi],
 ) -> None:
-    _, api = client
+    app_client, api = client
     api.sticker()
     (reply,) = await api.wait_for("sendMessage", 1)
     assert reply["text"] == "Ik kan alleen tekst lezen. Wil je je vraag typen?"
     api.message("mijn peuter van 3 wil niet slapen")
     texts = await last_texts(api, 2)
     assert len(texts[1]) > 40
+    # Rasa has the update's id, so an update delivered again is kept once (issue #18).
+    cid = app_client.app[CORE].conversation_id("telegram", str(api.user_id))
+    events = json.loads(await app_client.app[REDIS].get(f"rasa:tracker:{cid}") or "{}")["events"]
+    said = [(e["text"], e["message_id"]) for e in events if e["event"] == "user"]
+    assert said == [("mijn peuter van 3 wil niet slapen", "tg-2")]
 
 
 async def test_buttons_are_answered_and_staff_replies_are_pushed(

@@ -53,11 +53,8 @@ class IssuedIds:
         """True if ``value`` was issued for ``cid`` and is still valid (its time is renewed)."""
         if not isinstance(value, str) or not self._shape.fullmatch(value):
             return False
-        key = self._key(_hash(value))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.get(key)
-            pipe.expire(key, self._retention, xx=True)
-            found, _ = await pipe.execute()
+        # One command that reads and renews (only an existing key): every request checks this.
+        found = await self._redis.getex(self._key(_hash(value)), ex=self._retention)
         stored = found.decode() if isinstance(found, bytes) else found
         return isinstance(stored, str) and secrets.compare_digest(stored, cid)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
+from redis.commands.core import AsyncScript
 from redis.exceptions import LockError, RedisError
 
 from handoff import keys
@@ -41,23 +42,31 @@ class Turn:
         return (raw.decode() if isinstance(raw, bytes) else raw) != self.epoch
 
 
+# KEYS: lock, erase counter   ARGV: token, lifetime (ms)
+# {1, the counter} when the lock was free and is now taken; {0, nil} when someone holds it.
+_ACQUIRE = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0, false} end
+return {1, redis.call('GET', KEYS[2])}
+"""
+
+
 class _TurnLock(Lock):
     """The conversation's lock, taken together with a read of its erase counter (one round
     trip instead of two; under ``appendfsync always`` each waits for Redis's fsync). Read in
-    the same transaction as the lock is taken, it is as current as a read just after it."""
+    the same script as the lock is taken, it is as current as a read just after it. A script,
+    not a ``MULTI``: the same atomic step at less of the service's CPU (every message)."""
 
-    def __init__(self, redis: Redis, cid: str, hold: float) -> None:
+    def __init__(self, redis: Redis, cid: str, hold: float, acquire: AsyncScript) -> None:
         super().__init__(redis, keys.turn_lock(cid), timeout=hold, blocking_timeout=hold)
         self._erased = keys.erased(cid)
+        self._acquire = acquire
         self.held = False
         self.epoch: str | None = None
 
     async def do_acquire(self, token: str | bytes) -> bool:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.name, token, nx=True, px=int(float(self.timeout or 0) * 1000))
-            pipe.get(self._erased)
-            taken, raw = await pipe.execute()
-        if not taken:
+        milliseconds = int(float(self.timeout or 0) * 1000)
+        taken, raw = await self._acquire(keys=[self.name, self._erased], args=[token, milliseconds])
+        if not int(taken):
             return False
         self.held = True
         self.epoch = raw.decode() if isinstance(raw, bytes) else raw
@@ -70,11 +79,12 @@ class Turns:
         a turn or an erase waits at most that long for it."""
         self._redis = redis
         self._hold = hold_seconds
+        self._acquire = redis.register_script(_ACQUIRE)
         self._releasing: set[asyncio.Task[None]] = set()  # retries after a failover
 
     @contextlib.asynccontextmanager
     async def _locked(self, cid: str) -> AsyncIterator[_TurnLock]:
-        lock = _TurnLock(self._redis, cid, self._hold)
+        lock = _TurnLock(self._redis, cid, self._hold, self._acquire)
         held = await lock.acquire()
         if not held:  # only when a holder outlived its lock; the erase counter still guards
             log.warning("conversation lock not acquired in time; going on without it")

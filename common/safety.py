@@ -90,6 +90,9 @@ def _slot_regex(slot: _Slot) -> str:
     return "(?:" + "|".join(options) + ")"
 
 
+_START = "(?<![a-z0-9#])"  # a phrase starts a word (and never right after a removed "#")
+
+
 @lru_cache(maxsize=4096)
 def phrase_regex(phrase: str) -> str:
     """A phrase as a regular expression over the normalised words joined by single spaces."""
@@ -98,13 +101,37 @@ def phrase_regex(phrase: str) -> str:
         if index:
             parts.append(_GAP + " " if slot.gap_before else " ")
         parts.append(_slot_regex(slot))
-    return "(?<![a-z0-9#])" + "".join(parts) + "(?![a-z0-9])"
+    return _START + "".join(parts) + "(?![a-z0-9])"
+
+
+def _without_start(phrase: str) -> str:
+    return f"(?:{phrase_regex(phrase).removeprefix(_START)})"
 
 
 @lru_cache(maxsize=64)
 def _any_of(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    """All phrases in one compiled expression: one pass over the text per category."""
-    return re.compile("|".join(f"(?:{phrase_regex(p)})" for p in phrases))
+    """All phrases in one compiled expression, in their order (what ``sub`` replaces): the
+    same matches as ``(?:phrase 1)|(?:phrase 2)|...``, with the word-start condition tested
+    once per position instead of once per phrase."""
+    return re.compile(_START + "(?:" + "|".join(_without_start(p) for p in phrases) + ")")
+
+
+@lru_cache(maxsize=64)
+def _finder(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """Whether any phrase matches, fast (every message passes the categories): the phrases
+    grouped by the first letter of their first word, so a word tries only the phrases that
+    can start with it. Finds a match exactly when ``_any_of`` does (not always the same one:
+    only for ``search`` as a yes or no)."""
+    groups: dict[str, list[str]] = {}
+    mixed: list[str] = []  # first words with several first letters ("slaat|schopt|mept")
+    for phrase in phrases:
+        letters = {option[0] for option in compile_phrase(phrase)[0].options}
+        group = groups.setdefault(letters.pop(), []) if len(letters) == 1 else mixed
+        group.append(_without_start(phrase))
+    branches = [f"(?={re.escape(first)})(?:{'|'.join(group)})" for first, group in groups.items()]
+    if mixed:
+        branches.append("(?:" + "|".join(mixed) + ")")
+    return re.compile(_START + "(?:" + "|".join(branches) + ")")
 
 
 @dataclass(frozen=True)
@@ -167,7 +194,7 @@ def check_text(text: str, phrases: SafetyPhrases) -> Signal | None:
     if phrases.exceptions:  # a removed figure of speech leaves "#", which no phrase crosses
         joined = _any_of(tuple(phrases.exceptions)).sub("#", joined)
     for key, category in phrases.categories.items():
-        if _any_of(tuple(category.patterns)).search(joined):
+        if _finder(tuple(category.patterns)).search(joined):
             pattern = next(p for p in category.patterns if re.search(phrase_regex(p), joined))
             return Signal(key, category.label, pattern)
     return None
@@ -176,7 +203,7 @@ def check_text(text: str, phrases: SafetyPhrases) -> Signal | None:
 def matches_any(text: str, phrases: list[str]) -> bool:
     """Whether any phrase (in the language above) matches ``text``; for other phrase lists
     such as the youth markers."""
-    return bool(phrases) and bool(_any_of(tuple(phrases)).search(" ".join(normalise(text))))
+    return bool(phrases) and bool(_finder(tuple(phrases)).search(" ".join(normalise(text))))
 
 
 def _check_phrases(loaded: SafetyPhrases, path: Path) -> None:
@@ -185,7 +212,7 @@ def _check_phrases(loaded: SafetyPhrases, path: Path) -> None:
             raise ContentError(f"{path}: categories.{key}.patterns is empty")
         for pattern in category.patterns:
             compile_phrase(pattern)  # raises ContentError with the phrase
-        _any_of(tuple(category.patterns))
+        _finder(tuple(category.patterns))  # compiled now, not at the first message
     for exception in loaded.exceptions:
         compile_phrase(exception)
     if not 0.5 <= loaded.intent_threshold <= 1.0:

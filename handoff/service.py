@@ -113,6 +113,7 @@ class HandoffService:
         self.transcript = staff.transcript
         self.cid_of = staff.cid_of
         self.heartbeat = staff.heartbeat
+        self.sign_of_life = staff.sign_of_life
         self.came_online = staff.came_online
         self.went_away = staff.went_away
         self.leave = staff.leave

@@ -55,7 +55,7 @@ def for_roles(
             if account.role not in allowed:
                 return json_error(403, "forbidden", refused)
             if present:
-                await request.app[HANDOFF].heartbeat(account.username)
+                await request.app[HANDOFF].sign_of_life(account.username)
             return await handler(request, account)
 
         return wrapped

@@ -88,6 +88,11 @@ class StaffSide:
         """A sign of life of a console: its staff member counts as online."""
         await self._presence.heartbeat(username)
 
+    async def sign_of_life(self, username: str) -> None:
+        """A staff API call: a heartbeat, written at most once a second per staff member
+        (handoff/presence.py), so a busy console does not pay a round trip per reply."""
+        await self._presence.sign_of_life(username)
+
     async def came_online(self, username: str) -> None:
         """A console connected: online, and every console hears it."""
         await self._presence.heartbeat(username)

@@ -37,8 +37,12 @@ class Upkeep:
         released = 0
         silent_before = now_ms() - int(self._timing.silent_seconds * 1000)
         silent = set(await self._store.stale_claims(silent_before))
+        connected: dict[str, bool] = {}  # asked once per staff member, not once per chat
         for handoff in await self._store.claimed():
-            gone = handoff.staff is not None and not await self._staff.is_connected(handoff.staff)
+            staff = handoff.staff
+            if staff is not None and staff not in connected:
+                connected[staff] = await self._staff.is_connected(staff)
+            gone = staff is not None and not connected[staff]
             if (handoff.hid in silent or gone) and await self._staff.release(
                 handoff.hid, None, timeout=not gone
             ):

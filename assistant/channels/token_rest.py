@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hmac
 import logging
+from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -33,6 +35,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 log = logging.getLogger(__name__)
+structlogger = structlog.get_logger()
 MESSAGE_ID_MAX = 128
 
 
@@ -90,6 +93,8 @@ class TokenRestInput(RestInput):
                 else:
                     async with agent.lock_store.lock(message.sender_id):
                         await handle_once(agent.processor, message)
+            except CancelledError:  # the caller gave up waiting: Rasa's own event, no text
+                structlogger.error("rest.message.received.timeout")
             except Exception:
                 log.exception("the message could not be handled")  # never its text
             return response.json(collector.messages)

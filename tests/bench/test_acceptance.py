@@ -18,4 +18,5 @@ async def test_the_first_replies_of_the_acceptance_set_meet_their_floors(
     figures = await acceptance.measure(f"{bench_service.url}/api/chat", cases, misses=True)
     acceptance.report(figures)
     assert sum(n for _, n in figures.values()) == len(cases)
-    assert acceptance.floors_missed(figures) is None, acceptance.floors_missed(figures)
+    missed = acceptance.floors_missed(figures)
+    assert missed is None, missed

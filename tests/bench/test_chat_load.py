@@ -18,5 +18,6 @@ async def test_the_chat_load_smoke_measures_answers_not_errors(
     args = chat_load.arguments(["--smoke"])
     totals = await chat_load.measure(chat_load.targets(rasa_stack, bench_service), args)
     chat_load.report(totals, args)
-    assert chat_load.problems(totals) is None, chat_load.problems(totals)
+    problem = chat_load.problems(totals)
+    assert problem is None, problem
     assert set(totals) == {"rasa (idle, 1 user)", "rasa", "service", "widget"}

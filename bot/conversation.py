@@ -20,10 +20,15 @@ from redis.exceptions import RedisError, WatchError
 from bot import safety
 from bot.address import AddressBook, without_marks, youth_turn
 from bot.client_rasa import RasaClient, RasaUnavailable
-from bot.messages import BotMessage, from_rasa, service_message
 from bot.pseudonym import pseudonymise
 from bot.rate_limit import RateLimits
-from bot.text_input import AssistantUnavailable, RateLimited, StorageUnavailable, clean_text
+from bot.text_input import (
+    AssistantUnavailable,
+    NotConfirmed,
+    RateLimited,
+    StorageUnavailable,
+    clean_text,
+)
 from bot.turns import Turn, Turns
 from common import phone, registration
 from common.address import PAYLOADS, WISH_MAX_WORDS, Address, wish
@@ -33,6 +38,9 @@ from common.names import Channel, Reason, State
 from common.offers import catalogue
 from common.payload import ASK_CALLBACK, as_text, is_payload, is_service_payload
 from common.safety import Signal, nlu_signal
+from delivery.outbox import Outbox
+from delivery.reply import Reply, from_rasa, service_reply
+from delivery.write import RETURNED, Delivery, Keep, NotWritten
 from handoff import enough
 from handoff.callbacks import Callbacks
 from handoff.callbacks import Turn as CallbackTurn
@@ -82,6 +90,7 @@ class ConversationCore:
         turn_seconds: float = 30.0,
         address: AddressBook | None = None,
         callbacks: Callbacks | None = None,
+        delivery: Delivery | None = None,
     ) -> None:
         """``redis``: the service's client (turn locks, the form of address, the state read
         with the rate limits). ``turn_seconds``: the longest a turn may take (Rasa's timeout,
@@ -103,6 +112,9 @@ class ConversationCore:
         self._turns = Turns(redis, turn_seconds)
         self.address = address or AddressBook(redis, Address.JE, handoff.timing.retention_seconds)
         self.callbacks = callbacks  # None: a callback wish becomes a chat handoff
+        # Where replies are written and confirmed (delivery/write.py); by default a plain
+        # outbox and no replicas to wait for.
+        self.delivery = delivery or Delivery(redis, Outbox(redis, handoff.timing.retention_seconds))
         handoff.on_quiet(self.redact_tracker)
 
     def conversation_id(self, channel: str, user_id: str) -> str:
@@ -209,10 +221,10 @@ class ConversationCore:
             log.info("tracker changed while redacting; it is redacted when it is quiet again")
         return True
 
-    def _unavailable(self, user_id: str, key: str = "assistant_unavailable") -> BotMessage:
-        return service_message(user_id, self._texts.get(key), key)
+    def _unavailable(self, key: str = "assistant_unavailable") -> Reply:
+        return service_reply(self._texts.get(key), key)
 
-    async def handle(self, incoming: Incoming, *, confirm: bool = True) -> list[BotMessage]:
+    async def handle(self, incoming: Incoming, keep: Keep = RETURNED) -> list[Reply]:
         """Answers one user message. Raises InputRejected for empty or over-long text,
         RateLimited for a flood (the safety check still runs first), StorageUnavailable when
         Redis refuses to keep the message (full, or away) and AssistantUnavailable when Rasa or
@@ -223,7 +235,8 @@ class ConversationCore:
         twice.
 
         During a handoff the text goes to staff, never to Rasa; the service's own buttons
-        (``/cjg_...``) are handled here too.
+        (``/cjg_...``) are handled here too. ``keep``: where the channel keeps the replies
+        (delivery/write.py); they are written there and confirmed durable before this returns.
         """
         text = clean_text(incoming.text, self._max_chars)
         conversation = self.conversation_id(incoming.channel, incoming.user_id)
@@ -233,24 +246,27 @@ class ConversationCore:
             replies = await self._turn(conversation, incoming, text, payload, signal, turn)
             if turn is not None and await self._late(turn):
                 return []
-            if confirm:  # False: the caller keeps more of this turn and confirms after that
-                await self._durable(replies)
+            await self._acknowledged(conversation, replies, keep)
             try:
                 return await self.address.render(conversation, replies)
             except RedisError as exc:  # the user still gets the answer, with "je"
                 log.error("form of address unavailable (%s)", type(exc).__name__)
                 return replies
 
-    async def _durable(self, replies: list[BotMessage]) -> None:
-        """Acknowledged means kept: every write of this turn (Rasa's tracker included) is on
-        the replicas the settings ask for, or the user is told to try again
-        (handoff/durability.py). A crisis card is shown all the same."""
+    async def _acknowledged(self, conversation: str, replies: list[Reply], keep: Keep) -> None:
+        """Acknowledged means durably written: the replies are where the channel keeps them and
+        every write of this turn (Rasa's tracker included) is on the replicas the settings ask
+        for (delivery/write.py), or the user is told to try again. A crisis card is shown all
+        the same. ``NotWritten`` goes to the channel, which shows the replies without its
+        outbox."""
         try:
-            await self.handoff.confirm_durable()
+            await self.delivery.acknowledge(conversation, replies, keep)
+        except NotWritten:
+            raise
         except RedisError as exc:
             log.error("message not confirmed by the replicas (%s)", type(exc).__name__)
             cards = [m for m in replies if "crisis" in (m.get("custom") or {})]
-            raise StorageUnavailable(shown=cards) from exc
+            raise NotConfirmed(shown=cards) from exc
 
     async def _turn(
         self,
@@ -260,7 +276,7 @@ class ConversationCore:
         payload: bool,
         signal: Signal | None,
         turn: Turn | None,
-    ) -> list[BotMessage]:
+    ) -> list[Reply]:
         """One message, while holding the conversation's lock (``turn``)."""
         if signal is not None:  # before anything else, on every channel, in every state
             return await self._crisis(conversation, incoming, signal, text)
@@ -277,7 +293,7 @@ class ConversationCore:
                 return [await self._choose(conversation, incoming, PAYLOADS[text])]
             if enough.is_answer(text):  # "Heb je hier genoeg aan ...?", in any state
                 own = [await self.handoff.answer_enough(conversation, text)]
-                return [_addressed(m, incoming.user_id) for m in own]
+                return [_reply(m) for m in own]
             if state.state == State.CALLBACK and self.callbacks is not None:
                 step = await self.callbacks.user_message(conversation, text)
                 if step is not None:  # the service's own questions: never to Rasa
@@ -291,17 +307,17 @@ class ConversationCore:
                     conversation, state
                 ):  # staff took the chat just now
                     too_late = {"text": self._texts.get("handoff_cancel_too_late")}
-                    return [_addressed(too_late, incoming.user_id)]
+                    return [_reply(too_late)]
                 state = await self.handoff.conversation(conversation)
             if is_service_payload(text):
                 own = await self.handoff.control(conversation, state, text)
-                return [_addressed(m, incoming.user_id) for m in own]
+                return [_reply(m) for m in own]
             if state.state in (State.WAITING, State.WITH_STAFF):
                 own = await self.handoff.user_message(conversation, state, text)
-                return [_addressed(m, incoming.user_id) for m in own]
+                return [_reply(m) for m in own]
             if state.state == State.LEAVING_MESSAGE:
                 own = await self.handoff.leave_message(conversation, incoming.channel, text)
-                return [_addressed(m, incoming.user_id) for m in own]
+                return [_reply(m) for m in own]
             if not payload and len(text.split()) <= WISH_MAX_WORDS:
                 form = wish(text)  # "zeg maar u", "je mag me tutoyeren"
                 if form is not None:
@@ -312,7 +328,7 @@ class ConversationCore:
         # Rasa reads only real payloads as intents, and never a phone number.
         said = text if payload else phone.mask(as_text(text))
         if not said:  # nothing but slashes: there is nothing to answer
-            return [self._unavailable(incoming.user_id, "no_answer")]
+            return [self._unavailable("no_answer")]
         try:
             raw = await self._rasa.send(conversation, said, incoming.message_id)
             if not raw and await self._rasa.actions_down():
@@ -324,7 +340,7 @@ class ConversationCore:
             raise AssistantUnavailable() from exc
         if turn is not None and await self._late(turn):
             return []  # erased while Rasa was thinking: nothing is registered or started
-        replies = [m for m in (from_rasa(r, incoming.user_id) for r in raw) if m is not None]
+        replies = [m for m in (from_rasa(r) for r in raw) if m is not None]
         if youth_turn(replies):  # youths always get "je"
             try:
                 await self.address.note_youth(conversation)
@@ -341,7 +357,7 @@ class ConversationCore:
             if not payload:
                 with contextlib.suppress(Exception):
                     await self._unclear.add(text, "fallback", None)
-            return [self._unavailable(incoming.user_id, "no_answer")]
+            return [self._unavailable("no_answer")]
         for message in list(replies):
             request = HandoffRequest.from_custom(message.get("custom"))
             if request is None:
@@ -350,7 +366,7 @@ class ConversationCore:
                 replies.extend(await self._start_handoff(conversation, incoming, request))
             except (RedisError, RasaUnavailable) as exc:
                 log.error("handoff could not be started (%s)", type(exc).__name__)
-                replies.append(self._unavailable(incoming.user_id, "handoff_failed"))
+                replies.append(self._unavailable("handoff_failed"))
             break
         return replies
 
@@ -363,7 +379,7 @@ class ConversationCore:
             results = await pipe.execute()
         return within(results), state(results)
 
-    async def _choose(self, conversation: str, incoming: Incoming, form: Address) -> BotMessage:
+    async def _choose(self, conversation: str, incoming: Incoming, form: Address) -> Reply:
         """The parent's choice of "je" or "u", kept for the conversation; a youth keeps "je"."""
         if await self.address.is_youth(conversation):
             key, form = "address_youth", Address.JE
@@ -371,7 +387,6 @@ class ConversationCore:
             await self.address.choose(conversation, form)
             key = f"address_{form}"
         return {
-            "recipient_id": incoming.user_id,
             "text": self._texts.get(key),
             "custom": {"service": "address", "address": str(form)},
         }
@@ -383,12 +398,12 @@ class ConversationCore:
         signal: Signal,
         text: str,
         said_to_rasa: bool = False,
-    ) -> list[BotMessage]:
+    ) -> list[Reply]:
         """Safety first: the crisis card at once, then an urgent handoff (or, during one, the
         same chat flagged urgent for staff). Never ends the conversation, and the card is shown
         even when nothing else works."""
         log.warning("safety signal (%s) on channel %s", signal.category, incoming.channel)
-        card = _addressed(safety.card(signal), incoming.user_id)
+        card = _reply(safety.card(signal))
         try:
             replies = [
                 card,
@@ -397,7 +412,7 @@ class ConversationCore:
         except RedisError as exc:
             log.error("urgent handoff could not be started (%s)", type(exc).__name__)
             if said_to_rasa:  # Rasa has the message: answered, only the handoff failed
-                return [card, self._unavailable(incoming.user_id, "handoff_failed")]
+                return [card, self._unavailable("handoff_failed")]
             raise StorageUnavailable(shown=[card]) from exc  # nothing kept: send it again
         with contextlib.suppress(RedisError):  # the figures may miss one; the user never does
             signalled = [CRISIS, Fact("signal", signal.category, many=True)]
@@ -406,7 +421,7 @@ class ConversationCore:
 
     async def _escalate(
         self, conversation: str, incoming: Incoming, signal: Signal, text: str, said_to_rasa: bool
-    ) -> list[BotMessage]:
+    ) -> list[Reply]:
         """One alarm per handoff, and new urgent handoffs within the flood limits
         (``handoff.urgent``); past a limit the conversation keeps or gets a normal place in the
         queue, labelled for staff, and every console is told how many were limited."""
@@ -453,8 +468,8 @@ class ConversationCore:
                     "custom": {"crisis": {"cjg_open": True, "urgent": False}},
                 }
             )
-            return [_addressed(step, incoming.user_id), *started]
-        return [_addressed(m, incoming.user_id) for m in own]
+            return [_reply(step), *started]
+        return [_reply(m) for m in own]
 
     async def _may_be_urgent(self, conversation: str, incoming: Incoming) -> bool:
         """Counts one new urgent handoff against the limits; False (and staff are told) when
@@ -472,15 +487,15 @@ class ConversationCore:
         conversation: str,
         incoming: Incoming,
         text: str,
-        replies: list[BotMessage],
+        replies: list[Reply],
         payload: bool,
-    ) -> tuple[list[BotMessage], list[Fact]]:
+    ) -> tuple[list[Reply], list[Fact]]:
         """Takes the assistant's registration notes out of its replies and records them; keeps
         a redacted copy of a question it did not understand; sends offer links through the
         counting redirect. Never fails the reply. Returns the replies to show and the facts."""
         facts: list[Fact] = []
         unclear: tuple[str, str | None] | None = None
-        shown: list[BotMessage] = []
+        shown: list[Reply] = []
         for message in replies:
             custom = message.get("custom")
             if isinstance(custom, dict) and set(custom) == {"offer"}:  # names the offer before
@@ -505,8 +520,8 @@ class ConversationCore:
         return shown, facts
 
     async def _ask_enough(
-        self, conversation: str, incoming: Incoming, facts: list[Fact], replies: list[BotMessage]
-    ) -> list[BotMessage]:
+        self, conversation: str, incoming: Incoming, facts: list[Fact], replies: list[Reply]
+    ) -> list[Reply]:
         """ "Heb je hier genoeg aan ...?" after the first sure answer (handoff/enough.py); an
         optional question, so a failure only leaves it out."""
         try:
@@ -514,9 +529,9 @@ class ConversationCore:
         except Exception as exc:
             log.error("enough question failed (%s)", type(exc).__name__)
             return []
-        return [] if asked is None else [_addressed(asked, incoming.user_id)]
+        return [] if asked is None else [_reply(asked)]
 
-    def _counted_links(self, message: BotMessage, offer_id: object, channel: str) -> BotMessage:
+    def _counted_links(self, message: Reply, offer_id: object, channel: str) -> Reply:
         """An offer's link goes via /go/<offer>, which counts the click and redirects. The offer
         finder names the offer in a ``custom`` of its own right after the offer (Rasa sends a
         message's ``custom`` separately): offers can share a link, so the link alone cannot say
@@ -529,7 +544,7 @@ class ConversationCore:
             return message  # Telegram refuses link buttons to a local http address
         link = f"{self._public_url}/go/{offer.id}?via={channel}"
         counted = [{**b, "payload": link} if b["payload"] == offer.link else b for b in buttons]
-        return cast(BotMessage, {**message, "buttons": counted})
+        return cast(Reply, {**message, "buttons": counted})
 
     async def _start_handoff(
         self,
@@ -538,7 +553,7 @@ class ConversationCore:
         request: HandoffRequest,
         also: list[tuple[Role, str]] | None = None,
         flow: bool = True,
-    ) -> list[BotMessage]:
+    ) -> list[Reply]:
         """``also``: what the user said that Rasa never saw (a safety message). A callback
         wish starts the service's callback questions instead (handoff/callbacks.py); ``flow``
         False: a chat after all."""
@@ -556,14 +571,14 @@ class ConversationCore:
         ]
         own = await self.handoff.begin(conversation, incoming.channel, request, said + (also or []))
         log.info("handoff requested (%s) on channel %s", request.reason, incoming.channel)
-        return [_addressed(m, incoming.user_id) for m in own]
+        return [_reply(m) for m in own]
 
     async def _callback_turn(
         self, conversation: str, incoming: Incoming, step: CallbackTurn
-    ) -> list[BotMessage]:
+    ) -> list[Reply]:
         """The callback questions' replies; a chat handoff when the user chose one (or is a
         youth, who is never asked for a number)."""
-        replies = [_addressed(m, incoming.user_id) for m in step.messages]
+        replies = [_reply(m) for m in step.messages]
         if step.chat is not None:
             replies += await self._start_handoff(conversation, incoming, step.chat, flow=False)
         return replies
@@ -576,6 +591,6 @@ class ConversationCore:
             await self.callbacks.drop(conversation)
 
 
-def _addressed(message: Message, user_id: str) -> BotMessage:
-    """A service message for this user, in the same shape as Rasa's replies."""
-    return cast(BotMessage, {"recipient_id": user_id, **message})
+def _reply(message: Message) -> Reply:
+    """A message the service built (handoff/), as a reply: the same shape as Rasa's."""
+    return cast(Reply, message)

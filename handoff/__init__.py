@@ -6,7 +6,7 @@ from handoff.hours import OpeningHours, opening_hours
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
 from handoff.store import Handoff, HandoffStore
-from handoff.transcript import Outbox, OutboxWatcher, Transcript
+from handoff.transcript import Transcript
 
 __all__ = [
     "Account",
@@ -16,8 +16,6 @@ __all__ = [
     "HandoffService",
     "HandoffStore",
     "OpeningHours",
-    "Outbox",
-    "OutboxWatcher",
     "State",
     "Timing",
     "Transcript",

@@ -11,6 +11,7 @@ from typing import Any
 
 from common.names import Reason, State
 from common.payload import END, RATING
+from delivery.outbox import OUTBOX_MAX, encoded
 from handoff import events, keys
 from handoff.accounts import Account
 from handoff.enough import EnoughQuestion
@@ -20,7 +21,7 @@ from handoff.registrar import Fact
 from handoff.routing import Audience
 from handoff.service_parts import Parts, as_json, event
 from handoff.store import Handoff, now_ms
-from handoff.transcript import OUTBOX_MAX, Entry, encoded
+from handoff.transcript import Entry
 
 OWN_WORDS = "\x00"  # marks where a staff member's text goes in a wrapper line ("message_answer")
 

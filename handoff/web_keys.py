@@ -10,13 +10,13 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis
 
+from delivery.watcher import OutboxWatcher
 from handoff.accounts import Accounts
 from handoff.audit import AuditLog
 from handoff.callbacks import Callbacks
 from handoff.login_guard import LoginGuard
 from handoff.service import HandoffService
 from handoff.sessions import Sessions
-from handoff.transcript import OutboxWatcher
 
 HANDOFF = web.AppKey("handoff", HandoffService)
 ACCOUNTS = web.AppKey("accounts", Accounts)

@@ -4,6 +4,8 @@ nothing is imported). From the top down, each package may import only those belo
     bot/        the application: wiring, channels, conversation core
     insight/    the figures and their pages (reads what the registrar counted)
     handoff/    the handoff, the staff API and accounts, the registrar and the service's questions
+    delivery/   how a reply reaches a user: the outbox, its watcher, read markers, the reply
+                type and the write path that acknowledges a turn
     base/       the service's ground floor: Redis client factory, web helpers
     common/     both environments: the standard library and PyYAML only
 
@@ -27,9 +29,10 @@ LAYERS: dict[str, set[str]] = {  # package -> the packages of ours it may import
     "common": set(),
     "assistant": {"common"},
     "base": {"common"},
-    "handoff": {"base", "common"},
-    "insight": {"handoff", "base", "common"},
-    "bot": {"insight", "handoff", "base", "common"},
+    "delivery": {"base", "common"},
+    "handoff": {"delivery", "base", "common"},
+    "insight": {"handoff", "delivery", "base", "common"},
+    "bot": {"insight", "handoff", "delivery", "base", "common"},
     "cluster": set(),
 }
 OURS = set(LAYERS)

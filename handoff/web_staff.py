@@ -18,7 +18,7 @@ from handoff.accounts import Account, HashingBusy
 from handoff.sessions import COOKIE, Session
 from handoff.staff_auth import authenticate, for_roles, same_origin
 from handoff.staff_content import canned_replies, console_texts, registration_options
-from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF, LOGIN_GUARD, SESSIONS, STAFF_WEB
+from handoff.web_keys import ACCOUNTS, AUDIT, CALLBACKS, HANDOFF, LOGIN_GUARD, SESSIONS, STAFF_WEB
 
 STATIC = WEB / "staff"
 MAX_TEXT = 4000
@@ -134,6 +134,7 @@ async def logout(request: web.Request) -> web.Response:
     if found is not None and request.headers.get("X-CSRF-Token") == found[1].csrf:
         await request.app[SESSIONS].end(request.cookies.get(COOKIE))
         await request.app[HANDOFF].leave(found[0].username)
+        await request.app[CALLBACKS].release_claims(found[0].username)
     response = web.json_response({"ok": True})
     response.del_cookie(COOKIE, path="/staff")
     return response

@@ -96,15 +96,16 @@ async def every_value(redis: Redis) -> str:
 
 
 async def request_one(callbacks: Callbacks, cid: str = "cid-1", number: str = NUMBER) -> str:
-    """The whole parent's side; the new request's id."""
+    """The whole parent's side; the new request's id (beside any already waiting)."""
+    before = {c.id for c in await callbacks.listed()}
     await callbacks.begin(
         cid, "widget", HandoffRequest(Reason.CALLBACK, context={"child_age": "4"})
     )
     await callbacks.user_message(cid, YES)
     await callbacks.user_message(cid, number)
     await callbacks.user_message(cid, f"/cjg_callback_{ANY}")
-    (found,) = await callbacks.listed()
-    return found.id
+    (found,) = {c.id for c in await callbacks.listed()} - before
+    return found
 
 
 # --- the parent's side -----------------------------------------------------------------------
@@ -249,6 +250,21 @@ async def test_try_again_keeps_it_queued_with_its_number(redis: Redis) -> None:
     found = await figures(redis, Query(today, today))
     assert found["totals"]["callbacks"] == 0  # not done yet
     assert found["callbacks"] == [{"id": "retry", "label": "Later opnieuw proberen", "count": 1}]
+
+
+async def test_logging_out_puts_the_claimed_requests_back_untried(redis: Redis) -> None:
+    callbacks = make_callbacks(redis)
+    first = await request_one(callbacks, "cid-a")
+    second = await request_one(callbacks, "cid-b")
+    assert await callbacks.claim(first, "anne") and await callbacks.claim(second, "bram")
+    assert await callbacks.release_claims("anne") == 1  # bram's claim stays his
+    listed = {c.id: c for c in await callbacks.listed()}
+    assert (listed[first].state, listed[first].staff, listed[first].attempts) == (
+        "waiting", None, 0)  # fmt: skip
+    assert (listed[second].state, listed[second].staff) == ("claimed", "bram")
+    assert await callbacks.release_claims("anne") == 0
+    assert await callbacks.claim(first, "bram")  # a colleague can call now
+    assert await callbacks.number(first, "bram") == "06 1234 5678"
 
 
 async def test_erasing_the_conversation_erases_its_requests(redis: Redis) -> None:

@@ -26,12 +26,13 @@ from bot.app_keys import REDIS, SETTINGS
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
 from handoff import redact
-from handoff.web_keys import ACCOUNTS, HANDOFF, LOGIN_GUARD
+from handoff.web_keys import ACCOUNTS, CALLBACKS, HANDOFF, LOGIN_GUARD
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_fuzz import EXAMPLES, json_values
 from tests.bot.test_web_chat import as_user, cid_of, issue
 from tests.conftest import RedisServer, free_port
 from tests.handoff.conftest import ROOT, TEST_DB, service_client
+from tests.handoff.test_callbacks import request_one
 
 Client = TestClient[Request, Application]
 PASSWORD = "een-lang-wachtwoord-123"
@@ -503,3 +504,26 @@ async def test_no_staff_json_body_gives_a_500(
             assert response.content_type == "application/json", path
     response = await client.post("/staff/api/login", json=body)  # the one body before a login
     assert response.status < 500 and response.content_type == "application/json"
+
+
+async def test_logging_out_puts_the_callbacks_one_claimed_back_in_the_queue(
+    aiohttp_client: ClientFactory,
+    redis_server: RedisServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Otherwise a request waits, unseen, for a colleague who went home: only its claimer may
+    read the number."""
+    client = await service_client(
+        aiohttp_client, redis_server, tmp_path, monkeypatch, TEST_DB, callback_key="ab" * 32
+    )
+    await client.app[ACCOUNTS].add("anne", "Anne", PASSWORD)
+    desk = client.app[CALLBACKS]
+    cbid = await request_one(desk)
+    csrf = await login(client)
+    headers = {"X-CSRF-Token": csrf}
+    assert (await client.post(f"/staff/api/callbacks/{cbid}/claim", headers=headers)).status == 200
+    assert (await desk.get(cbid)).state == "claimed"  # type: ignore[union-attr]
+    assert (await client.post("/staff/api/logout", headers=headers)).status == 200
+    (queued,) = await desk.listed()
+    assert (queued.id, queued.state, queued.staff, queued.attempts) == (cbid, "waiting", None, 0)

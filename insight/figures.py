@@ -9,11 +9,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from base.registrar import CHANNELS, HANDLE_BUCKETS, WAIT_BUCKETS, hour_key
 from common.content import content_dir, load_current, topics
 from common.payload import ENOUGH_ANSWERS
+from common.registration import registration_options
 from common.safety import NLU_CATEGORY, NLU_LABEL, safety_phrases
-from handoff.registrar import CHANNELS, HANDLE_BUCKETS, WAIT_BUCKETS, hour_key
-from handoff.staff_content import registration_options
 
 MAX_DAYS = 400  # one request reads at most this many days of counters
 TOTALS = (

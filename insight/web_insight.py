@@ -14,17 +14,24 @@ from typing import Any
 
 from aiohttp import web
 
-from base.web import SECURITY_HEADERS, api_text, json_error, json_exception, read_json
+from base.registrar import CHANNELS, outcome
+from base.web import (
+    SECURITY_HEADERS,
+    api_text,
+    json_error,
+    json_exception,
+    read_json,
+    static_response,
+)
+from base.web_keys import REDIS
 from common.content import intent_labels, topics
 from common.names import READER_ROLES
 from common.offers import catalogue
-from handoff.accounts import Account
-from handoff.registrar import CHANNELS, outcome
-from handoff.staff_auth import authenticate, for_roles
-from handoff.web_staff import static_response
 from insight.figures import Query, QueryError, figures, parse_query
 from insight.unclear import parse_mark
-from insight.web_keys import FIGURES, REGISTRAR, UNCLEAR
+from insight.web_keys import REGISTRAR, UNCLEAR
+from staff.accounts import Account
+from staff.auth import authenticate, for_roles
 
 routes = web.RouteTableDef()
 READERS = READER_ROLES
@@ -48,14 +55,14 @@ async def insight_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/staff/api/insight")
 @readers_only
 async def insight_figures(request: web.Request, account: Account) -> web.Response:
-    return web.json_response(await figures(request.app[FIGURES], _query(request)))
+    return web.json_response(await figures(request.app[REDIS], _query(request)))
 
 
 @routes.get("/staff/api/insight.csv")
 @readers_only
 async def insight_csv(request: web.Request, account: Account) -> web.Response:
     query = _query(request)
-    found = await figures(request.app[FIGURES], query)
+    found = await figures(request.app[REDIS], query)
     name = f"cjg-cijfers-{query.start.isoformat()}-{query.end.isoformat()}.csv"
     return web.Response(
         body=to_csv(found).encode("utf-8-sig"),  # with a BOM, so Excel reads the accents
@@ -190,7 +197,7 @@ async def report(request: web.Request) -> web.StreamResponse:
     if found_account[0].role not in READERS:
         raise web.HTTPForbidden(text=api_text("figures_forbidden"))
     query = quarter_query(request.query.get("quarter"))
-    found = await figures(request.app[FIGURES], query)
+    found = await figures(request.app[REDIS], query)
     name = request.query.get("quarter") or _quarter_name(query)
     title = f"Kwartaalrapportage Informatie & Advies, {name}"
     return web.Response(

@@ -57,6 +57,7 @@ from handoff.transcript import OutboxWatcher
 from handoff.urgent import Limit, UrgentLimits
 from handoff.web_keys import AUDIT, CALLBACKS, HANDOFF, OUTBOX_WATCHER, SOCKETS, STAFF_WEB, StaffWeb
 from insight import web_insight
+from insight.texts import insight_texts
 from insight.unclear import UnclearQuestions
 from insight.web_keys import REGISTRAR, UNCLEAR
 from staff.accounts import Accounts
@@ -246,6 +247,7 @@ def create_app(settings: Settings) -> web.Application:
     app[TEXTS] = service_messages()
     api_messages()  # fail at start, not at the first error, when the file is wrong
     opening_hours()  # fail at start, not at the first handoff, when the file is wrong
+    insight_texts()  # fail at start, not at the first report, when the file is wrong
     web_privacy.statement()
     check_references()  # the safety phrases and crisis contacts, and how they refer
     app[SOCKETS] = weakref.WeakSet()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import Redis
 
+from base.web_keys import REDIS as REDIS  # one key for the client, read by insight/ too
 from bot.client_rasa import RasaClient
 from bot.config import Settings
 from bot.conversation import ConversationCore
@@ -17,7 +17,6 @@ from handoff.transcript import Outbox
 
 SETTINGS = web.AppKey("settings", Settings)
 TEXTS = web.AppKey("texts", ServiceMessages)
-REDIS = web.AppKey("redis", Redis)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 RASA = web.AppKey("rasa", RasaClient)
 CORE = web.AppKey("core", ConversationCore)

@@ -17,6 +17,8 @@ from typing import cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, WatchError
 
+from base.redact import redact
+from base.registrar import Fact, facts_from_tag, outcome
 from bot import safety
 from bot.address import AddressBook, without_marks, youth_turn
 from bot.client_rasa import RasaClient, RasaUnavailable
@@ -36,8 +38,6 @@ from common.safety import Signal, nlu_signal
 from handoff import enough
 from handoff.callbacks import Callbacks
 from handoff.callbacks import Turn as CallbackTurn
-from handoff.redact import redact
-from handoff.registrar import Fact, facts_from_tag, outcome
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Message
 from handoff.store import Conversation

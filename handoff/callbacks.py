@@ -25,16 +25,17 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from redis.asyncio import Redis
 
+from base.registrar import Fact, Registrar, outcome
 from common import phone
 from common.content import ContentError, content_dir, load_current, topics
 from common.handoff_payload import HandoffRequest
 from common.names import Reason, State
 from common.offers import THEME_LABELS
 from common.payload import CALLBACK, CANCEL
-from handoff import events, keys
+from handoff import keys
 from handoff.hours import DAYS, OpeningHours
-from handoff.registrar import Fact, Registrar, outcome
 from handoff.store import HandoffStore, now_ms
+from staff import events
 
 log = logging.getLogger(__name__)
 

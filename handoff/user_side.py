@@ -15,6 +15,7 @@ from typing import Any
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
+from base.registrar import Fact, outcome
 from common.content import topics
 from common.handoff_payload import HandoffRequest
 from common.names import Reason, State
@@ -27,16 +28,15 @@ from common.payload import (
     is_municipality_payload,
     is_service_payload,
 )
-from handoff import events
 from handoff.enough import EnoughQuestion
 from handoff.hours import OpeningHours
 from handoff.municipality_question import MunicipalityQuestion
 from handoff.queue_news import QueueNews
-from handoff.registrar import Fact, outcome
 from handoff.service_parts import Message, Parts, event, stop_waiting
 from handoff.staff_content import console_texts
 from handoff.store import Conversation, now_ms
 from handoff.transcript import Role
+from staff import events
 
 log = logging.getLogger(__name__)
 

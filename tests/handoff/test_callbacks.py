@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
+from base.registrar import Registrar
 from bot.client_rasa import RasaClient
 from bot.conversation import ConversationCore, Incoming
 from bot.rate_limit import RateLimits
@@ -37,7 +38,6 @@ from handoff.callbacks import (
     expectation,
 )
 from handoff.presence import Presence
-from handoff.registrar import Registrar
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
 from handoff.urgent import Limit, UrgentLimits

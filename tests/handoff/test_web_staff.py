@@ -21,12 +21,13 @@ from aiohttp.web import Application, Request
 from hypothesis import given
 from hypothesis import strategies as st
 
+from base import redact
 from bot import Settings, create_app
 from bot.app_keys import REDIS, SETTINGS
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
-from handoff import redact
-from handoff.web_keys import ACCOUNTS, CALLBACKS, HANDOFF, LOGIN_GUARD
+from handoff.web_keys import CALLBACKS, HANDOFF
+from staff.web_keys import ACCOUNTS, LOGIN_GUARD
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_fuzz import EXAMPLES, json_values
 from tests.bot.test_web_chat import as_user, cid_of, issue
@@ -294,7 +295,7 @@ async def test_many_failures_from_one_address_lock_every_username(client: Client
 
     # `scripts/staff-account unlock bram` lifts every lock that blocks Bram, the address's too.
     unlock = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "handoff.accounts_cli", "unlock", "bram"),
+        *(sys.executable, "-m", "staff.accounts_cli", "unlock", "bram"),
         env={"CJG_REDIS_URL": client.app[SETTINGS].redis_url, "PATH": ""},
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,

@@ -20,7 +20,6 @@ from redis.asyncio import Redis
 from common import registration
 from common.names import Channel
 from common.payload import ENOUGH_ANSWERS
-from handoff.staff_content import registration_options
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +216,7 @@ class Registrar:
             outcomes.add("bot_answered")
         if record.get("referral"):
             outcomes.add("referred")
-        options = registration_options()
+        options = registration.registration_options()
         themes = {options.theme_of(t) for t in topics}
         if record.get("staff_theme"):
             themes.add(record["staff_theme"])

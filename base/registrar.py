@@ -148,14 +148,18 @@ class Registrar:
         await self._redis.hset(key, mapping={f.field: f.value for f in found})
         return True
 
-    async def count_now(self, channel: str | None, facts: Iterable[Fact]) -> None:
+    async def count_now(
+        self, channel: str | None, facts: Iterable[Fact], municipality: str | None = None
+    ) -> None:
         """Counts facts that belong to no running conversation (an offer link clicked, a late
-        rating) in the current hour."""
+        rating, a callback's outcome) in the current hour; ``municipality`` when it is known
+        (a callback request keeps its own)."""
         chan = channel if channel in CHANNELS else "onbekend"
+        place = municipality if municipality in MUNICIPALITIES else "onbekend"
         hour = hour_key(hour_of(_now_ms()))
         async with self._redis.pipeline(transaction=False) as pipe:
             for fact in facts:
-                pipe.hincrby(hour, f"{chan}|onbekend|{fact.name}|{fact.value}", 1)
+                pipe.hincrby(hour, f"{chan}|{place}|{fact.name}|{fact.value}", 1)
             pipe.expire(hour, self._keep_seconds)
             await pipe.execute()
 

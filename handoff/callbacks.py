@@ -545,7 +545,8 @@ class Callbacks:
 
     async def register(self, cbid: str, staff: str, result: Outcome) -> bool:
         """The staff member's registration: into the figures; done or back in the queue."""
-        channel = await self._redis.hget(keys.callback(cbid), "channel")
+        channel, summary = await self._redis.hmget(keys.callback(cbid), ["channel", "summary"])
+        municipality = json.loads(summary or "{}").get("municipality")
         if result == Outcome.RETRY:
             done = await self._requeue(
                 keys=[keys.CALLBACK_QUEUE, keys.CALLBACK_CLAIMS, keys.callback(cbid)],
@@ -564,7 +565,9 @@ class Callbacks:
             )
         if not done:
             return False
-        await self._registrar.count_now(str(channel or ""), [Fact("callback", result.value)])
+        await self._registrar.count_now(
+            str(channel or ""), [Fact("callback", result.value)], municipality
+        )
         await events.publish(self._redis, "callbacks", id=cbid)
         return True
 

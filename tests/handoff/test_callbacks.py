@@ -252,6 +252,23 @@ async def test_try_again_keeps_it_queued_with_its_number(redis: Redis) -> None:
     assert found["callbacks"] == [{"id": "retry", "label": "Later opnieuw proberen", "count": 1}]
 
 
+async def test_a_callbacks_outcome_is_counted_for_its_municipality(redis: Redis) -> None:
+    """The figures filtered by municipality show callbacks too (they used to say "onbekend")."""
+    callbacks = make_callbacks(redis)
+    await callbacks.begin(
+        "cid-z", "widget", HandoffRequest(Reason.CALLBACK, context={"municipality": "zandvoort"})
+    )
+    for answer in (YES, NUMBER, f"/cjg_callback_{ANY}"):
+        await callbacks.user_message("cid-z", answer)
+    (request,) = await callbacks.listed()
+    assert await callbacks.claim(request.id, "anne")
+    assert await callbacks.register(request.id, "anne", Outcome.REACHED)
+    today = datetime.now().date()
+    for place, count in (("zandvoort", 1), ("haarlem", 0)):
+        found = await figures(redis, Query(today, today, municipality=place))
+        assert found["totals"]["callbacks"] == count, place
+
+
 async def test_logging_out_puts_the_claimed_requests_back_untried(redis: Redis) -> None:
     callbacks = make_callbacks(redis)
     first = await request_one(callbacks, "cid-a")

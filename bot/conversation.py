@@ -7,21 +7,20 @@ cleans the text, asks Rasa, recognises handoff requests and turns failures into 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass
 from typing import cast
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError
 
 from bot import safety
 from bot.address import AddressBook, without_marks, youth_turn
 from bot.client_rasa import RasaClient, RasaUnavailable
 from bot.messages import BotMessage, from_rasa, service_message
 from bot.pseudonym import pseudonymise
+from bot.rasa_tracker import RasaTrackers
 from bot.rate_limit import RateLimits
 from bot.text_input import AssistantUnavailable, RateLimited, StorageUnavailable, clean_text
 from bot.turns import Turn, Turns
@@ -36,7 +35,6 @@ from common.safety import Signal, nlu_signal
 from handoff import enough
 from handoff.callbacks import Callbacks
 from handoff.callbacks import Turn as CallbackTurn
-from handoff.redact import redact
 from handoff.registrar import Fact, facts_from_tag, outcome
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Message
@@ -46,10 +44,6 @@ from handoff.urgent import UrgentLimits
 from insight.unclear import Kind, UnclearQuestions
 
 log = logging.getLogger(__name__)
-# Rasa's Redis tracker store key: key_prefix "rasa" (endpoints.yml) + ":tracker:" + sender.
-RASA_TRACKER_KEY = "rasa:tracker:{}"
-# Rasa's Redis lock store key (the same prefix): there while Rasa works on a message.
-RASA_LOCK_KEY = "rasa:lock:{}"
 CRISIS = outcome("crisis_card")
 
 
@@ -74,7 +68,7 @@ class ConversationCore:
         texts: ServiceMessages,
         pseudonym_secret: str,
         max_message_chars: int,
-        trackers: Redis,
+        trackers: RasaTrackers,
         limits: RateLimits,
         unclear: UnclearQuestions,
         public_url: str,
@@ -103,7 +97,6 @@ class ConversationCore:
         self._turns = Turns(redis, turn_seconds)
         self.address = address or AddressBook(redis, Address.JE, handoff.timing.retention_seconds)
         self.callbacks = callbacks  # None: a callback wish becomes a chat handoff
-        handoff.on_quiet(self.redact_tracker)
 
     def conversation_id(self, channel: str, user_id: str) -> str:
         return pseudonymise(self._secret, channel, user_id)
@@ -137,16 +130,7 @@ class ConversationCore:
             await self.callbacks.erase(conversation)
         await self.handoff.register_final(conversation)  # counted, then nothing is left
         await self._handoffs.erase(conversation)
-        # Rasa saves its tracker when it is done with a message: wait (bounded) until Rasa
-        # has let go of the conversation, so the tracker is not written again after this.
-        rasa_lock = RASA_LOCK_KEY.format(conversation)
-        deadline = asyncio.get_running_loop().time() + self._turn_seconds
-        while await self._trackers.exists(rasa_lock):
-            if asyncio.get_running_loop().time() > deadline:
-                log.warning("Rasa still holds an erased conversation; its tracker is deleted now")
-                break
-            await asyncio.sleep(0.1)
-        await self._trackers.delete(RASA_TRACKER_KEY.format(conversation), rasa_lock)
+        await self._trackers.erase(conversation, self._turn_seconds)
 
     async def _late(self, turn: Turn) -> bool:
         """True when the conversation was erased while this turn ran: then whatever the turn
@@ -167,46 +151,6 @@ class ConversationCore:
             await self._erase(turn.cid)
         except RedisError as exc:
             log.error("late turn clean-up failed (%s)", type(exc).__name__)
-        return True
-
-    async def redact_tracker(self, conversation: str) -> bool:
-        """A quiet conversation: what the user typed in Rasa's tracker is redacted (names,
-        places, phone numbers ...), as transcripts are. True if personal data was found.
-
-        Rasa keeps the tracker until ``TRACKER_TTL_SECONDS``; this keeps what it holds
-        impersonal after the first quiet half hour. A tracker that changed meanwhile is left
-        for the next time.
-        """
-        key = RASA_TRACKER_KEY.format(conversation)
-        raw = await self._trackers.get(key)
-        if not raw:
-            return False
-        data = json.loads(raw)
-        said = [
-            e
-            for e in data.get("events") or []
-            if e.get("event") == "user" and isinstance(e.get("text"), str)
-        ]
-        cleaned = await redact([e["text"] for e in said])
-        found = False
-        for event, clean in zip(said, cleaned, strict=True):
-            if clean != event["text"] and not is_payload(event["text"]):
-                found = True
-                event["text"] = clean
-                if isinstance(event.get("parse_data"), dict):
-                    event["parse_data"]["text"] = clean
-        if not found:
-            return False
-        try:
-            async with self._trackers.pipeline(transaction=True) as pipe:
-                await pipe.watch(key)
-                if await pipe.get(key) != raw:
-                    return True
-                pipe.multi()  # type: ignore[no-untyped-call]
-                pipe.set(key, json.dumps(data, ensure_ascii=False), keepttl=True)
-                await pipe.execute()
-        except WatchError:
-            log.info("tracker changed while redacting; it is redacted when it is quiet again")
         return True
 
     def _unavailable(self, user_id: str, key: str = "assistant_unavailable") -> BotMessage:

@@ -20,7 +20,8 @@ from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from bot.client_rasa import RasaClient
-from bot.conversation import RASA_LOCK_KEY, RASA_TRACKER_KEY, ConversationCore, Incoming
+from bot.conversation import ConversationCore, Incoming
+from bot.rasa_tracker import RASA_LOCK_KEY, RASA_TRACKER_KEY, RasaTrackers
 from bot.rate_limit import RateLimits
 from common.content import service_messages
 from common.handoff_payload import HandoffRequest
@@ -99,7 +100,7 @@ async def rasa_and_core(
             texts=service_messages(),
             pseudonym_secret=SECRET,
             max_message_chars=2000,
-            trackers=redis,
+            trackers=RasaTrackers(redis),
             limits=RateLimits(redis, 30, 120),
             unclear=UnclearQuestions(redis, 3600),
             public_url="http://127.0.0.1:8080",

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from bot.client_rasa import RasaClient
 from bot.conversation import ConversationCore, Incoming
+from bot.rasa_tracker import RasaTrackers
 from bot.rate_limit import RateLimits
 from common.content import service_messages, topics
 from common.handoff_payload import HandoffRequest
@@ -347,7 +348,7 @@ async def core_with(
                 texts=service_messages(),
                 pseudonym_secret="test-pseudonym-secret-of-32-chars!!",
                 max_message_chars=2000,
-                trackers=redis,
+                trackers=RasaTrackers(redis),
                 limits=RateLimits(redis, 30, 120),
                 unclear=UnclearQuestions(redis, 3600),
                 public_url="http://127.0.0.1:8080",

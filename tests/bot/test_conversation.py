@@ -19,23 +19,18 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from bot.client_rasa import RasaClient
 from bot.conversation import ConversationCore, Incoming
-from bot.rasa_tracker import RASA_LOCK_KEY, RASA_TRACKER_KEY, RasaTrackers
-from bot.rate_limit import RateLimits
-from common.content import service_messages
+from bot.rasa_tracker import RASA_LOCK_KEY, RASA_TRACKER_KEY
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
 from handoff import keys
-from handoff.requests import STREAM, HandoffLog
-from handoff.urgent import Limit, UrgentLimits
-from insight.unclear import UnclearQuestions
+from handoff.requests import STREAM
+from tests.bot.core.conftest import make_core
 from tests.conftest import RedisServer
 from tests.handoff.conftest import make_service
 from tests.redis_db import fresh_db
 
 TEST_DB = 13  # this module's own database, flushed before each test
-SECRET = "test-pseudonym-secret-of-32-chars!!"
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
 
@@ -92,21 +87,7 @@ async def rasa_and_core(
     handoff = make_service(redis)
     await handoff.heartbeat("anne")  # staff online: a request is queued
     async with aiohttp.ClientSession() as http:
-        core = ConversationCore(
-            rasa=RasaClient(http, str(server.make_url("")).rstrip("/"), "token", timeout=10),
-            redis=redis,
-            handoffs=HandoffLog(redis, 3600),
-            handoff=handoff,
-            texts=service_messages(),
-            pseudonym_secret=SECRET,
-            max_message_chars=2000,
-            trackers=RasaTrackers(redis),
-            limits=RateLimits(redis, 30, 120),
-            unclear=UnclearQuestions(redis, 3600),
-            public_url="http://127.0.0.1:8080",
-            urgent=UrgentLimits(redis, Limit(5, 60), Limit(50, 60), Limit(100, 60)),
-            turn_seconds=20,
-        )
+        core = make_core(str(server.make_url("")).rstrip("/"), http, redis, handoff)
         yield rasa, core
 
 

@@ -25,7 +25,7 @@ from common.handoff_payload import HandoffRequest
 from common.names import Reason
 from handoff import keys
 from handoff.requests import STREAM
-from tests.bot.core.conftest import make_core
+from tests.bot.core.conftest import make_core, rasa_app
 from tests.conftest import RedisServer
 from tests.handoff.conftest import make_service
 from tests.redis_db import fresh_db
@@ -43,10 +43,7 @@ class SlowRasa:
     go: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/webhooks/cjg/webhook", self._message)
-        app.router.add_get("/conversations/{sender}/tracker", self._tracker)
-        return app
+        return rasa_app(self._message, self._tracker)
 
     async def _message(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -38,7 +38,7 @@ from handoff.presence import Presence
 from handoff.registrar import Registrar
 from handoff.service import HandoffService, Timing
 from insight.figures import Query, figures
-from tests.bot.core.conftest import make_core
+from tests.bot.core.conftest import make_core, rasa_app
 from tests.conftest import RedisServer
 from tests.handoff.conftest import ALWAYS, NEVER, hours_from, make_service
 from tests.redis_db import fresh_db
@@ -300,10 +300,7 @@ class RecordingRasa:
         self.received: list[str] = []
 
     def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/webhooks/cjg/webhook", self._message)
-        app.router.add_get("/conversations/{sender}/tracker", self._tracker)
-        return app
+        return rasa_app(self._message, self._tracker)
 
     async def _message(self, request: web.Request) -> web.Response:
         body = await request.json()

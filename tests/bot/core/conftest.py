@@ -32,6 +32,17 @@ PUBLIC_URL = "http://127.0.0.1:8080"
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
 
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def rasa_app(message: Handler, tracker: Handler) -> web.Application:
+    """The two routes of Rasa's HTTP API the service calls (bot/client_rasa.py)."""
+    app = web.Application()
+    app.router.add_post("/webhooks/cjg/webhook", message)
+    app.router.add_get("/conversations/{sender}/tracker", tracker)
+    return app
+
+
 @dataclass
 class ScriptedRasa:
     """Rasa's webhook and tracker endpoints: every message is answered with ``answer`` (what
@@ -43,10 +54,7 @@ class ScriptedRasa:
     status: int = 200
 
     def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/webhooks/cjg/webhook", self._message)
-        app.router.add_get("/conversations/{sender}/tracker", self._tracker)
-        return app
+        return rasa_app(self._message, self._tracker)
 
     async def _message(self, request: web.Request) -> web.Response:
         if self.status != 200:

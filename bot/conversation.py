@@ -160,7 +160,7 @@ class ConversationCore:
         conversation = self.conversation_id(incoming.channel, incoming.user_id)
         payload = is_payload(text)  # a button's own payload; anything else is checked as text
         u = Utterance(conversation, incoming, text, payload)
-        signal = safety_signal(text, payload)  # before the lock: a crisis never waits in line
+        signal = safety_signal(text, payload)  # needs no Redis: checked before the lock
         async with self._turns.turn(conversation) as turn:
             replies = await self._turn(u, signal, turn)
             if turn is not None and await self._late(turn):

@@ -14,7 +14,8 @@ from bot.text_input import AssistantUnavailable
 from common.address import Address
 from common.handoff_payload import HandoffRequest
 from common.names import Reason, State
-from common.payload import CANCEL
+from common.payload import CANCEL, ENOUGH
+from common.registration import tag
 from tests.bot.core.conftest import Core
 from tests.conftest import RedisServer
 from tests.redis_db import fresh_db
@@ -73,6 +74,15 @@ async def test_the_stop_button_while_waiting_is_the_services_own(core: Core) -> 
     assert (await core.handoff.conversation(core.cid())).state == State.BOT
     assert await core.handoff.queue() == []
     assert core.rasa.received == ["ik wil iemand spreken"]
+
+
+async def test_the_answer_to_the_enough_question_is_the_services_own(core: Core) -> None:
+    """ "Heb je hier genoeg aan?" follows a sure topic answer; its answer never goes to Rasa."""
+    core.rasa.answer = [{"text": "Over slapen ..."}, {"custom": tag(outcome="topic_answered")}]
+    await core.say("mijn zoon slaapt slecht")
+    (thanks,) = await core.say(f"{ENOUGH}ja")
+    assert thanks.get("custom") == {"feedback": "enough_thanks"}
+    assert core.rasa.received == ["mijn zoon slaapt slecht"]
 
 
 async def test_a_wish_for_u_is_kept_without_asking_rasa(core: Core) -> None:

@@ -10,6 +10,7 @@ from bot.client_rasa import RasaClient
 from bot.config import Settings
 from bot.conversation import ConversationCore
 from bot.credentials import IssuedIds
+from bot.rasa_tracker import RasaTrackers
 from bot.telegram import TelegramChannel
 from bot.widget import WidgetChannel
 from common.content import ServiceMessages
@@ -19,6 +20,7 @@ SETTINGS = web.AppKey("settings", Settings)
 TEXTS = web.AppKey("texts", ServiceMessages)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 RASA = web.AppKey("rasa", RasaClient)
+TRACKERS = web.AppKey("trackers", RasaTrackers)  # Rasa's tracker store: erase, redact
 CORE = web.AppKey("core", ConversationCore)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)  # only when Telegram is on
 WIDGET = web.AppKey("widget", WidgetChannel)

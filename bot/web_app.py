@@ -30,6 +30,7 @@ from bot.app_keys import (
     SETTINGS,
     TELEGRAM,
     TEXTS,
+    TRACKERS,
     WIDGET,
 )
 from bot.client_address import client_address
@@ -37,6 +38,7 @@ from bot.client_rasa import RasaClient
 from bot.config import Settings
 from bot.conversation import ConversationCore
 from bot.credentials import api_tokens, widget_sessions
+from bot.rasa_tracker import RasaTrackers
 from bot.rate_limit import RateLimits
 from bot.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.web_errors import json_errors
@@ -111,6 +113,8 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         durability=Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms),
     )
     app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
+    app[TRACKERS] = RasaTrackers(trackers)
+    handoff.on_quiet(app[TRACKERS].redact)  # a quiet conversation: redacted in Rasa's tracker too
     app[OUTBOX], app[REGISTRAR] = outbox, registrar
     app[CALLBACKS] = Callbacks(
         redis,
@@ -143,7 +147,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         texts=app[TEXTS],
         pseudonym_secret=settings.pseudonym_secret,
         max_message_chars=settings.max_message_chars,
-        trackers=trackers,
+        trackers=app[TRACKERS],
         limits=RateLimits(redis, settings.rate_per_sender, settings.rate_per_address),
         unclear=app[UNCLEAR],
         public_url=settings.base_url,

@@ -287,14 +287,11 @@ class UserSide:
         await self._store.set_state(cid, State.BOT, channel)
 
     async def stop(self, cid: str) -> None:
-        """Ends whatever the user is in: waiting, a chat with staff, or leaving a message."""
+        """Ends whatever the user is in (waiting, a chat with staff, leaving a message) as the
+        stop button does (:meth:`control`, which knows what each state needs)."""
         conv = await self._store.conversation(cid)
-        if conv.state == State.WAITING:
+        if conv.state in (State.WAITING, State.WITH_STAFF, State.LEAVING_MESSAGE):
             await self.control(cid, conv, CANCEL)
-        elif conv.state == State.WITH_STAFF:
-            await self.control(cid, conv, END)
-        elif conv.state == State.LEAVING_MESSAGE:
-            await self._store.set_state(cid, State.BOT, conv.channel or "")
 
     async def forget(self, cid: str) -> None:
         """Wis mijn gesprek: stop, then delete everything kept about this conversation."""

@@ -18,9 +18,7 @@ from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from base.registrar import Registrar
-from bot.client_rasa import RasaClient
 from bot.conversation import ConversationCore, Incoming
-from bot.rate_limit import RateLimits
 from common.content import service_messages, topics
 from common.handoff_payload import HandoffRequest
 from common.names import Reason, State
@@ -38,11 +36,9 @@ from handoff.callbacks import (
     expectation,
 )
 from handoff.presence import Presence
-from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
-from handoff.urgent import Limit, UrgentLimits
 from insight.figures import Query, figures
-from insight.unclear import UnclearQuestions
+from tests.bot.core.conftest import make_core, rasa_app
 from tests.conftest import RedisServer
 from tests.handoff.conftest import ALWAYS, NEVER, hours_from, make_service
 from tests.redis_db import fresh_db
@@ -337,10 +333,7 @@ class RecordingRasa:
         self.received: list[str] = []
 
     def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/webhooks/cjg/webhook", self._message)
-        app.router.add_get("/conversations/{sender}/tracker", self._tracker)
-        return app
+        return rasa_app(self._message, self._tracker)
 
     async def _message(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -372,19 +365,11 @@ async def core_with(
     async with aiohttp.ClientSession() as http:
         yield (
             rasa,
-            ConversationCore(
-                rasa=RasaClient(http, str(server.make_url("")).rstrip("/"), "token", timeout=10),
-                redis=redis,
-                handoffs=HandoffLog(redis, 3600),
-                handoff=handoff,
-                texts=service_messages(),
-                pseudonym_secret="test-pseudonym-secret-of-32-chars!!",
-                max_message_chars=2000,
-                trackers=redis,
-                limits=RateLimits(redis, 30, 120),
-                unclear=UnclearQuestions(redis, 3600),
-                public_url="http://127.0.0.1:8080",
-                urgent=UrgentLimits(redis, Limit(5, 60), Limit(50, 60), Limit(100, 60)),
+            make_core(
+                str(server.make_url("")).rstrip("/"),
+                http,
+                redis,
+                handoff,
                 callbacks=make_callbacks(redis),
             ),
         )

@@ -15,13 +15,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from base.registrar import Fact, Registrar
 from common.content import ServiceMessages, service_messages
 from common.payload import CANCEL
 from delivery.durability import Durability
 from delivery.outbox import Outbox
 from handoff.hours import OpeningHours
 from handoff.presence import Presence
-from handoff.registrar import Fact, Registrar
 from handoff.routing import Router
 from handoff.store import HandoffStore, now_ms
 from handoff.transcript import Transcript

@@ -9,8 +9,8 @@ from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
 
+from base.redact import redact
 from handoff import keys
-from handoff.redact import redact
 from handoff.store import now_ms
 
 Role = Literal["user", "bot", "staff", "note", "system"]

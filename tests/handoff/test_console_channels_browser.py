@@ -16,7 +16,8 @@ from playwright.async_api import Browser, expect
 from common.handoff_payload import HandoffRequest
 from common.names import Channel, Reason
 from handoff.staff_content import console_texts
-from handoff.web_keys import ACCOUNTS, HANDOFF
+from handoff.web_keys import HANDOFF
+from staff.web_keys import ACCOUNTS
 from tests.bot.conftest import ClientFactory
 from tests.conftest import RedisServer
 from tests.handoff.conftest import service_client

@@ -33,11 +33,11 @@ from delivery.durability import Durability, NotReplicated
 from delivery.outbox import Outbox
 from delivery.write import Delivery
 from handoff import keys
-from handoff.accounts import Account, Accounts
 from handoff.presence import Presence
 from handoff.service import HandoffService, Timing
 from handoff.store import HandoffStore
 from handoff.transcript import Transcript
+from staff.accounts import Account, Accounts
 from tests.conftest import ROOT, RedisServer, _http_ok, wait_until
 from tests.replicas import master_and_replica
 from tests.servers import STACK_APPENDFSYNC, Service, free_port

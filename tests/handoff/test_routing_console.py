@@ -20,7 +20,8 @@ from playwright.async_api import Browser, expect
 
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
-from handoff.web_keys import ACCOUNTS, HANDOFF
+from handoff.web_keys import HANDOFF
+from staff.web_keys import ACCOUNTS
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import cid_of, issue
 from tests.conftest import RedisServer

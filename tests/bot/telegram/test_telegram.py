@@ -19,8 +19,8 @@ from bot.app_keys import CORE, REDIS
 from bot.pseudonym import pseudonymise
 from bot.telegram.chat_ids import ChatIds
 from delivery.outbox import Outbox
-from handoff.accounts import Account
 from handoff.web_keys import HANDOFF
+from staff.accounts import Account
 from tests.bot.conftest import ClientFactory
 from tests.bot.telegram.fake_bot_api import FakeBotApi
 from tests.handoff.conftest import ALWAYS, content_copy

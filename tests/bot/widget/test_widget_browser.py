@@ -15,7 +15,7 @@ from bot.pseudonym import pseudonymise
 from bot.widget.channel import CHANNEL
 from common.content import service_messages
 from delivery.outbox import Outbox
-from handoff.accounts import Account
+from staff.accounts import Account
 from tests.browser import Service, log_in, make_service
 from tests.conftest import RasaStack, RedisServer
 from tests.handoff.conftest import make_service as make_handoff_service

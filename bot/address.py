@@ -19,13 +19,13 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from bot.messages import BotMessage
 from common import registration
 from common.address import PAYLOADS, YOUTH_MARK, Address, address_content, to_u
+from delivery.outbox import Delivered, Outbox
+from delivery.reply import Reply
 from handoff import keys
 from handoff.staff_content import console_texts
 from handoff.store import HandoffStore
-from handoff.transcript import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +88,11 @@ class AddressBook:
     async def note_youth(self, cid: str) -> None:
         await self._store.keep(cid, keys.YOUTH_FIELD, "1")
 
-    async def render(self, cid: str, messages: list[BotMessage]) -> list[BotMessage]:
+    async def render(self, cid: str, messages: list[Reply]) -> list[Reply]:
         """The messages in the conversation's form (as they are for "je")."""
         if not messages or await self.form(cid) == Address.JE:
             return messages
-        return [cast(BotMessage, voiced(cast(dict[str, Any], m))) for m in messages]
+        return [cast(Reply, voiced(cast(dict[str, Any], m))) for m in messages]
 
 
 def _own_words(handoff: dict[str, Any], text: str) -> tuple[int, int] | None:
@@ -133,7 +133,7 @@ def voiced(message: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def youth_turn(replies: list[BotMessage]) -> bool:
+def youth_turn(replies: list[Reply]) -> bool:
     """Rasa's reply says a youth is writing: youth mode began, or a note names a youth."""
     for message in replies:
         custom = message.get("custom")
@@ -145,7 +145,7 @@ def youth_turn(replies: list[BotMessage]) -> bool:
     return False
 
 
-def without_marks(replies: list[BotMessage]) -> list[BotMessage]:
+def without_marks(replies: list[Reply]) -> list[Reply]:
     return [m for m in replies if m.get("custom") != YOUTH_MARK]
 
 
@@ -157,9 +157,7 @@ class VoicedOutbox(Outbox):
         super().__init__(redis, retention_seconds)
         self._address = address
 
-    async def read(
-        self, cid: str, after: str = "0", count: int = 100
-    ) -> list[tuple[str, dict[str, Any]]]:
+    async def read(self, cid: str, after: str = "0", count: int = 100) -> list[Delivered]:
         async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
             pipe.xread({keys.outbox(cid): after}, count=count)
             self._address.read_in(pipe, cid)
@@ -167,4 +165,4 @@ class VoicedOutbox(Outbox):
         found = self.parsed(raw)
         if not found or self._address.found(fields)[0] == Address.JE:
             return found
-        return [(entry_id, voiced(message)) for entry_id, message in found]
+        return [Delivered(entry_id, voiced(message)) for entry_id, message in found]

@@ -14,7 +14,8 @@ from bot.rasa_tracker import RasaTrackers
 from bot.telegram import TelegramChannel
 from bot.widget import WidgetChannel
 from common.content import ServiceMessages
-from handoff.transcript import Outbox
+from delivery.outbox import Outbox
+from delivery.write import Delivery
 
 SETTINGS = web.AppKey("settings", Settings)
 TEXTS = web.AppKey("texts", ServiceMessages)
@@ -25,4 +26,5 @@ CORE = web.AppKey("core", ConversationCore)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)  # only when Telegram is on
 WIDGET = web.AppKey("widget", WidgetChannel)
 OUTBOX = web.AppKey("outbox", Outbox)  # where every reply waits for its channel
+DELIVERY = web.AppKey("delivery", Delivery)  # the outbox's write path (delivery/write.py)
 API_TOKENS = web.AppKey("api_tokens", IssuedIds)  # conversation tokens of /api/chat

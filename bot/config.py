@@ -92,7 +92,7 @@ class Settings:
     redis_sentinels: tuple[Address, ...] = ()
     redis_master: str = DEFAULT_MASTER
     # Acknowledged writes wait until this many replicas have them (at most the connected
-    # ones; handoff/replication.py). Empty setting: 1 with sentinels, else 0 (off).
+    # ones; delivery/durability.py). Empty setting: 1 with sentinels, else 0 (off).
     redis_wait_replicas: int = 0
     redis_wait_timeout_ms: int = 1000
     # Callback requests (handoff/callbacks.py): the AES-256 key of the phone numbers (64 hex

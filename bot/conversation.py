@@ -23,16 +23,18 @@ from bot.core.crisis import Crisis
 from bot.core.handoffs import Handoffs
 from bot.core.routing import Routing
 from bot.core.utterance import Incoming, Utterance
-from bot.messages import BotMessage
 from bot.pseudonym import pseudonymise
 from bot.rasa_tracker import RasaTrackers
 from bot.rate_limit import RateLimits
-from bot.text_input import StorageUnavailable, clean_text
+from bot.text_input import NotConfirmed, clean_text
 from bot.turns import Turn, Turns
 from common.address import Address
 from common.content import ServiceMessages
 from common.payload import is_payload
 from common.safety import Signal
+from delivery.outbox import Outbox
+from delivery.reply import Reply
+from delivery.write import RETURNED, Delivery, Keep, NotWritten
 from handoff.callbacks import Callbacks
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService
@@ -62,6 +64,7 @@ class ConversationCore:
         turn_seconds: float = 30.0,
         address: AddressBook | None = None,
         callbacks: Callbacks | None = None,
+        delivery: Delivery | None = None,
     ) -> None:
         """``redis``: the service's client (turn locks, the form of address, the state read
         with the rate limits). ``turn_seconds``: the longest a turn may take (Rasa's timeout,
@@ -78,6 +81,9 @@ class ConversationCore:
         self._turns = Turns(redis, turn_seconds)
         self.address = address or AddressBook(redis, Address.JE, handoff.timing.retention_seconds)
         self.callbacks = callbacks  # None: a callback wish becomes a chat handoff
+        # Where replies are written and confirmed (delivery/write.py); by default a plain
+        # outbox and no replicas to wait for.
+        self.delivery = delivery or Delivery(redis, Outbox(redis, handoff.timing.retention_seconds))
         # The turn's steps, in the order a message meets them (bot/core/__init__.py).
         self._checks = Checks(redis, limits, handoff)
         self._handoff_start = Handoffs(rasa, handoffs, handoff, callbacks)
@@ -143,7 +149,7 @@ class ConversationCore:
             log.error("late turn clean-up failed (%s)", type(exc).__name__)
         return True
 
-    async def handle(self, incoming: Incoming, *, confirm: bool = True) -> list[BotMessage]:
+    async def handle(self, incoming: Incoming, keep: Keep = RETURNED) -> list[Reply]:
         """Answers one user message. Raises InputRejected for empty or over-long text,
         RateLimited for a flood (the safety check still runs first), StorageUnavailable when
         Redis refuses to keep the message (full, or away) and AssistantUnavailable when Rasa or
@@ -154,7 +160,8 @@ class ConversationCore:
         twice.
 
         During a handoff the text goes to staff, never to Rasa; the service's own buttons
-        (``/cjg_...``) are handled here too.
+        (``/cjg_...``) are handled here too. ``keep``: where the channel keeps the replies
+        (delivery/write.py); they are written there and confirmed durable before this returns.
         """
         text = clean_text(incoming.text, self._max_chars)
         conversation = self.conversation_id(incoming.channel, incoming.user_id)
@@ -165,28 +172,29 @@ class ConversationCore:
             replies = await self._turn(u, signal, turn)
             if turn is not None and await self._late(turn):
                 return []
-            if confirm:  # False: the caller keeps more of this turn and confirms after that
-                await self._durable(replies)
+            await self._acknowledged(conversation, replies, keep)
             try:
                 return await self.address.render(conversation, replies)
             except RedisError as exc:  # the user still gets the answer, with "je"
                 log.error("form of address unavailable (%s)", type(exc).__name__)
                 return replies
 
-    async def _durable(self, replies: list[BotMessage]) -> None:
-        """Acknowledged means kept: every write of this turn (Rasa's tracker included) is on
-        the replicas the settings ask for, or the user is told to try again
-        (handoff/durability.py). A crisis card is shown all the same."""
+    async def _acknowledged(self, conversation: str, replies: list[Reply], keep: Keep) -> None:
+        """Acknowledged means durably written: the replies are where the channel keeps them and
+        every write of this turn (Rasa's tracker included) is on the replicas the settings ask
+        for (delivery/write.py), or the user is told to try again. A crisis card is shown all
+        the same. ``NotWritten`` goes to the channel, which shows the replies without its
+        outbox."""
         try:
-            await self.handoff.confirm_durable()
+            await self.delivery.acknowledge(conversation, replies, keep)
+        except NotWritten:
+            raise
         except RedisError as exc:
             log.error("message not confirmed by the replicas (%s)", type(exc).__name__)
             cards = [m for m in replies if "crisis" in (m.get("custom") or {})]
-            raise StorageUnavailable(shown=cards) from exc
+            raise NotConfirmed(shown=cards) from exc
 
-    async def _turn(
-        self, u: Utterance, signal: Signal | None, turn: Turn | None
-    ) -> list[BotMessage]:
+    async def _turn(self, u: Utterance, signal: Signal | None, turn: Turn | None) -> list[Reply]:
         """One message, while holding the conversation's lock (``turn``): the checks, the
         routing by state, and what the assistant's answer sets off."""
         if signal is not None:  # before anything else, on every channel, in every state

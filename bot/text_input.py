@@ -7,8 +7,8 @@ import unicodedata
 from collections.abc import Sequence
 
 from bot.config import Settings
-from bot.messages import BotMessage
 from common.safety import without_format
+from delivery.reply import Reply
 
 # C0/C1 control characters (not tab or newline) and lone surrogates: no meaning, only trouble.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -36,7 +36,7 @@ class Unavailable(InputRejected):
     message may be sent again (the API's 503 with ``Retry-After``; the widget retries by itself).
     ``shown``: what the user must read even so, the crisis card first of all."""
 
-    def __init__(self, code: str, shown: Sequence[BotMessage] = ()) -> None:
+    def __init__(self, code: str, shown: Sequence[Reply] = ()) -> None:
         super().__init__(code)
         self.shown = list(shown)
 
@@ -48,8 +48,14 @@ class Unavailable(InputRejected):
 class StorageUnavailable(Unavailable):
     """Redis refused to keep the message (out of memory, or away); try again in a while."""
 
-    def __init__(self, shown: Sequence[BotMessage] = ()) -> None:
+    def __init__(self, shown: Sequence[Reply] = ()) -> None:
         super().__init__("storage_unavailable", shown)
+
+
+class NotConfirmed(StorageUnavailable):
+    """The replies are written (with a widget message's "handled" mark) but the replicas did not
+    confirm them (delivery/durability.py): not acknowledged, and a retry finds the message
+    kept."""
 
 
 class AssistantUnavailable(Unavailable):

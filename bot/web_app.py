@@ -23,6 +23,7 @@ from bot.address import AddressBook, VoicedOutbox
 from bot.app_keys import (
     API_TOKENS,
     CORE,
+    DELIVERY,
     HTTP,
     OUTBOX,
     RASA,
@@ -47,15 +48,16 @@ from bot.widget import WidgetChannel
 from common.address import Address
 from common.content import service_messages
 from common.safety import check_references
+from delivery.durability import Durability
+from delivery.watcher import OutboxWatcher
+from delivery.write import Delivery
 from handoff import web_staff, web_staff_callbacks, web_staff_ws
 from handoff.audit import AuditLog
 from handoff.callbacks import Callbacks, NumberCipher, callback_texts
-from handoff.durability import Durability
 from handoff.hours import opening_hours
 from handoff.presence import Presence
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
-from handoff.transcript import OutboxWatcher
 from handoff.urgent import Limit, UrgentLimits
 from handoff.web_keys import AUDIT, CALLBACKS, HANDOFF, OUTBOX_WATCHER, SOCKETS, STAFF_WEB, StaffWeb
 from insight import web_insight
@@ -94,6 +96,8 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     )
     address = AddressBook(redis, Address(settings.form_of_address), settings.retention_seconds)
     outbox = VoicedOutbox(redis, settings.retention_seconds, address)  # "je" or "u"
+    durability = Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms)
+    delivery = Delivery(redis, outbox, durability)  # every reply's write path
     registrar = Registrar(redis, settings.registration_idle_seconds, settings.insight_keep_days)
     handoff = HandoffService(
         redis,
@@ -109,13 +113,12 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         ),
         registrar,
         callback_button=callback_texts().say("offer") if settings.callback_key else None,
-        outbox=outbox,
-        durability=Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms),
+        delivery=delivery,
     )
     app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
     app[TRACKERS] = RasaTrackers(trackers)
     handoff.on_quiet(app[TRACKERS].redact)  # a quiet conversation: redacted in Rasa's tracker too
-    app[OUTBOX], app[REGISTRAR] = outbox, registrar
+    app[OUTBOX], app[DELIVERY], app[REGISTRAR] = outbox, delivery, registrar
     app[CALLBACKS] = Callbacks(
         redis,
         NumberCipher(settings.callback_key) if settings.callback_key else None,
@@ -160,6 +163,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
             Limit(*settings.urgent_per_service),
         ),
         callbacks=app[CALLBACKS],
+        delivery=delivery,
     )
     yield
     with contextlib.suppress(Exception):
@@ -229,7 +233,9 @@ async def _close_widget_sockets(app: web.Application) -> None:
 
 async def _widget(app: web.Application) -> AsyncIterator[None]:
     sessions = widget_sessions(app[REDIS], app[SETTINGS].retention_seconds)
-    app[WIDGET].start(app[CORE], app[TEXTS], app[OUTBOX_WATCHER], sessions, app[OUTBOX], app[REDIS])
+    app[WIDGET].start(
+        app[CORE], app[TEXTS], app[OUTBOX_WATCHER], sessions, app[DELIVERY], app[REDIS]
+    )
     yield
     await app[WIDGET].stop()
 

@@ -36,6 +36,8 @@ from bot.origins import allowed_origin
 from bot.text_input import InputRejected, RateLimited, Unavailable, normalise_text
 from bot.web_errors import storage_unavailable, unavailable
 from common.names import Channel
+from delivery.marker import HeldMarker, Reader
+from delivery.reply import Reply
 from handoff.web_keys import OUTBOX_WATCHER
 
 CHANNEL = Channel.API
@@ -132,12 +134,12 @@ async def _json_object(request: web.Request) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _shown(replies: list[Any], echo: bool) -> list[dict[str, Any]]:
-    """The replies as sent. The core's ``recipient_id`` is the token: only a Rasa REST client
-    that sent it as its ``sender`` gets it back (``echo``), as Rasa's REST channel does."""
+def _shown(replies: list[Reply], token: str, echo: bool) -> list[dict[str, Any]]:
+    """The replies as sent. Only a Rasa REST client that sent the token as its ``sender`` gets
+    it back as each reply's ``recipient_id`` (``echo``), as Rasa's REST channel does."""
     if echo:
-        return [dict(r) for r in replies]
-    return [{k: v for k, v in r.items() if k != "recipient_id"} for r in replies]
+        return [{"recipient_id": token, **r} for r in replies]
+    return [dict(r) for r in replies]
 
 
 @routes.post("/api/chat")
@@ -186,7 +188,7 @@ async def chat(request: web.Request) -> web.Response:
             return json_error(429, "rate_limited", request.app[TEXTS].get("rate_limited"))
         return _bad_request(request, refusal.code)
     headers = {TOKEN_HEADER: token} if new and issued else None  # unkept: no token to give
-    return web.json_response(_shown(replies, echo=by_sender), headers=headers)
+    return web.json_response(_shown(replies, token, echo=by_sender), headers=headers)
 
 
 @routes.post("/api/chat/session")
@@ -239,20 +241,21 @@ async def updates(request: web.Request) -> web.Response:
         return _bad_request(request, "invalid_wait")
     core = request.app[CORE]
     cid = core.conversation_id(CHANNEL, token)
-    outbox = request.app[OUTBOX]
+    marker = HeldMarker(after)  # the client holds it: it sends back the ``next`` it got
+    reader = Reader(request.app[OUTBOX], cid, marker)
     async with request.app[OUTBOX_WATCHER].news(cid) as news:
-        found = await outbox.read(cid, after)
+        found = await reader.unread()
         if not found and wait:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(news), wait)
             # Both at once, so the woken poll waits for one Redis round trip, not two.
-            found, status = await asyncio.gather(outbox.read(cid, after), core.handoff.status(cid))
+            found, status = await asyncio.gather(reader.unread(), core.handoff.status(cid))
         else:
             status = await core.handoff.status(cid)
+    if found:
+        await reader.delivered(found[-1].id)
     messages = [{"id": i, **m} for i, m in found]
-    return web.json_response(
-        {"messages": messages, "next": found[-1][0] if found else after, "handoff": status}
-    )
+    return web.json_response({"messages": messages, "next": marker.after, "handoff": status})
 
 
 @routes.post("/api/chat/typing")

@@ -25,7 +25,7 @@ def unavailable(request: web.Request, refusal: Unavailable) -> web.Response:
     body: dict[str, Any] = {**error_body(refusal.code, request.app[TEXTS].get(refusal.code))}
     card = next((m for m in refusal.shown if "crisis" in (m.get("custom") or {})), None)
     if card is not None:
-        body["crisis"] = {k: v for k, v in card.items() if k != "recipient_id"}  # the token
+        body["crisis"] = dict(card)
     response = web.json_response(body, status=503)
     response.headers["Retry-After"] = str(refusal.retry_after(request.app[SETTINGS]))
     return response

@@ -1,16 +1,17 @@
 """Every successful write request is answered only once the replicas have its writes.
 
-``ConversationCore.handle`` and ``HandoffService.send`` confirm their own writes (every
-channel); this middleware covers the rest of the HTTP writes (claims, notes, closing a chat,
-accounts) with the same :class:`handoff.durability.Durability`, a no-op without replicas.
+``ConversationCore.handle`` (through delivery/write.py, every channel) and
+``HandoffService.send`` confirm their own writes; this middleware covers the rest of the HTTP
+writes (claims, notes, closing a chat, accounts) with the same
+:class:`delivery.durability.Durability`, a no-op without replicas.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from bot.app_keys import DELIVERY
 from bot.web_errors import Handler
-from handoff.web_keys import HANDOFF
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SKIPPED_PATHS = ("/socket.io",)  # engine.io's own traffic; the widget's acks are Socket.IO's
@@ -27,5 +28,5 @@ async def replicated_writes(request: web.Request, handler: Handler) -> web.Strea
         and response.status < 400
         and not request.path.startswith(SKIPPED_PATHS)
     ):
-        await request.app[HANDOFF].confirm_durable()
+        await request.app[DELIVERY].confirm()
     return response

@@ -5,7 +5,7 @@ from handoff.hours import OpeningHours, opening_hours
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
 from handoff.store import Handoff, HandoffStore
-from handoff.transcript import Outbox, OutboxWatcher, Transcript
+from handoff.transcript import Transcript
 
 __all__ = [
     "Handoff",
@@ -13,8 +13,6 @@ __all__ = [
     "HandoffService",
     "HandoffStore",
     "OpeningHours",
-    "Outbox",
-    "OutboxWatcher",
     "State",
     "Timing",
     "Transcript",

@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import hashlib
 
+# Delivery's keys (delivery/keys.py), named here too so that this module lists every key.
+from delivery.keys import OUTBOX_NEWS as OUTBOX_NEWS
+from delivery.keys import REPLICATION_MARK as REPLICATION_MARK
+from delivery.keys import USER_SIGNALS as USER_SIGNALS
+from delivery.keys import outbox as outbox
+
 # The staff keys the handoff reads too (staff/keys.py has them all).
 from staff.keys import EVENTS as EVENTS
 from staff.keys import account as account
@@ -22,8 +28,6 @@ CLOSED = "cjg:handoff:closed"  # zset: hid -> closed at (ms), the history
 LEFT = "cjg:handoff:left"  # zset: hid -> left at (ms), messages left outside opening hours
 STATS = "cjg:handoff:stats"  # hash: running averages for the wait estimate
 ROUTED = "cjg:handoff:routed"  # zset: hid -> end of its head start for matching staff (ms)
-OUTBOX_NEWS = "cjg:outbox:news"  # pub/sub channel: the cid of an outbox that got a message
-USER_SIGNALS = "cjg:user:signals"  # pub/sub channel: passing news for a user (staff typing)
 PRESENCE = "cjg:staff:presence"  # zset: username -> last heartbeat (ms)
 STATUS = "cjg:staff:status"  # hash: username -> online | away
 
@@ -36,11 +40,6 @@ def conversation(cid: str) -> str:
 # Fields of the conversation hash that "je" or "u" keeps (bot/address.py).
 ADDRESS_FIELD = "address"  # "je" or "u": what the parent chose
 YOUTH_FIELD = "address_youth"  # "1": a youth writes; always "je"
-
-
-def outbox(cid: str) -> str:
-    """Stream: messages for the user that did not come as a direct reply (staff, queue news)."""
-    return f"cjg:conv:{cid}:out"
 
 
 def handoffs_of(cid: str) -> str:
@@ -120,11 +119,6 @@ def api_conversation(token_hash: str) -> str:
 def widget_session(id_hash: str) -> str:
     """String: the pseudonym (cid) of a widget session id the server issued (its SHA-256)."""
     return f"cjg:widget:session:{id_hash}"
-
-
-# Redis Sentinel (handoff/replication.py): the small write that acknowledged requests wait on
-# until the replicas have it (WAIT counts only its own connection's writes). No personal data.
-REPLICATION_MARK = "cjg:replication:mark"
 
 
 # Callback requests (handoff/callbacks.py). The phone number lives only in ``callback_number``,

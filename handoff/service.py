@@ -22,8 +22,9 @@ from redis.asyncio import Redis
 from base.registrar import Fact, Registrar
 from common.content import ServiceMessages
 from common.names import State
+from delivery.outbox import Outbox
+from delivery.write import Delivery
 from handoff import keys
-from handoff.durability import Durability
 from handoff.enough import EnoughQuestion
 from handoff.hours import OpeningHours
 from handoff.municipality_question import MunicipalityQuestion
@@ -33,7 +34,7 @@ from handoff.routing import Router
 from handoff.service_parts import Message, Parts, Timing
 from handoff.staff_side import StaffSide
 from handoff.store import HandoffStore
-from handoff.transcript import Outbox, Transcript
+from handoff.transcript import Transcript
 from handoff.upkeep import Upkeep
 from handoff.user_side import UserSide
 
@@ -50,13 +51,13 @@ class HandoffService:
         timing: Timing,
         registrar: Registrar | None = None,
         callback_button: str | None = None,
-        outbox: Outbox | None = None,
-        durability: Durability | None = None,
+        delivery: Delivery | None = None,
     ) -> None:
         """``callback_button``: the title of a "call me back" button beside "leave a message"
-        (None: callbacks are off). ``outbox``: where the user's replies wait (bot/web_app.py
-        gives one that says "je" or "u"). ``durability``: when an acknowledged write is safe
-        (handoff/durability.py; by default a no-op, as without replicas)."""
+        (None: callbacks are off). ``delivery``: the user's outbox (bot/web_app.py gives one
+        that says "je" or "u") and when an acknowledged write is safe (delivery/durability.py;
+        by default a plain outbox and no replicas to wait for)."""
+        delivery = delivery or Delivery(redis, Outbox(redis, timing.retention_seconds))
         self.timing = timing
         store = HandoffStore(redis, timing.retention_seconds)
         registrar = registrar or Registrar(redis)
@@ -68,11 +69,11 @@ class HandoffService:
             timing=timing,
             store=store,
             transcript=Transcript(redis, timing.retention_seconds),
-            outbox=outbox or Outbox(redis, timing.retention_seconds),
+            outbox=delivery.outbox,
             registrar=registrar,
             presence=presence,
             router=router,
-            durability=durability or Durability(),
+            durability=delivery.durability,
         )
         self._parts = parts
         registrar.set_busy_check(self._busy)
@@ -145,7 +146,7 @@ class HandoffService:
             State.WITH_STAFF,
         )
 
-    # --- the figures and durability, for the conversation core -------------------------------
+    # --- the figures, for the conversation core ----------------------------------------------
 
     async def register(self, cid: str, channel: str, facts: Iterable[Fact] = ()) -> None:
         """Counts what happened in a running conversation for the figures (base/registrar.py)."""
@@ -159,8 +160,3 @@ class HandoffService:
         """Run when a conversation has gone quiet, before it is counted (the core redacts
         Rasa's tracker there); True means personal data was found: not anonymous."""
         self._parts.registrar.set_quiet_hook(hook)
-
-    async def confirm_durable(self) -> None:
-        """Waits until this connection's writes are on the replicas the settings ask for
-        (handoff/durability.py); a RedisError when they are not."""
-        await self._parts.durability.confirm(self._parts.redis)

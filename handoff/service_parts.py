@@ -18,12 +18,13 @@ from redis.asyncio import Redis
 from base.registrar import Fact, Registrar
 from common.content import ServiceMessages, service_messages
 from common.payload import CANCEL
-from handoff.durability import Durability
+from delivery.durability import Durability
+from delivery.outbox import Outbox
 from handoff.hours import OpeningHours
 from handoff.presence import Presence
 from handoff.routing import Router
 from handoff.store import HandoffStore, now_ms
-from handoff.transcript import Outbox, Transcript
+from handoff.transcript import Transcript
 
 log = logging.getLogger(__name__)
 

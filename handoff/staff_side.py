@@ -12,6 +12,7 @@ from typing import Any
 from base.registrar import Fact
 from common.names import Reason, State
 from common.payload import END, RATING
+from delivery.outbox import OUTBOX_MAX, encoded
 from handoff import keys
 from handoff.enough import EnoughQuestion
 from handoff.presence import Status
@@ -19,7 +20,7 @@ from handoff.queue_news import QueueNews
 from handoff.routing import Audience
 from handoff.service_parts import Parts, as_json, event
 from handoff.store import Handoff, now_ms
-from handoff.transcript import OUTBOX_MAX, Entry, encoded
+from handoff.transcript import Entry
 from staff import events
 from staff.accounts import Account
 

@@ -10,10 +10,10 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis
 
+from delivery.watcher import OutboxWatcher
 from handoff.audit import AuditLog
 from handoff.callbacks import Callbacks
 from handoff.service import HandoffService
-from handoff.transcript import OutboxWatcher
 
 HANDOFF = web.AppKey("handoff", HandoffService)
 AUDIT = web.AppKey("audit", AuditLog)

@@ -1,5 +1,5 @@
 """A Redis master with one replica (connected at run time, as Sentinel's set-up would), for the
-tests of what waits for replicas (handoff/replication.py, handoff/durability.py)."""
+tests of what waits for replicas (delivery/durability.py, delivery/durability.py)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ async def master_and_replica(directory: Path) -> AsyncIterator[tuple[RedisServer
         for _ in range(100):
             seen = await master.info("replication")
             # "online" on the master's side too: a replica still syncing is not in ROLE's
-            # list, and a wait for replicas would then count none (handoff/replication.py).
+            # list, and a wait for replicas would then count none (delivery/durability.py).
             if (
                 seen["connected_slaves"] == 1
                 and "online" in str(seen.get("slave0"))

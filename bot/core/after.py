@@ -17,13 +17,13 @@ from bot.client_rasa import RasaUnavailable
 from bot.core.crisis import Crisis
 from bot.core.handoffs import Handoffs
 from bot.core.utterance import Utterance
-from bot.messages import BotMessage, from_rasa
 from common import registration
 from common.content import ServiceMessages
 from common.handoff_payload import HandoffRequest
 from common.names import Channel
 from common.offers import catalogue
 from common.safety import nlu_signal
+from delivery.reply import Reply, from_rasa
 from handoff.service import HandoffService
 from insight.unclear import Kind, UnclearQuestions
 
@@ -50,9 +50,9 @@ class AfterEffects:
         self._crisis = crisis
         self._handoffs = handoffs
 
-    async def answer(self, u: Utterance, raw: list[Any]) -> list[BotMessage]:
+    async def answer(self, u: Utterance, raw: list[Any]) -> list[Reply]:
         """The replies to show for Rasa's raw answer, with what it set off done."""
-        replies = [m for m in (from_rasa(r, u.incoming.user_id) for r in raw) if m is not None]
+        replies = [m for m in (from_rasa(r) for r in raw) if m is not None]
         if youth_turn(replies):  # youths always get "je"
             try:
                 await self._address.note_youth(u.cid)
@@ -72,7 +72,7 @@ class AfterEffects:
             return [u.unavailable(self._texts, "no_answer")]
         return replies + await self._handoff_asked(u, replies)
 
-    async def _handoff_asked(self, u: Utterance, replies: list[BotMessage]) -> list[BotMessage]:
+    async def _handoff_asked(self, u: Utterance, replies: list[Reply]) -> list[Reply]:
         """The handoff the assistant asked for (the first request in its replies), started."""
         for message in replies:
             request = HandoffRequest.from_custom(message.get("custom"))
@@ -85,15 +85,13 @@ class AfterEffects:
                 return [u.unavailable(self._texts, "handoff_failed")]
         return []
 
-    async def _register(
-        self, u: Utterance, replies: list[BotMessage]
-    ) -> tuple[list[BotMessage], list[Fact]]:
+    async def _register(self, u: Utterance, replies: list[Reply]) -> tuple[list[Reply], list[Fact]]:
         """Takes the assistant's registration notes out of its replies and records them; keeps
         a redacted copy of a question it did not understand; sends offer links through the
         counting redirect. Never fails the reply. Returns the replies to show and the facts."""
         facts: list[Fact] = []
         unclear: tuple[str, str | None] | None = None
-        shown: list[BotMessage] = []
+        shown: list[Reply] = []
         for message in replies:
             custom = message.get("custom")
             if isinstance(custom, dict) and set(custom) == {"offer"}:  # names the offer before
@@ -118,8 +116,8 @@ class AfterEffects:
         return shown, facts
 
     async def _ask_enough(
-        self, u: Utterance, facts: list[Fact], replies: list[BotMessage]
-    ) -> list[BotMessage]:
+        self, u: Utterance, facts: list[Fact], replies: list[Reply]
+    ) -> list[Reply]:
         """ "Heb je hier genoeg aan ...?" after the first sure answer (handoff/enough.py); an
         optional question, so a failure only leaves it out."""
         try:
@@ -129,7 +127,7 @@ class AfterEffects:
             return []
         return [] if asked is None else u.to_user([asked])
 
-    def _counted_links(self, message: BotMessage, offer_id: object, channel: str) -> BotMessage:
+    def _counted_links(self, message: Reply, offer_id: object, channel: str) -> Reply:
         """An offer's link goes via /go/<offer>, which counts the click and redirects. The offer
         finder names the offer in a ``custom`` of its own right after the offer (Rasa sends a
         message's ``custom`` separately): offers can share a link, so the link alone cannot say
@@ -142,4 +140,4 @@ class AfterEffects:
             return message  # Telegram refuses link buttons to a local http address
         link = f"{self._public_url}/go/{offer.id}?via={channel}"
         counted = [{**b, "payload": link} if b["payload"] == offer.link else b for b in buttons]
-        return cast(BotMessage, {**message, "buttons": counted})
+        return cast(Reply, {**message, "buttons": counted})

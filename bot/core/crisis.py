@@ -15,12 +15,12 @@ from bot import safety
 from bot.core.handoffs import Handoffs
 from bot.core.routing import WITH_A_PERSON, Routing
 from bot.core.utterance import Utterance
-from bot.messages import BotMessage
 from bot.text_input import StorageUnavailable
 from common.content import ServiceMessages
 from common.handoff_payload import HandoffRequest
 from common.names import Reason, State
 from common.safety import Signal
+from delivery.reply import Reply
 from handoff.service import HandoffService
 from handoff.store import Conversation
 from handoff.transcript import Role
@@ -47,7 +47,7 @@ class Crisis:
 
     async def respond(
         self, u: Utterance, signal: Signal, said_to_rasa: bool = False
-    ) -> list[BotMessage]:
+    ) -> list[Reply]:
         """The card, then the handoff. ``said_to_rasa``: Rasa has the message (its crisis
         intent), so a failure after the card is reported instead of asking for a retry."""
         log.warning("safety signal (%s) on channel %s", signal.category, u.channel)
@@ -64,7 +64,7 @@ class Crisis:
             await self._handoff.register(u.cid, u.channel, signalled)
         return replies
 
-    async def _escalate(self, u: Utterance, signal: Signal, said_to_rasa: bool) -> list[BotMessage]:
+    async def _escalate(self, u: Utterance, signal: Signal, said_to_rasa: bool) -> list[Reply]:
         """One alarm per handoff, and new urgent handoffs within the flood limits
         (``handoff.urgent``); past a limit the conversation keeps or gets a normal place in the
         queue, labelled for staff, and every console is told how many were limited."""
@@ -86,7 +86,7 @@ class Crisis:
 
     async def _urgent_handoff(
         self, u: Utterance, state: Conversation, signal: Signal, said_to_rasa: bool
-    ) -> list[BotMessage]:
+    ) -> list[Reply]:
         """No person involved yet: a new handoff, urgent within the limits, with what the
         CJG can do now said honestly."""
         if state.state == State.CALLBACK:  # the callback questions stop; safety first

@@ -7,9 +7,9 @@ import logging
 
 from bot.client_rasa import RasaClient, RasaUnavailable
 from bot.core.utterance import Utterance
-from bot.messages import BotMessage
 from common.handoff_payload import HandoffRequest
 from common.names import Reason, State
+from delivery.reply import Reply
 from handoff.callbacks import Callbacks
 from handoff.callbacks import Turn as CallbackTurn
 from handoff.requests import HandoffLog
@@ -39,7 +39,7 @@ class Handoffs:
         request: HandoffRequest,
         also: list[tuple[Role, str]] | None = None,
         flow: bool = True,
-    ) -> list[BotMessage]:
+    ) -> list[Reply]:
         """``also``: what the user said that Rasa never saw (a safety message). A callback
         wish starts the service's callback questions instead (handoff/callbacks.py); ``flow``
         False: a chat after all."""
@@ -59,7 +59,7 @@ class Handoffs:
         log.info("handoff requested (%s) on channel %s", request.reason, u.channel)
         return u.to_user(own)
 
-    async def callback_turn(self, u: Utterance, step: CallbackTurn) -> list[BotMessage]:
+    async def callback_turn(self, u: Utterance, step: CallbackTurn) -> list[Reply]:
         """The callback questions' replies; a chat handoff when the user chose one (or is a
         youth, who is never asked for a number)."""
         replies = u.to_user(step.messages)

@@ -12,11 +12,11 @@ from bot.address import AddressBook
 from bot.core.checks import storage_or_retry
 from bot.core.handoffs import Handoffs
 from bot.core.utterance import Utterance
-from bot.messages import BotMessage
 from common.address import PAYLOADS, WISH_MAX_WORDS, Address, wish
 from common.content import ServiceMessages
 from common.names import State
 from common.payload import ASK_CALLBACK, is_service_payload
+from delivery.reply import Reply
 from handoff import enough
 from handoff.callbacks import Callbacks
 from handoff.service import HandoffService
@@ -41,7 +41,7 @@ class Routing:
         self._callbacks = callbacks
         self._handoffs = handoffs
 
-    async def route(self, u: Utterance, state: Conversation) -> list[BotMessage] | None:
+    async def route(self, u: Utterance, state: Conversation) -> list[Reply] | None:
         """The replies of the service itself or of staff's side; None: the assistant answers.
         A Redis error means nothing was kept (StorageUnavailable: the client may send it again).
         """
@@ -65,7 +65,7 @@ class Routing:
                     return [await self._choose(u, form)]
         return None
 
-    async def to_staff(self, u: Utterance, state: Conversation) -> list[BotMessage] | None:
+    async def to_staff(self, u: Utterance, state: Conversation) -> list[Reply] | None:
         """The user's words while a person is involved: to staff (waiting, with staff) or kept
         for them (leaving a message). None in the assistant's states (bot, callback)."""
         if state.state in WITH_A_PERSON:
@@ -76,7 +76,7 @@ class Routing:
             return None
         return u.to_user(own)
 
-    async def _service(self, u: Utterance, state: Conversation) -> list[BotMessage] | None:
+    async def _service(self, u: Utterance, state: Conversation) -> list[Reply] | None:
         """The service's own questions, in any state: "je" or "u", "Heb je hier genoeg aan?",
         and the callback questions."""
         if u.text in PAYLOADS:  # the widget's control, Telegram's /u and /je
@@ -89,7 +89,7 @@ class Routing:
                 return await self._handoffs.callback_turn(u, step)
         return None
 
-    async def _callback_instead(self, u: Utterance, state: Conversation) -> list[BotMessage] | None:
+    async def _callback_instead(self, u: Utterance, state: Conversation) -> list[Reply] | None:
         """ "Bel me liever terug" instead of waiting or leaving a message: back to the assistant,
         which takes the wish (it knows whether a youth asks, who is never asked a number). A
         reply only when staff took the chat just now."""
@@ -99,7 +99,7 @@ class Routing:
             return u.to_user([{"text": self._texts.get("handoff_cancel_too_late")}])
         return None
 
-    async def _choose(self, u: Utterance, form: Address) -> BotMessage:
+    async def _choose(self, u: Utterance, form: Address) -> Reply:
         """The parent's choice of "je" or "u", kept for the conversation; a youth keeps "je"."""
         if await self._address.is_youth(u.cid):
             key, form = "address_youth", Address.JE

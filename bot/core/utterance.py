@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
 
-from bot.messages import BotMessage, service_message
 from common.content import ServiceMessages
+from delivery.reply import Reply, service_reply
 from handoff.service import Message
 
 
@@ -36,15 +36,11 @@ class Utterance:
     def channel(self) -> str:
         return self.incoming.channel
 
-    def to_user(self, own: Iterable[Message]) -> list[BotMessage]:
-        """The service's own messages, in the same shape as Rasa's replies."""
-        return [_addressed(m, self.incoming.user_id) for m in own]
+    def to_user(self, own: Iterable[Message]) -> list[Reply]:
+        """The service's own messages (built in handoff/) as replies: Rasa's shape, no
+        recipient (delivery/reply.py)."""
+        return [cast(Reply, m) for m in own]
 
-    def unavailable(self, texts: ServiceMessages, key: str) -> BotMessage:
+    def unavailable(self, texts: ServiceMessages, key: str) -> Reply:
         """A message the service says itself when it has no answer (``key`` in content/)."""
-        return service_message(self.incoming.user_id, texts.get(key), key)
-
-
-def _addressed(message: Message, user_id: str) -> BotMessage:
-    """A service message for this user, in the same shape as Rasa's replies."""
-    return cast(BotMessage, {"recipient_id": user_id, **message})
+        return service_reply(texts.get(key), key)

@@ -32,7 +32,8 @@ from bot.telegram.handlers import Handlers
 from bot.telegram.push import Pusher
 from bot.telegram.render import Buttons
 from common.content import ServiceMessages
-from handoff.transcript import Outbox, OutboxWatcher
+from delivery.outbox import Outbox
+from delivery.watcher import OutboxWatcher
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"

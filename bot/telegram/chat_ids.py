@@ -12,6 +12,8 @@ import hashlib
 from cryptography.fernet import Fernet, InvalidToken
 from redis.asyncio import Redis
 
+from delivery.marker import StoredMarker
+
 CHAT_KEY_PREFIX = "cjg:tg:chat:"
 
 
@@ -43,12 +45,10 @@ class ChatIds:
         except (InvalidToken, ValueError):
             return None
 
-    async def delivered(self, cid: str) -> str:
-        """The id of the last outbox message this chat has been sent."""
-        return str(await self._redis.get(_delivered_key(cid)) or "0-0")
-
-    async def mark_delivered(self, cid: str, entry_id: str) -> None:
-        await self._redis.set(_delivered_key(cid), entry_id, ex=self._retention)
+    def marker(self, cid: str) -> StoredMarker:
+        """How far this chat has been sent its outbox: kept in Redis, so any instance can send
+        next (delivery/marker.py)."""
+        return StoredMarker(self._redis, _delivered_key(cid), self._retention)
 
     async def forget(self, cid: str) -> None:
         await self._redis.delete(_key(cid), _delivered_key(cid))

@@ -2,8 +2,9 @@
 message) to their chat, as soon as it arrives.
 
 ``deliver`` listens to the instance's ``OutboxWatcher``, so every instance hears the outbox news.
-A Redis lock per conversation and a "delivered up to" id make sure each message is sent once,
-whichever instance sends it: a message is sent only by the lock's holder, the mark is recorded
+A Redis lock per conversation and a read marker in Redis (delivery/marker.py) make sure each
+message is sent once, whichever instance sends it: a message is sent only by the lock's holder,
+the mark is recorded
 right after each send (before the next one and before the lock goes), and the holder renews the
 lock while it sends, so a long flood wait (``retry_after``) cannot let it expire and a second
 instance send the same message. What is left is documented in docs/API.md: a message may come
@@ -28,7 +29,8 @@ from telegram.error import TelegramError
 from bot.telegram.chat_ids import CHAT_KEY_PREFIX, ChatIds
 from bot.telegram.handlers import Sent, send
 from bot.telegram.render import Buttons
-from handoff.transcript import Outbox
+from delivery.marker import Reader
+from delivery.outbox import Outbox
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 30  # renewed every third of it while sending
@@ -70,9 +72,10 @@ class Pusher:
             lock = self._redis.lock(f"cjg:tg:lock:{cid}", timeout=LOCK_SECONDS, blocking=False)
             if not await lock.acquire():
                 return sent  # another instance is sending; it looks again when it is done
+            reader = Reader(self._outbox, cid, self._chat_ids.marker(cid))
             renewing = asyncio.create_task(_renew(lock))
             try:
-                done, after = await self._send_pending(cid, chat_id, lock)
+                done, whole = await self._send_pending(reader, chat_id, lock)
             finally:
                 renewing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -80,32 +83,31 @@ class Pusher:
                 with contextlib.suppress(LockError):  # lost: the sends stopped before that
                     await lock.release()
             sent += done
-            if after is None:
+            if not whole:
                 return sent  # a failed send waits for the next news; nothing is skipped
-            if not await self._outbox.read(cid, after, count=1):
+            if not await reader.waiting():
                 return sent
 
-    async def _send_pending(self, cid: str, chat_id: int, lock: Lock) -> tuple[int, str | None]:
-        """How many were sent, and the id sent up to (None when a send failed)."""
-        sent, after = 0, await self._chat_ids.delivered(cid)
-        for entry_id, message in await self._outbox.read(cid, after):
+    async def _send_pending(self, reader: Reader, chat_id: int, lock: Lock) -> tuple[int, bool]:
+        """How many were sent, and whether all that waited went (False when a send failed)."""
+        sent = 0
+        for entry_id, message in await reader.unread():
             if not await lock.owned():  # the lock was lost: its new holder sends from here
-                return sent, None
+                return sent, False
             result = await send(self._bot, chat_id, message, self._buttons)
             if result == Sent.FAILED:
-                return sent, None
+                return sent, False
             if result == Sent.BLOCKED:
-                skipped = await self._outbox.read(cid, after)
-                last = skipped[-1][0] if skipped else entry_id
-                await self._chat_ids.mark_delivered(cid, last)
+                skipped = await reader.unread()
+                await reader.delivered(skipped[-1].id if skipped else entry_id)
                 log.warning(
                     "Telegram chat blocked the bot; %d message(s) marked undeliverable",
                     len(skipped),
                 )
-                return sent, last
-            await self._chat_ids.mark_delivered(cid, entry_id)
-            sent, after = sent + 1, entry_id
-        return sent, after
+                return sent, True
+            await reader.delivered(entry_id)
+            sent += 1
+        return sent, True
 
 
 async def _renew(lock: Lock) -> None:

@@ -26,7 +26,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import socketio
 from aiohttp import WSCloseCode, web
@@ -38,14 +38,17 @@ from bot.client_address import client_address
 from bot.config import Settings
 from bot.conversation import ConversationCore, Incoming
 from bot.credentials import IssuedIds
-from bot.messages import service_message
 from bot.origins import allowed_origin
-from bot.text_input import InputRejected, StorageUnavailable, Unavailable
+from bot.text_input import InputRejected, NotConfirmed, StorageUnavailable, Unavailable
 from bot.widget.render import bot_uttered, handoff_event, rasa_uttered, stream_id
 from common.content import ServiceMessages
 from common.names import Channel
+from delivery.durability import NotReplicated
+from delivery.marker import READ_BATCH, START, HeldMarker, Reader
+from delivery.reply import Reply, service_reply
+from delivery.watcher import OutboxWatcher
+from delivery.write import Delivery, Keep, NotWritten
 from handoff.keys import client_message
-from handoff.transcript import Outbox, OutboxWatcher
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +67,6 @@ MESSAGE_ID = re.compile(r"[0-9A-Za-z-]{8,64}")
 PENDING_SECONDS = 10
 PENDING_RENEW_SECONDS = 3
 KEPT_SECONDS = 3600
-READ_BATCH = 100
 CLOSE_SECONDS = 3  # a socket that does not take its close in time is cut off by the server
 USER_TYPING_EVERY = 1.5  # seconds; a faster client only costs staff consoles work
 
@@ -73,7 +75,7 @@ USER_TYPING_EVERY = 1.5  # seconds; a faster client only costs staff consoles wo
 class _Socket:
     session_id: str
     cid: str
-    after: str  # the last outbox id sent to this socket
+    marker: HeldMarker  # the last outbox id sent to this socket (delivery/marker.py)
     # Opted in to the extensions (ids, acknowledgements, cjg_* events): our widget. Others get
     # Rasa's own shapes, each message once.
     extended: bool
@@ -81,6 +83,16 @@ class _Socket:
     sending: asyncio.Lock = field(default_factory=asyncio.Lock)
     typed_at: float = 0.0
     address: str | None = None  # only to count messages (rate limits)
+
+
+@dataclass
+class _Answer:
+    """What became of one user message: its replies, and why it was not handled if it was not."""
+
+    replies: list[dict[str, Any]]
+    refusal: InputRejected | None = None
+    written: bool = False  # by the core: in the outbox with the "kept" mark, and confirmed
+    failed: NotWritten | None = None  # the core could not write them: say them directly
 
 
 class WidgetChannel:
@@ -100,7 +112,7 @@ class WidgetChannel:
         self._core: ConversationCore | None = None
         self._texts: ServiceMessages | None = None
         self._issued: IssuedIds | None = None
-        self._outbox: Outbox | None = None
+        self._delivery: Delivery | None = None
         self._redis: Redis | None = None
         self._sockets: dict[str, _Socket] = {}
         self._by_cid: dict[str, set[str]] = {}
@@ -132,12 +144,13 @@ class WidgetChannel:
         texts: ServiceMessages,
         watcher: OutboxWatcher,
         sessions: IssuedIds,
-        outbox: Outbox,
+        delivery: Delivery,
         redis: Redis,
     ) -> None:
-        """``outbox``: where the replies wait; ``redis``: the widget's message ids."""
+        """``delivery``: the outbox where the replies wait, and their write path;
+        ``redis``: the widget's message ids."""
         self._core, self._texts, self._issued = core, texts, sessions
-        self._outbox, self._redis = outbox, redis
+        self._delivery, self._redis = delivery, redis
         watcher.add_listener(self._news)
         watcher.add_signal_listener(self._signal)
 
@@ -168,10 +181,10 @@ class WidgetChannel:
         return self._core
 
     @property
-    def outbox(self) -> Outbox:
-        if self._outbox is None:
+    def delivery(self) -> Delivery:
+        if self._delivery is None:
             raise RuntimeError("WidgetChannel.start() was not called")
-        return self._outbox
+        return self._delivery
 
     @property
     def redis(self) -> Redis:
@@ -239,7 +252,10 @@ class WidgetChannel:
             await self.sio.leave_room(sid, old.session_id)
         cid = self.core.conversation_id(CHANNEL, session_id)
         self._bind(
-            sid, _Socket(session_id, cid, last or "0-0", extended, address=self._address(sid))
+            sid,
+            _Socket(
+                session_id, cid, HeldMarker(last or START), extended, address=self._address(sid)
+            ),
         )
         if extended:  # the room only carries cjg_forgotten
             await self.sio.enter_room(sid, session_id)
@@ -285,26 +301,28 @@ class WidgetChannel:
                 return {"ok": False, "error": "in_progress", "retry_after": 2, "notice": ""}
             try:
                 async with self._pending(socket.cid, mid):
-                    replies, refusal = await self._answer(sid, socket, data.get("message"), mid)
-                kept = None
+                    answer = await self._answer(sid, socket, data.get("message"), mid)
+                replies, refusal = answer.replies, answer.refusal
+                if isinstance(refusal, NotConfirmed):  # written with its mark: a retry finds it
+                    return await self._unconfirmed(sid, socket, refusal.shown)
                 if isinstance(refusal, Unavailable):
                     await self._settle(socket.cid, mid, refusal)  # its id is free again
                     if data.get("cjg_retry") is True:  # the crisis card, now
                         await self._emit_directly(sid, refusal.shown, socket.extended)
                         return self._retrying(refusal)
-                elif mid is not None:  # "kept" together with the replies, or neither: an
-                    # instance that dies between the two loses no answer and answers none twice
-                    kept = (client_message(socket.cid, mid), "kept", KEPT_SECONDS)
                 try:
-                    await self.outbox.push_all(socket.cid, replies, also_set=kept)
+                    if answer.failed is not None:  # the core could not write them
+                        raise answer.failed
+                    if not answer.written:
+                        await self._write(socket.cid, mid, replies, refusal)
+                except NotReplicated:  # written, not confirmed: a retry finds it kept
+                    return await self._unconfirmed(sid, socket, replies)
                 except RedisError as exc:  # answered (or refused) all the same: say it once
                     log.error("widget reply could not be stored (%s)", type(exc).__name__)
-                    if kept is not None:
+                    if mid is not None and not isinstance(refusal, Unavailable):
                         await self._settle(socket.cid, mid, refusal)
                     await self._emit_directly(sid, replies, socket.extended)
                 else:
-                    if kept is not None and not await self._confirmed(sid, socket, replies):
-                        return self._retrying(StorageUnavailable())
                     with contextlib.suppress(RedisError):  # kept: sent at the next news
                         await self._deliver(sid)
                 with contextlib.suppress(RedisError):  # a choice, or youth mode, may be new
@@ -363,28 +381,46 @@ class WidgetChannel:
             else:
                 await redis.set(key, "kept", ex=KEPT_SECONDS)
 
-    async def _confirmed(self, sid: str, socket: _Socket, replies: list[dict[str, Any]]) -> bool:
-        """Whether the turn, its replies and its "kept" mark are on the replicas the settings
-        ask for (handoff/durability.py): one confirmation after the outbox write, so that an
-        acknowledged message's answer survives a failover too. If not, the client sends the
-        message again (it finds "kept", or a new master without it answers it afresh), and a
-        crisis card is shown now all the same."""
-        try:
-            await self.core.handoff.confirm_durable()
-        except RedisError as exc:
-            log.error("widget reply not confirmed by the replicas (%s)", type(exc).__name__)
-            cards = [m for m in replies if "crisis" in (m.get("custom") or {})]
-            if cards:
-                await self._emit_directly(sid, cards, socket.extended)
-            return False
-        return True
+    @staticmethod
+    def _keep(cid: str, mid: str | None) -> Keep:
+        """The widget's replies wait in the outbox; with a message id, "kept" is set with them,
+        or neither is: an instance that dies between the two loses no answer and answers none
+        twice."""
+        return Keep(
+            outbox=True, mark=(client_message(cid, mid), "kept", KEPT_SECONDS) if mid else None
+        )
 
-    async def _answer(
-        self, sid: str, socket: _Socket, message: object, mid: str | None
-    ) -> tuple[list[dict[str, Any]], InputRejected | None]:
-        """The replies to one message, without recipient (the outbox is the session's own),
-        and why it was not handled, if it was not (the replies then say so in Dutch). With a
-        message id the caller confirms the writes itself, after the outbox (``_confirmed``)."""
+    async def _write(
+        self,
+        cid: str,
+        mid: str | None,
+        replies: list[dict[str, Any]],
+        refusal: InputRejected | None,
+    ) -> None:
+        """A refusal's replies (the core wrote the others). One with a reason is handled, so it
+        is acknowledged like a reply (delivery/write.py); one that kept nothing
+        (``Unavailable``) is only said."""
+        if isinstance(refusal, Unavailable):
+            await self.delivery.outbox.push_all(cid, replies)
+        else:
+            await self.delivery.acknowledge(cid, cast(list[Reply], replies), self._keep(cid, mid))
+
+    async def _unconfirmed(
+        self, sid: str, socket: _Socket, replies: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """The replies and their "kept" mark are written but not on the replicas the settings
+        ask for (delivery/durability.py): the client sends the message again (it finds "kept",
+        or a new master without it answers it afresh), and a crisis card is shown now all the
+        same."""
+        log.error("widget reply not confirmed by the replicas")
+        cards = [m for m in replies if "crisis" in (m.get("custom") or {})]
+        if cards:
+            await self._emit_directly(sid, cards, socket.extended)
+        return self._retrying(StorageUnavailable())
+
+    async def _answer(self, sid: str, socket: _Socket, message: object, mid: str | None) -> _Answer:
+        """The replies to one message (written to the outbox by the core, and confirmed), and
+        why it was not handled, if it was not (the replies then say so in Dutch)."""
         if not isinstance(message, str):
             rejected = InputRejected("invalid_request")  # binary data, numbers, objects
         elif len(message) > self._settings.max_message_chars * 2:
@@ -393,16 +429,21 @@ class WidgetChannel:
             await self._typing(sid, "bot", True)
             try:
                 said = Incoming(CHANNEL, socket.session_id, message, socket.address, mid)
-                replies = await self.core.handle(said, confirm=mid is None)
+                replies = await self.core.handle(said, self._keep(socket.cid, mid))
+            except NotWritten as exc:  # answered, but the outbox (which voices them) took nothing
+                shown = exc.replies
+                with contextlib.suppress(RedisError):  # "je" or "u", if Redis still says which
+                    shown = await self.core.address.render(socket.cid, shown)
+                return _Answer([dict(r) for r in shown], failed=exc)
             except InputRejected as refusal:
                 rejected = refusal
             except RedisError as exc:  # not kept, whatever failed: the same as a refused write
                 log.error("widget message could not be handled (%s)", type(exc).__name__)
                 rejected = StorageUnavailable()
             else:
-                return [_unaddressed(r) for r in replies], None
+                return _Answer([dict(r) for r in replies], written=True)
         shown = rejected.shown if isinstance(rejected, Unavailable) else []
-        return [*(_unaddressed(m) for m in shown), self._service(rejected.code)], rejected
+        return _Answer([*(dict(m) for m in shown), self._service(rejected.code)], rejected)
 
     def _retrying(self, refusal: Unavailable) -> dict[str, Any]:
         """The acknowledgement for a client that sends the message again by itself."""
@@ -451,14 +492,14 @@ class WidgetChannel:
         socket = self._sockets.get(sid)
         if socket is None:
             return
-        outbox = self.outbox
+        reader = Reader(self.delivery.outbox, socket.cid, socket.marker)
         async with socket.sending:
             while self._sockets.get(sid) is socket:
-                found = await outbox.read(socket.cid, socket.after, count=READ_BATCH)
+                found = await reader.unread(READ_BATCH)
                 handoff_news = False
                 for entry_id, message in found:
                     if socket.extended:
-                        acked = functools.partial(self._acked, socket.cid, entry_id)
+                        acked = functools.partial(self._acked, reader, entry_id)
                         await self.sio.emit(
                             "bot_uttered",
                             bot_uttered(entry_id, message),
@@ -469,18 +510,18 @@ class WidgetChannel:
                     else:  # Rasa's shapes, at most once, as Rasa's own channel
                         for payload in rasa_uttered(message):
                             await self.sio.emit("bot_uttered", payload, to=sid, ignore_queue=True)
-                        await outbox.forget_through(socket.cid, entry_id)
-                    socket.after = entry_id
+                        await reader.acknowledged(entry_id)
+                    await reader.delivered(entry_id)
                     handoff_news = handoff_news or handoff_event(message) is not None
                 if handoff_news:
                     await self._status(sid)
                 if len(found) < READ_BATCH:
                     break
 
-    async def _acked(self, cid: str, entry_id: str, *_: Any) -> None:
+    async def _acked(self, reader: Reader, entry_id: str, *_: Any) -> None:
         """The client has the message (whatever it answers): it need not be kept any longer."""
         with contextlib.suppress(RedisError):  # then it is dropped at the next acknowledgement
-            await self.outbox.forget_through(cid, entry_id)
+            await reader.acknowledged(entry_id)
 
     async def _status(self, sid: str) -> None:
         """Where the handoff stands (queue place, who is there): the widget's status bar."""
@@ -513,9 +554,7 @@ class WidgetChannel:
 
     def _service(self, code: str) -> dict[str, Any]:
         assert self._texts is not None
-        message = dict(service_message("", self._texts.get(code), code))
-        del message["recipient_id"]
-        return message
+        return dict(service_reply(self._texts.get(code), code))
 
     async def _say_directly(self, sid: str, code: str, extended: bool) -> None:
         """For when there is no outbox to put it in (no session, Redis away)."""
@@ -527,7 +566,7 @@ class WidgetChannel:
         """Messages that cannot go through the outbox (Redis away): to this socket only, once,
         without an id (there is none to acknowledge), in the shape the client asked for."""
         for message in messages:
-            plain = _unaddressed(message)
+            plain = dict(message)
             if extended:
                 payload = bot_uttered("", plain)
                 sent = [{k: v for k, v in payload.items() if k not in ("id", "at")}]
@@ -535,7 +574,3 @@ class WidgetChannel:
                 sent = rasa_uttered(plain)
             for one in sent:
                 await self.sio.emit("bot_uttered", one, to=sid, ignore_queue=True)
-
-
-def _unaddressed(message: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in message.items() if k != "recipient_id"}

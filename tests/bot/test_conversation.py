@@ -23,6 +23,8 @@ from bot.conversation import ConversationCore, Incoming
 from bot.rasa_tracker import RASA_LOCK_KEY, RASA_TRACKER_KEY
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
+from delivery.outbox import Outbox
+from delivery.write import Keep
 from handoff import keys
 from handoff.requests import STREAM
 from tests.bot.core.conftest import make_core, rasa_app
@@ -118,6 +120,42 @@ async def test_a_turn_and_an_erase_of_the_same_conversation_leave_nothing_behind
     assert await redis.zcard(keys.QUEUE) == 0  # no handoff was started for staff
     records = "cjg:handoff:" + "?" * 16  # a handoff's record (a hid is 16 hex digits)
     assert [k async for k in redis.scan_iter(match=records)] == []
+
+
+async def test_a_turn_erased_in_flight_writes_nothing_to_the_widgets_outbox(
+    rasa_and_core: tuple[SlowRasa, ConversationCore], redis: Redis
+) -> None:
+    """The widget's replies are written inside the turn (delivery/write.py), so an erase that
+    waited for the turn finds nothing re-created after it: no outbox, no "kept" mark."""
+    rasa, core = rasa_and_core
+    cid = core.conversation_id("widget", "session-erase")
+    keep = Keep(outbox=True, mark=(keys.client_message(cid, "m1"), "kept", 60))
+    said = Incoming("widget", "session-erase", "ik wil iemand", message_id="m1")
+    turn = asyncio.create_task(core.handle(said, keep))
+    await asyncio.wait_for(rasa.thinking.wait(), 10)
+    erase = asyncio.create_task(core.forget("widget", "session-erase"))
+    await asyncio.sleep(0.3)
+    rasa.go.set()
+    assert await asyncio.wait_for(turn, 20) == []
+    await asyncio.wait_for(erase, 20)
+    assert await keys_naming(redis, cid) == []
+
+
+async def test_a_widget_turn_is_in_its_outbox_when_it_is_answered(
+    rasa_and_core: tuple[SlowRasa, ConversationCore], redis: Redis
+) -> None:
+    """Acknowledged means written: the replies, without recipient, and the message's "kept"
+    mark are in the outbox before ``handle`` returns."""
+    rasa, core = rasa_and_core
+    rasa.go.set()
+    cid = core.conversation_id("widget", "session-kept")
+    keep = Keep(outbox=True, mark=(keys.client_message(cid, "m2"), "kept", 60))
+    replies = await core.handle(Incoming("widget", "session-kept", "ik wil iemand"), keep)
+    written = [d.reply for d in await Outbox(redis, 60).read(cid)]
+    assert [r.get("text") for r in written] == [r.get("text") for r in replies]
+    assert replies[0].get("text") == "Ik geef je vraag door."
+    assert await redis.get(keys.client_message(cid, "m2")) == "kept"
+    assert not any("recipient_id" in r for r in [*replies, *written])
 
 
 async def test_a_turn_after_an_erase_is_answered_as_usual(

@@ -31,7 +31,7 @@ from redis.asyncio.sentinel import SentinelConnectionPool
 
 from base.client_redis import RedisTarget, aclose_redis, redis_client, socketio_manager
 from cluster.sentinel import SentinelCluster
-from handoff.replication import NotReplicated, wait_for_replicas
+from delivery.durability import NotReplicated, wait_for_replicas
 from staff.accounts import Accounts
 from tests.servers import ROOT, free_port
 

@@ -6,6 +6,8 @@ nothing is imported). From the top down, each package may import only those belo
     insight/    the figures and their pages (reads what the registrar counted)
                 handoff/ and insight/ are siblings: neither imports the other
     staff/      staff accounts, logins, sessions and the auth both staff APIs use
+    delivery/   how a reply reaches a user: the outbox, its watcher, read markers, the reply
+                type and the write path that acknowledges a message (a sibling of staff/)
     base/       the service's ground floor: Redis client factory, web helpers, the registrar
                 (the counting handoff/ and insight/ share), redaction
     common/     both environments: the standard library and PyYAML only
@@ -31,9 +33,10 @@ LAYERS: dict[str, set[str]] = {  # package -> the packages of ours it may import
     "assistant": {"common"},
     "base": {"common"},
     "staff": {"base", "common"},
-    "handoff": {"staff", "base", "common"},
+    "delivery": {"base", "common"},
+    "handoff": {"staff", "delivery", "base", "common"},
     "insight": {"staff", "base", "common"},  # a sibling of handoff/: neither imports the other
-    "bot": {"insight", "handoff", "staff", "base", "common"},
+    "bot": {"insight", "handoff", "staff", "delivery", "base", "common"},
     "cluster": set(),
 }
 OURS = set(LAYERS)

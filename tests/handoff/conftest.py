@@ -13,11 +13,12 @@ from redis.asyncio import Redis
 from bot import Settings, create_app
 from bot.app_keys import REDIS
 from common.content import service_messages
+from delivery.outbox import Outbox
+from delivery.write import Delivery
 from handoff.hours import OpeningHours, OpeningHoursFile
 from handoff.presence import Presence
 from handoff.service import HandoffService, Timing
 from handoff.store import HandoffStore
-from handoff.transcript import Outbox
 from staff.accounts import Account
 from tests.bot.conftest import ClientFactory
 from tests.chromium import browser as browser  # the browser tests' Chromium
@@ -68,7 +69,7 @@ def make_service(
         Presence(redis, presence_s),
         lambda: hours,
         Timing(silent_seconds=silent_seconds, retention_seconds=3600),
-        outbox=outbox,
+        delivery=Delivery(redis, outbox) if outbox else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""What "accepted" means: an acknowledged message survives a crash (handoff/durability.py).
+"""What "accepted" means: an acknowledged message survives a crash (delivery/durability.py).
 
 These tests start Redis servers of their own (they kill one, and make another a replica), so
 the session's Redis is only read (its config). Database 25 of it is this module's.
@@ -29,12 +29,14 @@ from bot.credentials import api_tokens
 from bot.pseudonym import pseudonymise
 from bot.web_chat import TOKEN_HEADER
 from common.content import service_messages
+from delivery.durability import Durability, NotReplicated
+from delivery.outbox import Outbox
+from delivery.write import Delivery
 from handoff import keys
-from handoff.durability import Durability, NotReplicated
 from handoff.presence import Presence
 from handoff.service import HandoffService, Timing
 from handoff.store import HandoffStore
-from handoff.transcript import Outbox, Transcript
+from handoff.transcript import Transcript
 from staff.accounts import Account, Accounts
 from tests.conftest import ROOT, RedisServer, _http_ok, wait_until
 from tests.replicas import master_and_replica
@@ -48,7 +50,8 @@ ANNE = Account("anne", "Anne", "staff")
 def _service(redis: Redis, durability: Durability | None = None) -> HandoffService:
     return HandoffService(
         redis, service_messages(), Presence(redis, 600), lambda: None,  # type: ignore[arg-type,return-value]
-        Timing(silent_seconds=3600, retention_seconds=3600), durability=durability,
+        Timing(silent_seconds=3600, retention_seconds=3600),
+        delivery=Delivery(redis, Outbox(redis, 3600), durability),
     )  # fmt: skip
 
 

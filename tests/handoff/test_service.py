@@ -11,11 +11,11 @@ from common.content import service_messages
 from common.handoff_payload import HandoffRequest
 from common.names import Reason, State
 from common.payload import CANCEL, END, RATING
+from delivery.outbox import Outbox
 from handoff import keys
 from handoff.presence import Presence
 from handoff.service import HandoffService, Timing
 from handoff.store import HandoffStore, now_ms
-from handoff.transcript import Outbox
 from tests.handoff.conftest import ALWAYS, ANNE, BRAM, hours_from, make_service
 
 HISTORY: list[Any] = [

@@ -10,9 +10,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 from common.names import State
+from delivery.outbox import Outbox
 from handoff import keys
 from handoff.store import HandoffStore, now_ms
-from handoff.transcript import Outbox, Transcript
+from handoff.transcript import Transcript
 from tests.conftest import RedisServer
 
 

@@ -16,10 +16,10 @@ from redis.asyncio import Redis
 
 from bot.client_rasa import RasaClient
 from bot.conversation import ConversationCore, Incoming
-from bot.messages import BotMessage
 from bot.rasa_tracker import RasaTrackers
 from bot.rate_limit import RateLimits
 from common.content import service_messages
+from delivery.reply import Reply
 from handoff.callbacks import Callbacks
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService
@@ -112,7 +112,7 @@ class Core:
     rasa_url: str
     http: aiohttp.ClientSession
 
-    async def say(self, text: str, user: str = "parent") -> list[BotMessage]:
+    async def say(self, text: str, user: str = "parent") -> list[Reply]:
         return await self.core.handle(Incoming("api", user, text))
 
     def with_limits(self, per_sender: int) -> ConversationCore:

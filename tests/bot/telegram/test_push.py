@@ -16,7 +16,7 @@ from bot.telegram import push
 from bot.telegram.chat_ids import ChatIds
 from bot.telegram.push import Pusher
 from bot.telegram.render import Buttons
-from handoff.transcript import Outbox
+from delivery.outbox import Outbox
 from tests.bot.telegram.fake_bot_api import FakeBotApi
 from tests.conftest import RedisServer
 from tests.redis_db import fresh_db
@@ -123,7 +123,7 @@ async def test_a_blocked_chat_holds_up_neither_its_queue_nor_the_catch_up(
     assert texts(api) == ["voor de ander"]
     assert len(api.refused) == 1  # one try; the rest of that chat's messages are skipped
     last_id = (await outbox.read(blocked_cid))[-1][0]
-    assert await chat_ids.delivered(blocked_cid) == last_id  # marked undeliverable
+    assert await chat_ids.marker(blocked_cid).get() == last_id  # marked undeliverable
     assert "blocked the bot; 2 message(s) marked undeliverable" in caplog.text
     assert "geheim" not in caplog.text  # never the text
 

@@ -18,7 +18,7 @@ from bot import Settings, create_app
 from bot.app_keys import CORE, REDIS
 from bot.pseudonym import pseudonymise
 from bot.telegram.chat_ids import ChatIds
-from handoff.transcript import Outbox
+from delivery.outbox import Outbox
 from handoff.web_keys import HANDOFF
 from staff.accounts import Account
 from tests.bot.conftest import ClientFactory

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from bot.pseudonym import pseudonymise
 from bot.widget.channel import CHANNEL
 from common.content import service_messages
-from handoff.transcript import Outbox
+from delivery.outbox import Outbox
 from staff.accounts import Account
 from tests.browser import Service, log_in, make_service
 from tests.conftest import RasaStack, RedisServer

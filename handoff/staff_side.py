@@ -19,7 +19,7 @@ from handoff.queue_news import QueueNews
 from handoff.registrar import Fact
 from handoff.routing import Audience
 from handoff.service_parts import Parts, as_json, event
-from handoff.store import Handoff, now_ms
+from handoff.store import Handoff, StaffReply, now_ms
 from handoff.transcript import OUTBOX_MAX, Entry, encoded
 
 OWN_WORDS = "\x00"  # marks where a staff member's text goes in a wrapper line ("message_answer")
@@ -157,7 +157,16 @@ class StaffSide:
         at = now_ms()
         message = {"text": text, "custom": event("staff_message", staff=staff.name)}
         written = await self._store.reply(
-            hid, staff.username, staff.name, text, at, encoded(message), OUTBOX_MAX, reply_id
+            StaffReply(
+                hid=hid,
+                staff=staff.username,
+                name=staff.name,
+                text=text,
+                at=at,
+                message=encoded(message),
+                outbox_max=OUTBOX_MAX,
+                reply_id=reply_id,
+            )
         )
         if written is None:
             return None

@@ -32,6 +32,7 @@ from handoff.presence import Presence
 from handoff.registrar import open_record
 from handoff.routing import Router
 from handoff.routing_content import routing_content
+from handoff.store import HandoffStore
 from handoff.web_keys import ACCOUNTS, HANDOFF
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat, cid_of, issue
@@ -255,7 +256,8 @@ async def test_the_answer_weighs_again_for_whom_the_chat_is(teams: Redis) -> Non
     """Nobody of the team online: for everyone; a chat opened because nobody matched gets its
     head start back when the named team is there; once the wait is over it stays open."""
     redis, service = teams, make_service(teams)
-    router = Router(redis, Presence(redis, 45), 180.0)  # as the service's own
+    # as the service's own
+    router = Router(redis, HandoffStore(redis, 3600), Presence(redis, 45), 180.0)
     await service.heartbeat("hans")
     request = HandoffRequest(Reason.CONFLICT_DIVORCE)
     await service.begin("c1", "api", request, [])

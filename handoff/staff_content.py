@@ -1,8 +1,9 @@
-"""Staff-facing content files: canned replies, the registration lists and the console's live
-line texts (all editable)."""
+"""Staff-facing content files: canned replies, the registration lists, the console's live
+line texts and every other text the console shows (all editable)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ class ConsoleTexts:
     messages: dict[str, str]
     channels: dict[str, str] = field(default_factory=dict)  # channel code -> label in the console
     reasons: dict[str, str] = field(default_factory=dict)  # handoff reason -> label
+    console: dict[str, str] = field(default_factory=dict)  # what the console shows itself
 
     def get(self, key: str) -> str:
         return self.messages[key]
@@ -66,6 +68,107 @@ class ConsoleTexts:
 CONSOLE_TEXT_KEYS = frozenset({"logged_out", "feed_lost", "feed_back"})
 REASON_LABEL_KEYS = (*Reason, "left_message")  # left_message: outside opening hours
 MAX_CLOSE_REASON = 123  # bytes: the limit of a websocket close frame's reason
+
+# The console's own texts (web/staff/console.js asks for them with t('key')) and the words in
+# braces it fills in. A text may leave a word out; one it does not fill in would show as is.
+CONSOLE_UI_WORDS: dict[str, frozenset[str]] = {
+    key: frozenset(words.split())
+    for key, words in {
+        "reconnecting": "",
+        "reconnected": "",
+        "logged_in_as": "name",
+        "login_missing": "",
+        "logged_out_here": "",
+        "error_generic": "",
+        "presence_online": "",
+        "presence_away": "",
+        "presence_offline": "",
+        "colleague_option": "name status",
+        "colleague_offline": "",
+        "choose_canned": "",
+        "choose_topic": "",
+        "choose_outcome": "",
+        "choose_referral": "",
+        "choose_asker": "",
+        "choose_colleague": "",
+        "conversation": "",
+        "child_age": "age",
+        "waiting_minutes": "minutes",
+        "urgent": "",
+        "claim": "",
+        "claim_label": "reason position",
+        "mine_since": "details time",
+        "with_colleague": "name details",
+        "left_message_from": "date",
+        "rating": "rating",
+        "routing_you": "",
+        "routing_a_colleague": "",
+        "routing_others": "who",
+        "routing_others_until": "who minutes",
+        "routing_urgent": "",
+        "routing_nobody": "who",
+        "routing_everyone": "",
+        "routing_everyone_since": "minutes",
+        "meta_mine": "",
+        "meta_not_readable": "name",
+        "meta_with_staff": "name",
+        "meta_waiting": "",
+        "meta_message": "",
+        "meta_answered": "",
+        "meta_closed": "date",
+        "meta_cancelled": "",
+        "meta_other": "",
+        "safety_default": "",
+        "safety_banner": "what",
+        "summary_reason": "",
+        "summary_theme": "",
+        "summary_child_age": "",
+        "summary_municipality": "",
+        "summary_channel": "",
+        "advised_heading": "",
+        "who_user": "",
+        "who_bot": "",
+        "who_staff": "",
+        "who_note": "",
+        "who_system": "",
+        "note_label": "",
+        "write_message_first": "",
+        "write_note_first": "",
+        "write_answer_first": "",
+        "choose_colleague_first": "",
+        "choose_topic_first": "",
+        "choose_outcome_first": "",
+        "choose_referral_first": "",
+        "released": "",
+        "transferred": "name",
+        "closed": "",
+        "answer_sent": "",
+        "audit_login": "",
+        "audit_opened": "",
+        "audit_claimed": "",
+        "audit_closed": "",
+        "audit_answered": "",
+        "audit_transferred": "",
+        "audit_received": "",
+    }.items()
+}
+_WORD = re.compile(r"\{(\w+)\}")
+
+
+def _check_console_ui(texts: dict[str, str], path: Path) -> None:
+    for key, words in CONSOLE_UI_WORDS.items():
+        text = texts.get(key, "")
+        if not text.strip():
+            raise ContentError(f"{path}: console.{key} is missing")
+        unknown = sorted(set(_WORD.findall(text)) - words)
+        if unknown:
+            allowed = ", ".join(f"{{{w}}}" for w in sorted(words)) or "none"
+            raise ContentError(
+                f"{path}: console.{key}: {{{unknown[0]}}} is not filled in (allowed: {allowed})"
+            )
+    for key in texts:
+        if key not in CONSOLE_UI_WORDS:
+            raise ContentError(f"{path}: console.{key}: the console has no such text (a typo?)")
 
 
 def _check_console_texts(loaded: Any, path: Path) -> None:
@@ -84,6 +187,7 @@ def _check_console_texts(loaded: Any, path: Path) -> None:
     for code in loaded.channels:
         if code not in set(Channel):
             raise ContentError(f"{path}: channels: '{code}' is not one of {', '.join(Channel)}")
+    _check_console_ui(loaded.console, path)
 
 
 def _check_registration(loaded: Any, path: Path) -> None:

@@ -13,6 +13,8 @@ from redis.asyncio import Redis
 from bot import Settings, create_app
 from bot.app_keys import REDIS
 from common.content import service_messages
+from common.handoff_payload import HandoffRequest
+from common.names import Reason
 from handoff.accounts import Account
 from handoff.hours import OpeningHours, OpeningHoursFile
 from handoff.presence import Presence
@@ -70,6 +72,29 @@ def make_service(
         Timing(silent_seconds=silent_seconds, retention_seconds=3600),
         outbox=outbox,
     )
+
+
+# A chat before the handoff, and the request that starts it (the service tests share them).
+HISTORY: list[Any] = [
+    ("user", "mijn dochter van 9 wil niet naar school"),
+    ("bot", "Wat lastig."),
+    ("user", "ik wil een medewerker"),
+    ("bot", "Ik geef je vraag door aan een medewerker."),
+]
+REQUEST = HandoffRequest(
+    Reason.ASK_HUMAN,
+    context={"child_age": "9", "municipality": "haarlem", "topic": "schoolweigering"},
+)
+
+
+async def online(service: HandoffService, *names: str) -> None:
+    for name in names:
+        await service.heartbeat(name)
+
+
+async def texts(redis: Redis, cid: str) -> list[str]:
+    """What the user's outbox holds (the channels read it; the service only writes it)."""
+    return [m["text"] for _, m in await Outbox(redis, 3600).read(cid)]
 
 
 @pytest.fixture

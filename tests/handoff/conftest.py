@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import yaml
@@ -142,3 +142,25 @@ async def service_client(
     )
     await client.app[REDIS].flushdb()
     return client
+
+
+class StaffService(Protocol):
+    async def __call__(self, db: int, **settings: Any) -> StaffClient: ...
+
+
+@pytest.fixture
+def staff_service(
+    aiohttp_client: ClientFactory,
+    redis_server: RedisServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> StaffService:
+    """``service_client`` for a test module's own fixture: ``await staff_service(DB, ...)``
+    (the module adds its accounts)."""
+
+    async def start(db: int, **settings: Any) -> StaffClient:
+        return await service_client(
+            aiohttp_client, redis_server, tmp_path, monkeypatch, db, **settings
+        )
+
+    return start

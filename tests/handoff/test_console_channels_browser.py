@@ -20,22 +20,15 @@ from common.handoff_payload import HandoffRequest
 from common.names import Channel, Reason
 from handoff.staff_content import console_texts
 from handoff.web_keys import ACCOUNTS, HANDOFF
-from tests.bot.conftest import ClientFactory
-from tests.conftest import RedisServer
-from tests.handoff.conftest import service_client
+from tests.handoff.conftest import StaffService
 from tests.handoff.test_web_staff import PASSWORD, Client
 
 DB = 4
 
 
 @pytest.fixture
-async def client(
-    aiohttp_client: ClientFactory,
-    redis_server: RedisServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[Client]:
-    client = await service_client(aiohttp_client, redis_server, tmp_path, monkeypatch, DB)
+async def client(staff_service: StaffService) -> AsyncIterator[Client]:
+    client = await staff_service(DB)
     await client.app[ACCOUNTS].add("eva", "Eva", PASSWORD)
     yield client
 

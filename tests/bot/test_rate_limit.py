@@ -5,27 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
 from bot.rate_limit import WINDOW, RateLimits
-from tests.conftest import RedisServer
-from tests.redis_db import fresh_db
 
 DB = 43  # this module's own database
 
 
 @pytest.fixture
-async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    """A fresh database, with at least 10 s of the current minute left: the limits count per
-    fixed minute, so a test split over two would start counting afresh halfway."""
+async def redis(module_db: Redis) -> Redis:
+    """The module's database, with at least 10 s of the current minute left: the limits count
+    per fixed minute, so a test split over two would start counting afresh halfway."""
     left = WINDOW - time.time() % WINDOW
     if left < 10:
         await asyncio.sleep(left + 0.1)
-    async with fresh_db(redis_server, DB) as client:
-        yield client
+    return module_db
 
 
 async def test_a_conversation_gets_its_limit_and_others_their_own(redis: Redis) -> None:

@@ -4,22 +4,19 @@ over a real redis-server."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
 from bot.turns import Turns
-from tests.conftest import RedisServer, free_port
-from tests.redis_db import fresh_db
+from tests.conftest import free_port
 
 DB = 42  # this module's own database
 
 
 @pytest.fixture
-async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    async with fresh_db(redis_server, DB) as client:
-        yield client
+def redis(module_db: Redis) -> Redis:
+    return module_db
 
 
 async def test_turns_of_one_conversation_wait_for_each_other(redis: Redis) -> None:

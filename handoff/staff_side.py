@@ -128,7 +128,8 @@ class StaffSide:
         if handoff is not None and handoff.queued_at is not None:
             waited = str((now_ms() - handoff.queued_at) // 1000)
             await self._registrar.note_first(cid, Fact("wait_seconds", waited))
-        await self._transcript.append(hid, "system", f"{staff.name} neemt het gesprek aan.")
+        claimed = self._say("transcript_claimed", name=staff.name)
+        await self._transcript.append(hid, "system", claimed)
         await self._outbox.push(
             cid,
             {
@@ -222,7 +223,8 @@ class StaffSide:
             return False
         cid = await self._store.cid_of(hid)
         assert cid is not None
-        await self._transcript.append(hid, "system", f"Overgedragen aan {to.name}.")
+        passed_on = self._say("transcript_transferred", name=to.name)
+        await self._transcript.append(hid, "system", passed_on)
         await self._outbox.push(
             cid,
             {
@@ -244,7 +246,8 @@ class StaffSide:
         cid = await self._store.cid_of(hid)
         assert cid is not None
         await self._parts.register_end(cid, hid, registration)
-        await self._transcript.append(hid, "system", f"{staff.name} heeft het gesprek afgesloten.")
+        closed = self._say("transcript_closed", name=staff.name)
+        await self._transcript.append(hid, "system", closed)
         await self._parts.archive(hid)
         await self._store.await_rating(cid, hid)
         await self._outbox.push(

@@ -1,5 +1,5 @@
 """Staff-facing content files: canned replies, the registration lists, the console's live
-line texts and every other text the console shows (all editable)."""
+line texts and every other text the console and the figures page show (all editable)."""
 
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ class ConsoleTexts:
     channels: dict[str, str] = field(default_factory=dict)  # channel code -> label in the console
     reasons: dict[str, str] = field(default_factory=dict)  # handoff reason -> label
     console: dict[str, str] = field(default_factory=dict)  # what the console shows itself
+    insight: dict[str, str] = field(default_factory=dict)  # what the figures page shows itself
 
     def get(self, key: str) -> str:
         return self.messages[key]
@@ -152,23 +153,107 @@ CONSOLE_UI_WORDS: dict[str, frozenset[str]] = {
         "audit_received": "",
     }.items()
 }
+# The figures page's own texts (web/staff/insight.js), as CONSOLE_UI_WORDS for the console.
+INSIGHT_UI_WORDS: dict[str, frozenset[str]] = {
+    key: frozenset(words.split())
+    for key, words in {
+        "logged_in_as": "name",
+        "error_generic": "",
+        "charts_missing": "",
+        "filter_dates_missing": "",
+        "filter_dates_order": "",
+        "all_channels": "",
+        "all_municipalities": "",
+        "period": "from to by",
+        "period_by_week": "",
+        "period_by_month": "",
+        "quarter": "quarter year",
+        "quarter_running": "quarter year",
+        "tile_anonymous": "count",
+        "tile_bot_share": "answered conversations",
+        "tile_handoffs": "",
+        "tile_abandoned": "",
+        "tile_rating": "average",
+        "tile_rating_none": "",
+        "tile_crisis": "",
+        "tile_offers_clicked": "percent",
+        "tile_offers_none": "",
+        "scores_one": "count",
+        "scores_many": "count",
+        "duration_seconds": "seconds",
+        "duration_minutes": "minutes",
+        "duration_hours": "hours",
+        "duration_hours_minutes": "hours minutes",
+        "head_week": "",
+        "head_month": "",
+        "head_theme": "",
+        "head_outcome": "",
+        "head_duration": "",
+        "head_score": "",
+        "head_answer": "",
+        "head_user_type": "",
+        "head_channel": "",
+        "head_municipality": "",
+        "head_age": "",
+        "head_referred_to": "",
+        "series_conversations": "",
+        "series_answered_by_bot": "",
+        "series_handoffs": "",
+        "series_abandoned": "",
+        "series_count": "",
+        "series_scores": "",
+        "series_referrals": "",
+        "enough_after_bot": "",
+        "enough_after_staff": "",
+        "who_waiting": "",
+        "who_conversations": "",
+        "percentile_none": "count who",
+        "percentile": "p50 p90 p99 count who",
+        "percentile_without_p90": "p50 p90 p99 count who",
+        "ratings_note": "average scores",
+        "ratings_none": "",
+        "score_of_5": "score",
+        "enough_note": "bot staff",
+        "enough_none": "",
+        "kind_fallback": "",
+        "kind_unsure": "",
+        "maybe": "intent",
+        "mark_example": "intent",
+        "mark_topic": "",
+        "mark_topic_note": "note",
+        "mark_ignore": "",
+        "mark_other": "as",
+        "example_for": "",
+        "choose_topic": "",
+        "save_example": "",
+        "new_topic_label": "",
+        "new_topic": "",
+        "ignore": "",
+        "all_marked": "",
+        "no_unclear": "",
+        "unclear_count": "open total",
+        "choose_intent_first": "",
+        "write_topic_first": "",
+    }.items()
+}
 _WORD = re.compile(r"\{(\w+)\}")
 
 
-def _check_console_ui(texts: dict[str, str], path: Path) -> None:
-    for key, words in CONSOLE_UI_WORDS.items():
+def _check_ui(texts: dict[str, str], words_of: dict[str, frozenset[str]], at: str) -> None:
+    """``at``: the file and the section ("console" or "insight"), for the message."""
+    for key, words in words_of.items():
         text = texts.get(key, "")
         if not text.strip():
-            raise ContentError(f"{path}: console.{key} is missing")
+            raise ContentError(f"{at}.{key} is missing")
         unknown = sorted(set(_WORD.findall(text)) - words)
         if unknown:
             allowed = ", ".join(f"{{{w}}}" for w in sorted(words)) or "none"
             raise ContentError(
-                f"{path}: console.{key}: {{{unknown[0]}}} is not filled in (allowed: {allowed})"
+                f"{at}.{key}: {{{unknown[0]}}} is not filled in (allowed: {allowed})"
             )
     for key in texts:
-        if key not in CONSOLE_UI_WORDS:
-            raise ContentError(f"{path}: console.{key}: the console has no such text (a typo?)")
+        if key not in words_of:
+            raise ContentError(f"{at}.{key}: the page has no such text (a typo?)")
 
 
 def _check_console_texts(loaded: Any, path: Path) -> None:
@@ -187,7 +272,8 @@ def _check_console_texts(loaded: Any, path: Path) -> None:
     for code in loaded.channels:
         if code not in set(Channel):
             raise ContentError(f"{path}: channels: '{code}' is not one of {', '.join(Channel)}")
-    _check_console_ui(loaded.console, path)
+    _check_ui(loaded.console, CONSOLE_UI_WORDS, f"{path}: console")
+    _check_ui(loaded.insight, INSIGHT_UI_WORDS, f"{path}: insight")
 
 
 def _check_registration(loaded: Any, path: Path) -> None:

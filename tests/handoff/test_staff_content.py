@@ -13,6 +13,7 @@ from common.names import Channel, Reason
 from handoff.staff_content import (
     CONSOLE_TEXT_KEYS,
     CONSOLE_UI_WORDS,
+    INSIGHT_UI_WORDS,
     REASON_LABEL_KEYS,
     console_texts,
 )
@@ -96,26 +97,44 @@ def _filled_in(arguments: str) -> set[str]:
     return set(re.findall(r"(?:^|[{,])\s*(\w+)\s*(?=[:,}]|$)", arguments.strip()))
 
 
-def test_the_console_asks_for_exactly_the_texts_the_schema_names() -> None:
-    """Every text console.js shows (``t('key')``, or ``presence_``/``audit_`` and a list's item)
-    is one the schema requires, so a staff edit cannot lose it, the schema names none the
-    console never shows, and each text's words in braces are the ones the console fills in."""
-    source = (ROOT / "web/staff/console.js").read_text()
+@pytest.mark.parametrize(
+    ("page", "section", "lists"),
+    [
+        ("console.js", "console", {"presence_": "PRESENCES", "audit_": "AUDIT_ACTIONS"}),
+        ("insight.js", "insight", {"kind_": "KINDS"}),
+    ],
+)
+def test_each_page_asks_for_exactly_the_texts_the_schema_names(
+    page: str, section: str, lists: dict[str, str]
+) -> None:
+    """Every text a staff page shows (``t('key')``, ``t(x ? 'a' : 'b')``, or a prefix and a
+    list's item, e.g. ``audit_${action}``) is one the schema requires, so a staff edit cannot
+    lose it; the schema names none the page never shows; and where a call fills in words in
+    braces, they are the ones the schema allows."""
+    words_of = {"console": CONSOLE_UI_WORDS, "insight": INSIGHT_UI_WORDS}[section]
+    source = (ROOT / "web/staff" / page).read_text()
     asked = set(re.findall(r"\bt\('(\w+)'", source))
-    for prefix, name in (("presence_", "PRESENCES"), ("audit_", "AUDIT_ACTIONS")):
+    for either in re.findall(r"\bt\([^\n]*?\? '(\w+)' : '(\w+)'", source):
+        asked |= set(either)
+    for prefix, name in lists.items():
         items = re.search(rf"const {name} = \[([^\]]*)\]", source)
         assert items is not None, name
         asked |= {prefix + item for item in re.findall(r"'(\w+)'", items[1])}
-    assert asked - CONSOLE_TEXT_KEYS == set(CONSOLE_UI_WORDS)
-    filled = {
-        key: _filled_in(arguments)
-        for key, arguments in re.findall(r"\bt\('(\w+)', (\{[^}]*\})", source)
-    }
-    assert filled == {key: set(words) for key, words in CONSOLE_UI_WORDS.items() if words}
-    shipped = console_texts().console
-    assert shipped["login_missing"] == "Vul je gebruikersnaam en wachtwoord in."
-    for key, words in CONSOLE_UI_WORDS.items():
+    messages = CONSOLE_TEXT_KEYS if section == "console" else set()
+    assert asked - messages == set(words_of)
+    filled = re.findall(r"\bt\('(\w+)', (\{[^}]*\})", source)
+    assert filled, "no call fills in words"
+    for key, arguments in filled:
+        assert _filled_in(arguments) == words_of[key], key
+    shipped = getattr(console_texts(), section)
+    for key, words in words_of.items():
         assert set(re.findall(r"\{(\w+)\}", shipped[key])) == words, key
+
+
+def test_the_shipped_page_texts_are_the_dutch_the_pages_showed_before() -> None:
+    texts = console_texts()
+    assert texts.console["login_missing"] == "Vul je gebruikersnaam en wachtwoord in."
+    assert texts.insight["all_municipalities"] == "Alle gemeenten"
 
 
 @pytest.mark.parametrize(
@@ -125,7 +144,7 @@ def test_the_console_asks_for_exactly_the_texts_the_schema_names() -> None:
         ("claim", " ", "console.claim: must be a non-empty text"),
         ("logged_in_as", "Hallo {naam}", r"console.logged_in_as: \{naam\} is not filled in"),
         ("claim", "Oppakken {name}", r"allowed: none"),
-        ("claim_now", "Nu oppakken", "console.claim_now: the console has no such text"),
+        ("claim_now", "Nu oppakken", "console.claim_now: the page has no such text"),
     ],
 )
 def test_a_console_text_missing_misspelt_or_with_a_strange_word_is_refused(

@@ -55,8 +55,7 @@
   // A Dutch text of content/staff_console.yml ("console", else "messages"), with the words in
   // braces filled in from ``values``. Staff edit the texts there; none is written here.
   function t(key, values = {}) {
-    const text = state.texts.console[key] || state.texts.messages[key] || key;
-    return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+    return window.cjgStaffApi.fill(state.texts.console[key] || state.texts.messages[key] || key, values);
   }
 
   function presenceLabel(status) {
@@ -1013,15 +1012,15 @@
     if (ctx.state === 'suspended') ctx.resume();
     const osc = ctx.createOscillator();
     const gain = ctx.createGain();
-    const t = ctx.currentTime;
+    const now = ctx.currentTime;
     osc.type = 'sine';
     osc.frequency.value = 880;
-    gain.gain.setValueAtTime(0.0001, t);
-    gain.gain.exponentialRampToValueAtTime(0.2, t + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.2);
+    gain.gain.setValueAtTime(0.0001, now);
+    gain.gain.exponentialRampToValueAtTime(0.2, now + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, now + 0.2);
     osc.connect(gain).connect(ctx.destination);
-    osc.start(t);
-    osc.stop(t + 0.21);
+    osc.start(now);
+    osc.stop(now + 0.21);
   }
 
   // --- websocket -------------------------------------------------------------------------
@@ -1183,25 +1182,11 @@
     setInterval(refreshRoutingLines, WAIT_REFRESH_MS);
   }
 
-  // Every text the console shows itself comes from the server: nothing is shown before them.
-  // When the server cannot be reached, staff-api.js's own line says so, and it tries again.
-  async function loadTexts() {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        const data = await window.cjgStaffApi.request('GET', `${API}/texts`);
-        state.texts = { console: data.console || {}, messages: data.messages || {} };
-        return;
-      } catch (err) {
-        setStatus(err.message, 'error', true);
-        const delay = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)];
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-  }
-
   async function init() {
     bind();
-    await loadTexts();
+    // Every text the console shows itself comes from the server (staff-api.js).
+    const texts = await window.cjgStaffApi.loadTexts((err) => setStatus(err.message, 'error', true));
+    state.texts = { console: texts.console || {}, messages: texts.messages || {} };
     setStatus('');
     try {
       startSession(await api('GET', '/me'));

@@ -70,11 +70,15 @@ CONSOLE_TEXT_KEYS = frozenset({"logged_out", "feed_lost", "feed_back"})
 REASON_LABEL_KEYS = (*Reason, "left_message")  # left_message: outside opening hours
 MAX_CLOSE_REASON = 123  # bytes: the limit of a websocket close frame's reason
 
+
+def _words(table: dict[str, str]) -> dict[str, frozenset[str]]:
+    return {key: frozenset(words.split()) for key, words in table.items()}
+
+
 # The console's own texts (web/staff/console.js asks for them with t('key')) and the words in
 # braces it fills in. A text may leave a word out; one it does not fill in would show as is.
-CONSOLE_UI_WORDS: dict[str, frozenset[str]] = {
-    key: frozenset(words.split())
-    for key, words in {
+CONSOLE_UI_WORDS = _words(
+    {
         "reconnecting": "",
         "reconnected": "",
         "logged_in_as": "name",
@@ -151,12 +155,11 @@ CONSOLE_UI_WORDS: dict[str, frozenset[str]] = {
         "audit_answered": "",
         "audit_transferred": "",
         "audit_received": "",
-    }.items()
-}
+    }
+)
 # The figures page's own texts (web/staff/insight.js), as CONSOLE_UI_WORDS for the console.
-INSIGHT_UI_WORDS: dict[str, frozenset[str]] = {
-    key: frozenset(words.split())
-    for key, words in {
+INSIGHT_UI_WORDS = _words(
+    {
         "logged_in_as": "name",
         "error_generic": "",
         "charts_missing": "",
@@ -234,8 +237,8 @@ INSIGHT_UI_WORDS: dict[str, frozenset[str]] = {
         "unclear_count": "open total",
         "choose_intent_first": "",
         "write_topic_first": "",
-    }.items()
-}
+    }
+)
 _WORD = re.compile(r"\{(\w+)\}")
 
 

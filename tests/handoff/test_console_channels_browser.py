@@ -65,11 +65,11 @@ async def test_a_text_changed_in_the_content_file_shows_in_the_console(
     """Staff edit the console's texts in content/staff_console.yml: the console shows the new
     ones (read from the API when it starts), before and after login."""
     path = Path(os.environ["CJG_CONTENT_DIR"]) / "staff_console.yml"
-    texts = path.read_text()
+    head, insight = path.read_text().split("\ninsight:\n")  # the console's section is above
     for key, text in (("login_missing", "Vul allebei in."), ("logged_in_as", "Welkom, {name}")):
-        texts, found = re.subn(rf"(?m)^  {key}: .*$", f'  {key}: "{text}"', texts)
+        head, found = re.subn(rf"(?m)^  {key}: .*$", f'  {key}: "{text}"', head)
         assert found == 1, key
-    path.write_text(texts)
+    path.write_text(f"{head}\ninsight:\n{insight}")
     page = await (await browser.new_context()).new_page()
     try:
         await page.goto(str(client.make_url("/staff")))

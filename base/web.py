@@ -13,6 +13,7 @@ from aiohttp import web
 from common.content import ContentError, content_dir, load_current
 
 WEB = Path(__file__).resolve().parents[1] / "web"  # the browser's files: widget, demo, staff
+STAFF_FILES = WEB / "staff"  # the staff pages: the console and the insight pages
 # A strict policy for our own pages (the staff console, the insight pages): only our own
 # files, no inline script or style, no framing.
 SECURITY_HEADERS = {
@@ -71,6 +72,12 @@ API_MESSAGE_KEYS = frozenset(
         "invalid_mark",
         "question_gone",
         "quarter_format",
+        "period_dates",
+        "period_order",
+        "period_length",
+        "period_by",
+        "unknown_channel",
+        "unknown_municipality",
         "offer_gone",
         "invalid_json",
         "json_object",
@@ -147,3 +154,9 @@ def file_response(path: Path, content_type: str, headers: dict[str, str]) -> web
     return web.FileResponse(
         path, headers={**headers, "Content-Type": f"{content_type}; charset=utf-8"}
     )
+
+
+def static_response(name: str, content_type: str) -> web.FileResponse:
+    """A file of the staff pages (web/staff/) with the pages' strict headers: the console and
+    the insight pages serve theirs the same way."""
+    return file_response(STAFF_FILES / name, content_type, SECURITY_HEADERS)

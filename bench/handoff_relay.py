@@ -46,11 +46,11 @@ from bot.credentials import api_tokens  # noqa: E402
 from bot.pseudonym import pseudonymise  # noqa: E402
 from bot.web_chat import TOKEN_HEADER  # noqa: E402
 from common.content import service_messages  # noqa: E402
-from handoff.accounts import Accounts  # noqa: E402
 from handoff.hours import opening_hours  # noqa: E402
 from handoff.presence import Presence  # noqa: E402
 from handoff.service import HandoffService, Timing  # noqa: E402
 from handoff.store import HandoffStore  # noqa: E402
+from staff.accounts import Accounts  # noqa: E402
 from tests.servers import STACK_APPENDFSYNC, RedisServer  # noqa: E402
 
 SECRET = "bench-pseudonym-secret-of-32-characters"

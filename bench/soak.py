@@ -66,7 +66,7 @@ from bot.pseudonym import pseudonymise  # noqa: E402
 from cluster import Layout  # noqa: E402
 from cluster.sentinel import command  # noqa: E402
 from handoff import keys  # noqa: E402
-from handoff.accounts import Accounts  # noqa: E402
+from staff.accounts import Accounts  # noqa: E402
 from tests.servers import RasaStack  # noqa: E402
 
 BOT_MESSAGES = [
@@ -662,7 +662,7 @@ class Chaos:
 
 async def kept_in_transcript(soak: Soak, cid: str, texts: list[str]) -> None:
     """Every acknowledged message of a parent to staff is in the handoff's transcript exactly
-    once. Read before the chat ends: at its end the transcript is redacted (handoff/redact.py).
+    once. Read before the chat ends: at its end the transcript is redacted (base/redact.py).
     Retried while Redis fails over."""
     assert soak.redis is not None
     while True:

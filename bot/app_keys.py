@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import aiohttp
 from aiohttp import web
-from redis.asyncio import Redis
 
+from base.web_keys import REDIS as REDIS  # one key for the client, read by insight/ too
 from bot.client_rasa import RasaClient
 from bot.config import Settings
 from bot.conversation import ConversationCore
 from bot.credentials import IssuedIds
+from bot.rasa_tracker import RasaTrackers
 from bot.telegram import TelegramChannel
 from bot.widget import WidgetChannel
 from common.content import ServiceMessages
@@ -17,9 +18,9 @@ from handoff.transcript import Outbox
 
 SETTINGS = web.AppKey("settings", Settings)
 TEXTS = web.AppKey("texts", ServiceMessages)
-REDIS = web.AppKey("redis", Redis)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 RASA = web.AppKey("rasa", RasaClient)
+TRACKERS = web.AppKey("trackers", RasaTrackers)  # Rasa's tracker store: erase, redact
 CORE = web.AppKey("core", ConversationCore)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)  # only when Telegram is on
 WIDGET = web.AppKey("widget", WidgetChannel)

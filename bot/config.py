@@ -55,7 +55,7 @@ class Settings:
     rate_per_address: int = 120  # messages per minute per client address (all its chats)
     # New urgent handoffs (count, window seconds) per conversation, per client address and for
     # the whole service; past a limit a crisis message still gets the card and a normal place
-    # in the queue, and staff are told (bot/conversation.py, handoff/urgent.py).
+    # in the queue, and staff are told (bot/core/crisis.py, handoff/urgent.py).
     urgent_per_sender: tuple[int, int] = (1, 1800)
     urgent_per_address: tuple[int, int] = (3, 600)
     urgent_per_service: tuple[int, int] = (20, 600)

@@ -14,7 +14,9 @@ import aiohttp
 from aiohttp import web
 from telegram.error import TelegramError
 
+from base import redact
 from base.client_redis import aclose_redis, redis_client
+from base.registrar import Registrar
 from base.web import api_messages
 from bot import web_chat, web_docs, web_health, web_privacy, web_security, web_widget
 from bot.address import AddressBook, VoicedOutbox
@@ -28,6 +30,7 @@ from bot.app_keys import (
     SETTINGS,
     TELEGRAM,
     TEXTS,
+    TRACKERS,
     WIDGET,
 )
 from bot.client_address import client_address
@@ -35,6 +38,7 @@ from bot.client_rasa import RasaClient
 from bot.config import Settings
 from bot.conversation import ConversationCore
 from bot.credentials import api_tokens, widget_sessions
+from bot.rasa_tracker import RasaTrackers
 from bot.rate_limit import RateLimits
 from bot.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.web_errors import json_errors
@@ -43,35 +47,25 @@ from bot.widget import WidgetChannel
 from common.address import Address
 from common.content import service_messages
 from common.safety import check_references
-from handoff import redact, web_staff, web_staff_callbacks, web_staff_ws
-from handoff.accounts import Accounts
+from handoff import web_staff, web_staff_callbacks, web_staff_ws
 from handoff.audit import AuditLog
 from handoff.callbacks import Callbacks, NumberCipher, callback_texts
 from handoff.durability import Durability
 from handoff.hours import opening_hours
-from handoff.login_guard import LoginGuard
 from handoff.presence import Presence
-from handoff.registrar import Registrar
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
-from handoff.sessions import Sessions
 from handoff.transcript import OutboxWatcher
 from handoff.urgent import Limit, UrgentLimits
-from handoff.web_keys import (
-    ACCOUNTS,
-    AUDIT,
-    CALLBACKS,
-    HANDOFF,
-    LOGIN_GUARD,
-    OUTBOX_WATCHER,
-    SESSIONS,
-    SOCKETS,
-    STAFF_WEB,
-    StaffWeb,
-)
+from handoff.web_keys import AUDIT, CALLBACKS, HANDOFF, OUTBOX_WATCHER, SOCKETS, STAFF_WEB, StaffWeb
 from insight import web_insight
+from insight.texts import insight_texts
 from insight.unclear import UnclearQuestions
-from insight.web_keys import FIGURES, REGISTRAR, UNCLEAR
+from insight.web_keys import REGISTRAR, UNCLEAR
+from staff.accounts import Accounts
+from staff.login_guard import LoginGuard
+from staff.sessions import Sessions
+from staff.web_keys import ACCOUNTS, LOGIN_GUARD, SESSIONS
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +113,9 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         durability=Durability(settings.redis_wait_replicas, settings.redis_wait_timeout_ms),
     )
     app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
-    app[OUTBOX], app[REGISTRAR], app[FIGURES] = outbox, registrar, redis
+    app[TRACKERS] = RasaTrackers(trackers)
+    handoff.on_quiet(app[TRACKERS].redact)  # a quiet conversation: redacted in Rasa's tracker too
+    app[OUTBOX], app[REGISTRAR] = outbox, registrar
     app[CALLBACKS] = Callbacks(
         redis,
         NumberCipher(settings.callback_key) if settings.callback_key else None,
@@ -151,7 +147,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         texts=app[TEXTS],
         pseudonym_secret=settings.pseudonym_secret,
         max_message_chars=settings.max_message_chars,
-        trackers=trackers,
+        trackers=app[TRACKERS],
         limits=RateLimits(redis, settings.rate_per_sender, settings.rate_per_address),
         unclear=app[UNCLEAR],
         public_url=settings.base_url,
@@ -255,6 +251,7 @@ def create_app(settings: Settings) -> web.Application:
     app[TEXTS] = service_messages()
     api_messages()  # fail at start, not at the first error, when the file is wrong
     opening_hours()  # fail at start, not at the first handoff, when the file is wrong
+    insight_texts()  # fail at start, not at the first report, when the file is wrong
     web_privacy.statement()
     check_references()  # the safety phrases and crisis contacts, and how they refer
     app[SOCKETS] = weakref.WeakSet()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -36,10 +37,16 @@ routes = web.RouteTableDef()
 @routes.get("/privacy")
 async def privacy_page(request: web.Request) -> web.Response:
     found = statement()
-    days = request.app[SETTINGS].retention_seconds // (24 * 3600)
+    settings = request.app[SETTINGS]
+    filled = {  # "uur" reads right for any number, so the hours need no plural
+        "{retention_days}": str(settings.retention_seconds // (24 * 3600)),
+        "{callback_number_hours}": str(math.ceil(settings.callback_number_seconds / 3600)),
+    }
 
     def text(value: str) -> str:
-        return html.escape(value.replace("{retention_days}", str(days)))
+        for placeholder, figure in filled.items():
+            value = value.replace(placeholder, figure)
+        return html.escape(value)
 
     parts = [
         '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8">',

@@ -32,6 +32,7 @@ from tests.servers import (
     RasaStack,
     RedisServer,
     actions_argv,
+    die_with_parent,
     free_port,
     rasa_argv,
     rasa_env,
@@ -103,7 +104,7 @@ class Process:
         with self.log.open("ab") as out:
             self.popen = subprocess.Popen(
                 self.argv, cwd=ROOT, env=self.env, stdout=out, stderr=out,
-                start_new_session=True, umask=0o077,
+                start_new_session=True, umask=0o077, preexec_fn=die_with_parent(),
             )  # fmt: skip
         self.started = time.monotonic()
 

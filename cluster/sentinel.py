@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.servers import free_port, wait_until
+from tests.servers import die_with_parent, free_port, wait_until
 
 MASTER_NAME = "cjg"
 DOWN_AFTER_MS = 1000
@@ -109,8 +109,9 @@ class SentinelCluster:
         with (self.directory / f"{name}.log").open("ab") as log:
             # umask: a sentinel rewrites its config file (with the password) as a new file.
             self.processes[name] = subprocess.Popen(
-                self.argv[name], stdout=log, stderr=log, umask=0o077
-            )
+                self.argv[name], stdout=log, stderr=log, umask=0o077,
+                preexec_fn=die_with_parent(),
+            )  # fmt: skip
 
     def kill(self, name: str) -> None:
         """SIGKILL to one of master, replica, s1, s2, s3 (by the name it started with)."""

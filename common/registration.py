@@ -3,11 +3,17 @@ what is known about the asker. Travels as a ``custom`` payload in Rasa's reply, 
 handoff request; one definition for both sides of the HTTP boundary.
 
 Only fixed codes ever go in here (ids, bands, municipality keys), never text the user typed.
+Below them, the lists staff register from when they close a chat (content/registration.yml),
+which the registrar's counting and the console's close form both read.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, get_args
+
+from common.content import ContentError, check_topic_groups, content_dir, load_current
 
 KEY = "cjg_registration"
 
@@ -63,3 +69,53 @@ def from_custom(custom: Any) -> dict[str, str] | None:
         if isinstance(value, str) and value and len(value) <= 64 and " " not in value:
             facts[name] = value
     return facts
+
+
+# --- what staff register when they close a chat (content/registration.yml) ------------------
+
+
+@dataclass(frozen=True)
+class StaffOutcome:
+    label: str
+    needs_referral: bool = False
+
+
+@dataclass(frozen=True)
+class RegistrationOptions:
+    """What staff register when they close a chat (the Vink-app's "aantal en soort vragen")."""
+
+    version: int
+    topics: dict[str, str]  # key -> Dutch label
+    outcomes: dict[str, StaffOutcome]
+    referrals: dict[str, str]
+    bot_topics: dict[str, list[str]] = field(default_factory=dict)  # theme -> chatbot topics
+    # Who asked, as staff saw it (optional in the close form): overrides the bot's own guess.
+    askers: dict[str, str] = field(default_factory=dict)  # user type -> Dutch label
+
+    def theme_of(self, topic: str) -> str:
+        """The theme a chatbot topic counts under in the figures."""
+        for theme, members in self.bot_topics.items():
+            if topic in members:
+                return theme
+        return "anders"
+
+
+def _check_registration(loaded: Any, path: Path) -> None:
+    assert isinstance(loaded, RegistrationOptions)
+    for name in ("topics", "outcomes", "referrals"):
+        if not getattr(loaded, name):
+            raise ContentError(f"{path}: {name}: give at least one")
+    for asker in loaded.askers:
+        if asker not in USER_TYPES or asker == "unknown":
+            raise ContentError(
+                f"{path}: askers: '{asker}' is not one of {', '.join(USER_TYPES[:-1])}"
+            )
+    for theme in loaded.bot_topics:
+        if theme not in loaded.topics:
+            raise ContentError(f"{path}: bot_topics: '{theme}' is not one of the topics above")
+    check_topic_groups(path, "bot_topics", loaded.bot_topics)
+
+
+def registration_options(directory: Path | None = None) -> RegistrationOptions:
+    path = (directory or content_dir()) / "registration.yml"
+    return load_current(RegistrationOptions, path, _check_registration)

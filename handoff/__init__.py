@@ -1,7 +1,6 @@
 """Handoff from the bot to a person of the I&A team: state machine, queue, staff console."""
 
 from common.names import State
-from handoff.accounts import Account, Accounts
 from handoff.hours import OpeningHours, opening_hours
 from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
@@ -9,8 +8,6 @@ from handoff.store import Handoff, HandoffStore
 from handoff.transcript import Outbox, OutboxWatcher, Transcript
 
 __all__ = [
-    "Account",
-    "Accounts",
     "Handoff",
     "HandoffLog",
     "HandoffService",

@@ -8,8 +8,8 @@ ones are the team's: every staff member may read them (to pick one up, or to fol
 from __future__ import annotations
 
 from common.names import CONSOLE_ROLES, StaffRole, State
-from handoff.accounts import Account
 from handoff.store import Handoff
+from staff.accounts import Account
 
 
 def may_read(account: Account, handoff: Handoff) -> bool:

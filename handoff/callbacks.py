@@ -25,16 +25,17 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from redis.asyncio import Redis
 
+from base.registrar import Fact, Registrar, outcome
 from common import phone
 from common.content import ContentError, content_dir, load_current, topics
 from common.handoff_payload import HandoffRequest
 from common.names import Reason, State
 from common.offers import THEME_LABELS
 from common.payload import CALLBACK, CANCEL
-from handoff import events, keys
+from handoff import keys
 from handoff.hours import DAYS, OpeningHours
-from handoff.registrar import Fact, Registrar, outcome
 from handoff.store import HandoffStore, now_ms
+from staff import events
 
 log = logging.getLogger(__name__)
 
@@ -247,15 +248,16 @@ redis.call('HSET', KEYS[3], 'state', 'claimed', 'staff', ARGV[2], 'claimed_at', 
 return 1
 """
 
-# KEYS: queue, claims, record   ARGV: cbid, staff
-# Back in the queue at its first place ("later opnieuw proberen"); only by its claimer.
+# KEYS: queue, claims, record   ARGV: cbid, staff, attempts to add (1: tried, 0: not tried)
+# Back in the queue at its first place ("later opnieuw proberen", or its claimer logged out);
+# only by its claimer.
 _REQUEUE = """
 if redis.call('HGET', KEYS[3], 'staff') ~= ARGV[2] then return 0 end
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('ZADD', KEYS[1], redis.call('HGET', KEYS[3], 'requested_at'), ARGV[1])
 redis.call('HSET', KEYS[3], 'state', 'waiting')
 redis.call('HDEL', KEYS[3], 'staff', 'claimed_at')
-redis.call('HINCRBY', KEYS[3], 'attempts', 1)
+if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[3], 'attempts', 1) end
 return 1
 """
 
@@ -514,6 +516,22 @@ class Callbacks:
             await events.publish(self._redis, "callbacks", id=cbid)
         return bool(done)
 
+    async def release_claims(self, staff: str) -> int:
+        """The staff member logged out: the requests they claimed but did not register go back
+        to the queue at their first place (not counted as tried), so a colleague can call; how
+        many went back."""
+        released = 0
+        for cbid in [str(c) for c in await self._redis.zrange(keys.CALLBACK_CLAIMS, 0, -1)]:
+            released += int(
+                await self._requeue(
+                    keys=[keys.CALLBACK_QUEUE, keys.CALLBACK_CLAIMS, keys.callback(cbid)],
+                    args=[cbid, staff, 0],
+                )
+            )
+        if released:
+            await events.publish(self._redis, "callbacks", released=released)
+        return released
+
     async def number(self, cbid: str, staff: str) -> str | None:
         """The number in a form to dial, for the staff member who claimed the request only."""
         if self._cipher is None:
@@ -527,11 +545,12 @@ class Callbacks:
 
     async def register(self, cbid: str, staff: str, result: Outcome) -> bool:
         """The staff member's registration: into the figures; done or back in the queue."""
-        channel = await self._redis.hget(keys.callback(cbid), "channel")
+        channel, summary = await self._redis.hmget(keys.callback(cbid), ["channel", "summary"])
+        municipality = json.loads(summary or "{}").get("municipality")
         if result == Outcome.RETRY:
             done = await self._requeue(
                 keys=[keys.CALLBACK_QUEUE, keys.CALLBACK_CLAIMS, keys.callback(cbid)],
-                args=[cbid, staff],
+                args=[cbid, staff, 1],
             )
         else:
             cid = await self._redis.hget(keys.callback(cbid), "cid")
@@ -546,7 +565,9 @@ class Callbacks:
             )
         if not done:
             return False
-        await self._registrar.count_now(str(channel or ""), [Fact("callback", result.value)])
+        await self._registrar.count_now(
+            str(channel or ""), [Fact("callback", result.value)], municipality
+        )
         await events.publish(self._redis, "callbacks", id=cbid)
         return True
 

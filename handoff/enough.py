@@ -18,10 +18,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from base.registrar import Fact, Registrar, open_record
 from common.content import ContentError, content_dir, load_current
 from common.handoff_payload import HandoffRequest
 from common.payload import ENOUGH, ENOUGH_ANSWERS, is_service_payload
-from handoff.registrar import Fact, Registrar, open_record
 from handoff.store import HandoffStore
 
 Message = dict[str, Any]  # a message without recipient, as handoff.service builds them

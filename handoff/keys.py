@@ -1,4 +1,6 @@
-"""Every Redis key the handoff uses, in one place, so operators can find and purge them.
+"""Every Redis key the handoff uses, in one place, so operators can find and purge them (the
+staff accounts, logins and console events are in staff/keys.py; those the handoff reads are
+named here too).
 
 A conversation is known by its pseudonym (``cid``); one handoff episode by a random id (``hid``).
 Staff only ever see ``hid``s, never the pseudonym.
@@ -7,7 +9,11 @@ Staff only ever see ``hid``s, never the pseudonym.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+
+# The staff keys the handoff reads too (staff/keys.py has them all).
+from staff.keys import EVENTS as EVENTS
+from staff.keys import account as account
+from staff.keys import around as around
 
 QUEUE = "cjg:handoff:queue"  # zset: hid -> priority score (urgent first, then oldest)
 SEQUENCE = "cjg:handoff:seq"  # counter: arrival order in the queue
@@ -18,16 +24,8 @@ STATS = "cjg:handoff:stats"  # hash: running averages for the wait estimate
 ROUTED = "cjg:handoff:routed"  # zset: hid -> end of its head start for matching staff (ms)
 OUTBOX_NEWS = "cjg:outbox:news"  # pub/sub channel: the cid of an outbox that got a message
 USER_SIGNALS = "cjg:user:signals"  # pub/sub channel: passing news for a user (staff typing)
-EVENTS = "cjg:staff:events"  # pub/sub channel: what every staff console should know at once
 PRESENCE = "cjg:staff:presence"  # zset: username -> last heartbeat (ms)
 STATUS = "cjg:staff:status"  # hash: username -> online | away
-
-
-def around(key: Callable[[str], str]) -> tuple[str, str]:
-    """A key's text before and after its id, for a Lua script that learns the id itself (from
-    a hash it reads), so that this module stays the one place that names keys."""
-    before, _, after = key("\x00").partition("\x00")
-    return before, after
 
 
 def conversation(cid: str) -> str:
@@ -93,22 +91,6 @@ def record(hid: str) -> str:
 def transcript(hid: str) -> str:
     """Stream: what the user, the bot and staff said during one handoff."""
     return f"cjg:handoff:{hid}:log"
-
-
-def account(username: str) -> str:
-    return f"cjg:staff:account:{username}"
-
-
-ACCOUNTS = "cjg:staff:accounts"  # set of usernames
-
-
-def session(token_hash: str) -> str:
-    return f"cjg:staff:session:{token_hash}"
-
-
-def sessions_of(username: str) -> str:
-    """Set: the session keys of one account, so a new password or a removal ends them all."""
-    return f"cjg:staff:sessions:{username}"
 
 
 # Flood limits for urgent handoffs (handoff/urgent.py). Sorted sets of times (ms), one per

@@ -19,7 +19,7 @@ the handoff's record. Nothing to retrain, and the slot keeps meaning "asked by t
    weighed again). Ignoring the question changes nothing.
 
 A municipality learned either way also counts in the figures (the conversation's record in
-handoff/registrar.py), as the offer finder's does.
+base/registrar.py), as the offer finder's does.
 
 Redis: the record field ``route_ask`` is "1" while the question is open; "Zeg ik liever niet"
 removes it. No text is kept apart from the transcript the waiting messages go to anyway.
@@ -34,17 +34,18 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from base.registrar import Fact, Registrar
 from common.content import municipalities
 from common.extract import municipalities_named
 from common.handoff_payload import HandoffRequest
 from common.names import Reason, State
 from common.payload import MUNICIPALITY, NOT_SAYING
-from handoff import events, keys
-from handoff.registrar import Fact, Registrar
+from common.routing_content import RoutingQuestion, routing_content, team_labels
+from handoff import keys
 from handoff.routing import Router
-from handoff.routing_content import RoutingQuestion, routing_content, team_labels
 from handoff.store import HandoffStore
 from handoff.transcript import Role
+from staff import events
 
 ASKED = "route_ask"  # record field: "1" while the question waits for an answer
 
@@ -155,7 +156,7 @@ class MunicipalityQuestion:
         return True
 
     async def _counted(self, hid: str, team: str) -> None:
-        """The conversation's municipality for the figures (handoff/registrar.py)."""
+        """The conversation's municipality for the figures (base/registrar.py)."""
         cid, channel = await self._store.record_fields(hid, ["cid", "channel"])
         if cid:
             await self._registrar.note(str(cid), str(channel or ""), [Fact("municipality", team)])

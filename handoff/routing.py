@@ -28,11 +28,12 @@ from redis.asyncio import Redis
 
 from common.handoff_payload import HandoffRequest
 from common.names import CONSOLE_ROLES, Reason, State
-from handoff import events, keys
-from handoff.accounts import Account, account_from_hash
+from common.routing_content import RoutingContent, routing_content, team_labels
+from handoff import keys
 from handoff.presence import Presence
-from handoff.routing_content import RoutingContent, routing_content, team_labels
 from handoff.store import HandoffStore, RecordChange, now_ms
+from staff import events
+from staff.accounts import Account, account_from_hash
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from redis.asyncio import Redis
 
+from base.registrar import Fact, Registrar
 from common.content import ServiceMessages
 from common.names import State
 from handoff import keys
@@ -28,7 +29,6 @@ from handoff.hours import OpeningHours
 from handoff.municipality_question import MunicipalityQuestion
 from handoff.presence import Presence
 from handoff.queue_news import QueueNews
-from handoff.registrar import Fact, Registrar
 from handoff.routing import Router
 from handoff.service_parts import Message, Parts, Timing
 from handoff.staff_side import StaffSide
@@ -148,7 +148,7 @@ class HandoffService:
     # --- the figures and durability, for the conversation core -------------------------------
 
     async def register(self, cid: str, channel: str, facts: Iterable[Fact] = ()) -> None:
-        """Counts what happened in a running conversation for the figures (handoff/registrar.py)."""
+        """Counts what happened in a running conversation for the figures (base/registrar.py)."""
         await self._parts.registrar.note(cid, channel, facts)
 
     async def register_final(self, cid: str) -> None:

@@ -15,12 +15,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from base.registrar import Fact, Registrar
 from common.content import ServiceMessages, service_messages
 from common.payload import CANCEL
 from handoff.durability import Durability
 from handoff.hours import OpeningHours
 from handoff.presence import Presence
-from handoff.registrar import Fact, Registrar
 from handoff.routing import Router
 from handoff.store import HandoffStore, now_ms
 from handoff.transcript import Outbox, Transcript

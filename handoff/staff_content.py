@@ -1,5 +1,6 @@
-"""Staff-facing content files: canned replies, the registration lists, the console's live
-line texts and every other text the console and the figures page show (all editable)."""
+"""Staff-facing content files: canned replies, the console's live line texts and every other
+text the console and the figures page show (all editable). The registration lists staff fill
+in are in ``common.registration``, beside the codes they label."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.content import ContentError, check_topic_groups, content_dir, load_current
+from common.content import ContentError, content_dir, load_current
 from common.names import Channel, Reason
-from common.registration import USER_TYPES
 
 
 @dataclass(frozen=True)
@@ -23,32 +23,6 @@ class CannedReply:
 class CannedReplies:
     version: int
     replies: list[CannedReply]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    label: str
-    needs_referral: bool = False
-
-
-@dataclass(frozen=True)
-class RegistrationOptions:
-    """What staff register when they close a chat (the Vink-app's "aantal en soort vragen")."""
-
-    version: int
-    topics: dict[str, str]  # key -> Dutch label
-    outcomes: dict[str, Outcome]
-    referrals: dict[str, str]
-    bot_topics: dict[str, list[str]] = field(default_factory=dict)  # theme -> chatbot topics
-    # Who asked, as staff saw it (optional in the close form): overrides the bot's own guess.
-    askers: dict[str, str] = field(default_factory=dict)  # user type -> Dutch label
-
-    def theme_of(self, topic: str) -> str:
-        """The theme a chatbot topic counts under in the figures."""
-        for theme, members in self.bot_topics.items():
-            if topic in members:
-                return theme
-        return "anders"
 
 
 @dataclass(frozen=True)
@@ -279,29 +253,8 @@ def _check_console_texts(loaded: Any, path: Path) -> None:
     _check_ui(loaded.insight, INSIGHT_UI_WORDS, f"{path}: insight")
 
 
-def _check_registration(loaded: Any, path: Path) -> None:
-    assert isinstance(loaded, RegistrationOptions)
-    for name in ("topics", "outcomes", "referrals"):
-        if not getattr(loaded, name):
-            raise ContentError(f"{path}: {name}: give at least one")
-    for asker in loaded.askers:
-        if asker not in USER_TYPES or asker == "unknown":
-            raise ContentError(
-                f"{path}: askers: '{asker}' is not one of {', '.join(USER_TYPES[:-1])}"
-            )
-    for theme in loaded.bot_topics:
-        if theme not in loaded.topics:
-            raise ContentError(f"{path}: bot_topics: '{theme}' is not one of the topics above")
-    check_topic_groups(path, "bot_topics", loaded.bot_topics)
-
-
 def canned_replies(directory: Path | None = None) -> CannedReplies:
     return load_current(CannedReplies, (directory or content_dir()) / "canned_replies.yml")
-
-
-def registration_options(directory: Path | None = None) -> RegistrationOptions:
-    path = (directory or content_dir()) / "registration.yml"
-    return load_current(RegistrationOptions, path, _check_registration)
 
 
 def console_texts(directory: Path | None = None) -> ConsoleTexts:

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from base.registrar import Fact
 from common.names import Reason, State
 from common.payload import END, RATING
-from handoff import events, keys
-from handoff.accounts import Account
+from handoff import keys
 from handoff.enough import EnoughQuestion
 from handoff.presence import Status
 from handoff.queue_news import QueueNews
-from handoff.registrar import Fact
 from handoff.routing import Audience
 from handoff.service_parts import Parts, as_json, event
 from handoff.store import Handoff, StaffReply, now_ms
 from handoff.transcript import OUTBOX_MAX, Entry, encoded
+from staff import events
+from staff.accounts import Account
 
 OWN_WORDS = "\x00"  # marks where a staff member's text goes in a wrapper line ("message_answer")
 

@@ -74,7 +74,7 @@ return 1
 """
 
 # Lua helpers for the two relay scripts below: a text on the staff feed, as events.publish()
-# would send it (handoff/events.py), and Redis's "no value" (false, or an empty field) as null.
+# would send it (staff/events.py), and Redis's "no value" (false, or an empty field) as null.
 _FEED = """
 local function value(v) if v and v ~= '' then return v end return cjson.null end
 local function feed(channel, hid, id, role, text, at, name, state, staff)

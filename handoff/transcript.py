@@ -18,8 +18,8 @@ from typing import Any, Literal, cast
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError, RedisError
 
+from base.redact import redact
 from handoff import keys
-from handoff.redact import redact
 from handoff.store import now_ms
 
 Listener = Callable[[str], Coroutine[Any, Any, object]]

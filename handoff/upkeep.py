@@ -52,5 +52,5 @@ class Upkeep:
         return released
 
     async def count_quiet(self) -> None:
-        """Counts the conversations that went quiet in the figures (handoff/registrar.py)."""
+        """Counts the conversations that went quiet in the figures (base/registrar.py)."""
         await self._parts.registrar.flush_idle()

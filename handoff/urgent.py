@@ -1,6 +1,6 @@
 """Limits on new urgent handoffs, so a flood of crisis phrases cannot bury real urgent chats.
 
-A crisis message always gets the crisis card (bot/conversation.py). Whether it may also open an
+A crisis message always gets the crisis card (bot/core/crisis.py). Whether it may also open an
 urgent handoff at the front of the queue (or move a waiting one there) is limited per
 conversation, per client address and for the whole service, each over a sliding window. Past a
 limit the conversation is queued at a normal place instead, and every staff console is told.

@@ -15,6 +15,7 @@ from typing import Any
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
+from base.registrar import Fact, outcome
 from common.content import topics
 from common.handoff_payload import HandoffRequest
 from common.names import Reason, State
@@ -27,16 +28,15 @@ from common.payload import (
     is_municipality_payload,
     is_service_payload,
 )
-from handoff import events
 from handoff.enough import EnoughQuestion
 from handoff.hours import OpeningHours
 from handoff.municipality_question import MunicipalityQuestion
 from handoff.queue_news import QueueNews
-from handoff.registrar import Fact, outcome
 from handoff.service_parts import Message, Parts, event, stop_waiting
 from handoff.staff_content import console_texts
 from handoff.store import Conversation, now_ms
 from handoff.transcript import Role
+from staff import events
 
 log = logging.getLogger(__name__)
 
@@ -287,14 +287,11 @@ class UserSide:
         await self._store.set_state(cid, State.BOT, channel)
 
     async def stop(self, cid: str) -> None:
-        """Ends whatever the user is in: waiting, a chat with staff, or leaving a message."""
+        """Ends whatever the user is in (waiting, a chat with staff, leaving a message) as the
+        stop button does (:meth:`control`, which knows what each state needs)."""
         conv = await self._store.conversation(cid)
-        if conv.state == State.WAITING:
+        if conv.state in (State.WAITING, State.WITH_STAFF, State.LEAVING_MESSAGE):
             await self.control(cid, conv, CANCEL)
-        elif conv.state == State.WITH_STAFF:
-            await self.control(cid, conv, END)
-        elif conv.state == State.LEAVING_MESSAGE:
-            await self._store.set_state(cid, State.BOT, conv.channel or "")
 
     async def forget(self, cid: str) -> None:
         """Wis mijn gesprek: stop, then delete everything kept about this conversation."""

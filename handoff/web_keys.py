@@ -10,18 +10,12 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio import Redis
 
-from handoff.accounts import Accounts
 from handoff.audit import AuditLog
 from handoff.callbacks import Callbacks
-from handoff.login_guard import LoginGuard
 from handoff.service import HandoffService
-from handoff.sessions import Sessions
 from handoff.transcript import OutboxWatcher
 
 HANDOFF = web.AppKey("handoff", HandoffService)
-ACCOUNTS = web.AppKey("accounts", Accounts)
-SESSIONS = web.AppKey("sessions", Sessions)
-LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
 AUDIT = web.AppKey("audit", AuditLog)
 OUTBOX_WATCHER = web.AppKey("outbox_watcher", OutboxWatcher)
 # Open staff websockets, closed on shutdown so a restart is quick (consoles reconnect).

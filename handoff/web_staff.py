@@ -11,16 +11,17 @@ from typing import Any
 
 from aiohttp import web
 
-from base.web import SECURITY_HEADERS, WEB, api_text, file_response, json_error, read_json
+from base.web import STAFF_FILES, api_text, json_error, read_json, static_response
 from common.names import CONSOLE_ROLES, StaffRole
+from common.registration import registration_options
 from handoff.access import may_read
-from handoff.accounts import Account, HashingBusy
-from handoff.sessions import COOKIE, Session
-from handoff.staff_auth import authenticate, for_roles, same_origin
-from handoff.staff_content import canned_replies, console_texts, registration_options
-from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF, LOGIN_GUARD, SESSIONS, STAFF_WEB
+from handoff.staff_content import canned_replies, console_texts
+from handoff.web_keys import AUDIT, CALLBACKS, HANDOFF, STAFF_WEB
+from staff.accounts import Account, HashingBusy
+from staff.auth import authenticate, for_roles, same_origin
+from staff.sessions import COOKIE, Session
+from staff.web_keys import ACCOUNTS, LOGIN_GUARD, SESSIONS
 
-STATIC = WEB / "staff"
 MAX_TEXT = 4000
 # The console's own id for a reply (a random UUID): the same reply sent again is kept once.
 REPLY_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
@@ -28,8 +29,12 @@ REPLY_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 routes = web.RouteTableDef()
 
 
+async def _sign_of_life(request: web.Request, account: Account) -> None:
+    await request.app[HANDOFF].sign_of_life(account.username)
+
+
 # The console: staff and admins; every call is a sign of life.
-staff_only = for_roles(CONSOLE_ROLES, api_text("console_forbidden"), present=True)
+staff_only = for_roles(CONSOLE_ROLES, api_text("console_forbidden"), _sign_of_life)
 
 
 def _text(body: dict[str, Any], field: str = "text") -> str | None:
@@ -42,11 +47,6 @@ def _text(body: dict[str, Any], field: str = "text") -> str | None:
 # --- pages -------------------------------------------------------------------------------
 
 
-def static_response(name: str, content_type: str) -> web.FileResponse:
-    """A file of the console (web/staff/) with the pages' strict headers."""
-    return file_response(STATIC / name, content_type, SECURITY_HEADERS)
-
-
 @routes.get("/staff")
 async def console_page(request: web.Request) -> web.StreamResponse:
     return static_response("index.html", "text/html")
@@ -56,7 +56,7 @@ async def console_page(request: web.Request) -> web.StreamResponse:
 async def static_file(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     types = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
-    path = STATIC / name
+    path = STAFF_FILES / name
     if "/" in name or path.suffix not in types or not path.is_file():
         raise web.HTTPNotFound()
     return static_response(name, types[path.suffix])
@@ -134,6 +134,7 @@ async def logout(request: web.Request) -> web.Response:
     if found is not None and request.headers.get("X-CSRF-Token") == found[1].csrf:
         await request.app[SESSIONS].end(request.cookies.get(COOKIE))
         await request.app[HANDOFF].leave(found[0].username)
+        await request.app[CALLBACKS].release_claims(found[0].username)
     response = web.json_response({"ok": True})
     response.del_cookie(COOKIE, path="/staff")
     return response

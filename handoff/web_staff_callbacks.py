@@ -10,11 +10,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from base.web import api_text, json_error, read_json
-from handoff.accounts import Account
 from handoff.callbacks import Outcome
 from handoff.staff_content import console_texts
 from handoff.web_keys import AUDIT, CALLBACKS
 from handoff.web_staff import staff_only
+from staff.accounts import Account
 
 routes = web.RouteTableDef()
 

@@ -41,12 +41,13 @@ from base.web import api_text, json_exception
 from common.names import CONSOLE_ROLES
 from handoff import keys
 from handoff.access import may_read_chat
-from handoff.accounts import Account, account_from_hash
 from handoff.service import HandoffService
-from handoff.sessions import COOKIE, SESSION_ENDED
-from handoff.staff_auth import authenticate, same_origin
 from handoff.staff_content import console_texts
-from handoff.web_keys import AUDIT, HANDOFF, SESSIONS, SOCKETS, STAFF_WEB
+from handoff.web_keys import AUDIT, HANDOFF, SOCKETS, STAFF_WEB
+from staff.accounts import Account, account_from_hash
+from staff.auth import authenticate, same_origin
+from staff.sessions import COOKIE, SESSION_ENDED
+from staff.web_keys import SESSIONS
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()

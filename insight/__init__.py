@@ -1,5 +1,6 @@
 """Insight: the I&A figures and what staff learn from them (docs/INSIGHT.md). It reads what the
-registrar (handoff/registrar.py) counted and shows it; it sits above handoff/ in the layering.
+registrar (base/registrar.py) counted and shows it; it sits beside handoff/ in the layering,
+and neither imports the other (the logins both check are staff/'s).
 
 Runs in the messaging service's environment; the assistant only adds registration notes to
 its replies (``common.registration``).

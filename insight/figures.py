@@ -9,11 +9,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from base.registrar import CHANNELS, HANDLE_BUCKETS, WAIT_BUCKETS, hour_key
+from base.web import api_text
 from common.content import content_dir, load_current, topics
 from common.payload import ENOUGH_ANSWERS
+from common.registration import registration_options
 from common.safety import NLU_CATEGORY, NLU_LABEL, safety_phrases
-from handoff.registrar import CHANNELS, HANDLE_BUCKETS, WAIT_BUCKETS, hour_key
-from handoff.staff_content import registration_options
+from insight.texts import insight_texts
 
 MAX_DAYS = 400  # one request reads at most this many days of counters
 TOTALS = (
@@ -66,28 +68,16 @@ class Query:
     def period_of(self, hour: str) -> tuple[str, str]:
         """The period key and its Dutch label for an hour (YYYYMMDDHH)."""
         day = date(int(hour[:4]), int(hour[4:6]), int(hour[6:8]))
+        texts = insight_texts()
         if self.by == "month":
-            months = [
-                "januari",
-                "februari",
-                "maart",
-                "april",
-                "mei",
-                "juni",
-                "juli",
-                "augustus",
-                "september",
-                "oktober",
-                "november",
-                "december",
-            ]
-            return f"{day.year}-{day.month:02d}", f"{months[day.month - 1]} {day.year}"
+            return f"{day.year}-{day.month:02d}", f"{texts.months[day.month - 1]} {day.year}"
         year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02d}", f"week {week} ({year})"
+        return f"{year}-W{week:02d}", texts.week.format(week=week, year=year)
 
 
 class QueryError(ValueError):
-    """A filter the dashboard cannot use; the message is Dutch, for the user."""
+    """A filter the dashboard cannot use; the message is Dutch, for the user
+    (content/api_messages.yml)."""
 
 
 def parse_query(params: Any, today: date | None = None) -> Query:
@@ -99,20 +89,20 @@ def parse_query(params: Any, today: date | None = None) -> Query:
             params.get("from") or (end - timedelta(weeks=8, days=-1)).isoformat()
         )
     except ValueError:
-        raise QueryError("Geef de periode als datums, bijvoorbeeld 2026-10-01.") from None
+        raise QueryError(api_text("period_dates")) from None
     if start > end:
-        raise QueryError("De begindatum ligt na de einddatum.")
+        raise QueryError(api_text("period_order"))
     if (end - start).days >= MAX_DAYS:
-        raise QueryError(f"Kies een periode van hoogstens {MAX_DAYS} dagen.")
+        raise QueryError(api_text("period_length", days=MAX_DAYS))
     by = params.get("by") or "week"
     if by not in ("week", "month"):
-        raise QueryError("Groepeer per week of per maand.")
+        raise QueryError(api_text("period_by"))
     channel = params.get("channel") or None
     if channel is not None and channel not in CHANNELS:
-        raise QueryError("Onbekend kanaal.")
+        raise QueryError(api_text("unknown_channel"))
     municipality = params.get("municipality") or None
     if municipality is not None and municipality not in labels().municipalities:
-        raise QueryError("Onbekende gemeente.")
+        raise QueryError(api_text("unknown_municipality"))
     return Query(start, end, by, channel, municipality)
 
 
@@ -176,9 +166,13 @@ def _times(total: Counter[tuple[str, str]], metric: str, bounds: tuple[int, ...]
 
 
 def _time_label(name: str) -> str:
-    seconds = int(name.lstrip(">"))
-    text = f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
-    return f"meer dan {text}" if name.startswith(">") else f"tot {text}"
+    seconds, say = int(name.lstrip(">")), insight_texts().times
+    text = (
+        say["seconds"].format(n=seconds)
+        if seconds < 120
+        else say["minutes"].format(n=seconds // 60)
+    )
+    return say["over" if name.startswith(">") else "up_to"].format(time=text)
 
 
 def _enough(total: Counter[tuple[str, str]], metric: str, names: dict[str, str]) -> dict[str, Any]:

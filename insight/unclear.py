@@ -16,7 +16,7 @@ from typing import Any, Literal, cast
 
 from redis.asyncio import Redis
 
-from handoff.redact import redact
+from base.redact import redact
 
 STREAM = "cjg:insight:unclear"  # stream: {text (redacted), kind, guess, hour}
 MARKS = "cjg:insight:unclear:marks"  # hash: stream id -> JSON mark

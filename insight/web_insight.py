@@ -14,17 +14,25 @@ from typing import Any
 
 from aiohttp import web
 
-from base.web import SECURITY_HEADERS, api_text, json_error, json_exception, read_json
+from base.registrar import CHANNELS, outcome
+from base.web import (
+    SECURITY_HEADERS,
+    api_text,
+    json_error,
+    json_exception,
+    read_json,
+    static_response,
+)
+from base.web_keys import REDIS
 from common.content import intent_labels, topics
 from common.names import READER_ROLES
 from common.offers import catalogue
-from handoff.accounts import Account
-from handoff.registrar import CHANNELS, outcome
-from handoff.staff_auth import authenticate, for_roles
-from handoff.web_staff import static_response
 from insight.figures import Query, QueryError, figures, parse_query
+from insight.texts import ENOUGH_AFTER, LISTS, insight_texts
 from insight.unclear import parse_mark
-from insight.web_keys import FIGURES, REGISTRAR, UNCLEAR
+from insight.web_keys import REGISTRAR, UNCLEAR
+from staff.accounts import Account
+from staff.auth import authenticate, for_roles
 
 routes = web.RouteTableDef()
 READERS = READER_ROLES
@@ -48,15 +56,16 @@ async def insight_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/staff/api/insight")
 @readers_only
 async def insight_figures(request: web.Request, account: Account) -> web.Response:
-    return web.json_response(await figures(request.app[FIGURES], _query(request)))
+    return web.json_response(await figures(request.app[REDIS], _query(request)))
 
 
 @routes.get("/staff/api/insight.csv")
 @readers_only
 async def insight_csv(request: web.Request, account: Account) -> web.Response:
     query = _query(request)
-    found = await figures(request.app[FIGURES], query)
-    name = f"cjg-cijfers-{query.start.isoformat()}-{query.end.isoformat()}.csv"
+    found = await figures(request.app[REDIS], query)
+    file_name = insight_texts().csv["file_name"]
+    name = file_name.format(start=query.start.isoformat(), end=query.end.isoformat())
     return web.Response(
         body=to_csv(found).encode("utf-8-sig"),  # with a BOM, so Excel reads the accents
         content_type="text/csv",
@@ -66,53 +75,42 @@ async def insight_csv(request: web.Request, account: Account) -> web.Response:
 
 
 def to_csv(found: dict[str, Any]) -> str:
-    """One row per figure: section; code; label; count (semicolons, as Dutch Excel expects)."""
+    """One row per figure: section; code; label; count (semicolons, as Dutch Excel expects).
+    The words are content/insight_texts.yml's."""
+    texts = insight_texts()
+    csv_text, sections = texts.csv, texts.sections
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["onderdeel", "code", "omschrijving", "waarde"])
+    writer.writerow(texts.csv_header)
     period = found["period"]
-    writer.writerow(["periode", "van", "Van", period["from"]])
-    writer.writerow(["periode", "tot", "Tot en met", period["to"]])
+    writer.writerow([csv_text["period"], "van", csv_text["period_from"], period["from"]])
+    writer.writerow([csv_text["period"], "tot", csv_text["period_to"], period["to"]])
     for name, value in found["totals"].items():
-        writer.writerow(["totaal", name, TOTAL_LABELS.get(name, name), _number(value)])
+        writer.writerow([csv_text["total"], name, texts.totals.get(name, name), _number(value)])
+    per = csv_text["per"].format(by=period["by"])
     for row in found["series"]:
         for name in ("conversations", "answered_by_bot", "handoffs", "abandoned"):
-            writer.writerow(
-                [f"per {period['by']}", f"{row['period']}:{name}", row["label"], row[name]]
-            )
-    for section in (
-        "themes",
-        "topics",
-        "user_types",
-        "outcomes",
-        "staff_outcomes",
-        "callbacks",
-        "channels",
-        "municipalities",
-        "age_bands",
-        "referrals",
-        "signals",
-    ):
+            writer.writerow([per, f"{row['period']}:{name}", row["label"], row[name]])
+    for section in LISTS:
         for item in found[section]:
-            writer.writerow([SECTION_LABELS[section], item["id"], item["label"], item["count"]])
+            writer.writerow([sections[section], item["id"], item["label"], item["count"]])
     for section in ("waiting", "handling"):
         times = found[section]
-        writer.writerow([SECTION_LABELS[section], "count", "Aantal", times["count"]])
+        writer.writerow([sections[section], "count", csv_text["count"], times["count"]])
         for p in ("p50_seconds", "p90_seconds", "p99_seconds"):
-            writer.writerow([SECTION_LABELS[section], p, p.split("_")[0], _number(times[p])])
+            writer.writerow([sections[section], p, p.split("_")[0], _number(times[p])])
         for item in times["histogram"]:
-            writer.writerow([SECTION_LABELS[section], "bucket", item["label"], item["count"]])
+            writer.writerow([sections[section], "bucket", item["label"], item["count"]])
     ratings = found["ratings"]
     writer.writerow(
-        ["tevredenheid", "average", "Gemiddeld cijfer (1-5)", _number(ratings["average"])]
+        [csv_text["ratings"], "average", csv_text["rating_average"], _number(ratings["average"])]
     )
     for item in ratings["distribution"]:
-        writer.writerow(
-            ["tevredenheid", str(item["score"]), f"Score {item['score']}", item["count"]]
-        )
-    for after, section in ENOUGH_SECTIONS.items():
+        score = csv_text["score"].format(score=item["score"])
+        writer.writerow([csv_text["ratings"], str(item["score"]), score, item["count"]])
+    for after in ENOUGH_AFTER:
         for item in found["enough"][after]["distribution"]:
-            writer.writerow([section, item["id"], item["label"], item["count"]])
+            writer.writerow([sections[f"enough_{after}"], item["id"], item["label"], item["count"]])
     return out.getvalue()
 
 
@@ -120,47 +118,6 @@ def _number(value: Any) -> str:
     if value is None:
         return ""
     return str(value).replace(".", ",") if isinstance(value, float) else str(value)
-
-
-TOTAL_LABELS = {
-    "conversations": "Gesprekken",
-    "answered_by_bot": "Beantwoord zonder medewerker",
-    "answered_by_bot_share": "Aandeel beantwoord zonder medewerker",
-    "anonymous": "Anoniem gebleven",
-    "handoffs": "Doorgezet naar een medewerker",
-    "abandoned": "Afgehaakt tijdens het wachten",
-    "left_messages": "Bericht achtergelaten",
-    "crisis": "Crisiskaart getoond",
-    "offers_shown": "Groepsaanbod getoond",
-    "offer_clicks": "Groepsaanbod aangeklikt",
-    "divorce_info": "Scheidingsinformatie gegeven",
-    "referred": "Doorverwezen",
-    "not_understood": "Vraag niet begrepen",
-    "callback_requests": "Terugbelverzoek gedaan",
-    "callbacks": "Teruggebeld (bereikt of niet bereikt)",
-}
-SECTION_LABELS = {
-    "themes": "thema",
-    "topics": "onderwerp",
-    "user_types": "vrager",
-    "outcomes": "uitkomst",
-    "staff_outcomes": "afsluiting medewerker",
-    "callbacks": "terugbellen",
-    "channels": "kanaal",
-    "municipalities": "gemeente",
-    "age_bands": "leeftijd kind",
-    "referrals": "doorverwezen naar",
-    "signals": "signaal (veiligheid)",
-    "waiting": "wachttijd (s)",
-    "handling": "gespreksduur (s)",
-}
-
-# "Heb je hier genoeg aan om zelf verder te kunnen?", after the bot and after a staff chat
-ENOUGH_SECTIONS = {"bot": "genoeg na chatbot", "staff": "genoeg na medewerker"}
-ENOUGH_CAPTIONS = {
-    "bot": "Genoeg om zelf verder te kunnen, na een antwoord van de chatbot",
-    "staff": "Genoeg om zelf verder te kunnen, na een gesprek met een medewerker",
-}
 
 
 # --- the quarterly report ------------------------------------------------------------------
@@ -190,9 +147,9 @@ async def report(request: web.Request) -> web.StreamResponse:
     if found_account[0].role not in READERS:
         raise web.HTTPForbidden(text=api_text("figures_forbidden"))
     query = quarter_query(request.query.get("quarter"))
-    found = await figures(request.app[FIGURES], query)
+    found = await figures(request.app[REDIS], query)
     name = request.query.get("quarter") or _quarter_name(query)
-    title = f"Kwartaalrapportage Informatie & Advies, {name}"
+    title = insight_texts().report["title"].format(quarter=name)
     return web.Response(
         text=render_report(title, found), content_type="text/html", headers=SECURITY_HEADERS
     )
@@ -203,10 +160,12 @@ def _quarter_name(query: Query) -> str:
 
 
 def render_report(title: str, found: dict[str, Any]) -> str:
-    """The CJG's indicators for one quarter, as a printable page (escaped, no script)."""
+    """The CJG's indicators for one quarter, as a printable page (escaped, no script). The words
+    are content/insight_texts.yml's."""
     t = found["totals"]
     share = t["answered_by_bot_share"]
     ratings = found["ratings"]
+    say = insight_texts().report
 
     def table(caption: str, rows: list[tuple[str, Any]]) -> str:
         body = (
@@ -214,81 +173,71 @@ def render_report(title: str, found: dict[str, Any]) -> str:
                 f"<tr><th scope='row'>{escape(str(k))}</th><td>{escape(_number(v))}</td></tr>"
                 for k, v in rows
             )
-            or "<tr><td colspan='2'>Geen gegevens in deze periode.</td></tr>"
+            or f"<tr><td colspan='2'>{escape(say['no_data'])}</td></tr>"
         )
         return f"<table><caption>{escape(caption)}</caption>{body}</table>"
 
-    def listed(section: str) -> list[tuple[str, Any]]:
-        return [(item["label"], item["count"]) for item in found[section]]
+    def listed(section: str) -> str:
+        return table(say[section], [(item["label"], item["count"]) for item in found[section]])
+
+    def totals(*names: str) -> list[tuple[str, Any]]:
+        return [(say[name], t[name]) for name in names]
+
+    def heading(key: str) -> str:
+        return f"<h2>{escape(say[key])}</h2>"
 
     months = [(row["label"], row["conversations"]) for row in found["series"]]
     sections = [
-        "<h2>1. Aantal en soort vragen</h2>",
-        table("Gesprekken", [("Gesprekken in totaal", t["conversations"]), *months]),
-        table("Soort vraag (thema)", listed("themes")),
-        table("Wie vroeg", listed("user_types")),
-        table("Kanaal", listed("channels")),
-        table("Gemeente", listed("municipalities")),
-        table("Leeftijd van het kind", listed("age_bands")),
-        "<h2>2. Aantal malen vragen (anoniem) beantwoord</h2>",
+        heading("questions"),
+        table(say["conversations"], [(say["conversations_total"], t["conversations"]), *months]),
+        *[listed(s) for s in ("themes", "user_types", "channels", "municipalities", "age_bands")],
+        heading("answered_heading"),
         table(
-            "Beantwoord",
+            say["answered"],
             [
-                ("Beantwoord door de chatbot, zonder medewerker", t["answered_by_bot"]),
-                ("Aandeel zonder medewerker", "" if share is None else f"{round(share * 100)}%"),
-                ("Doorgezet naar een medewerker", t["handoffs"]),
-                ("Bericht achtergelaten buiten openingstijden", t["left_messages"]),
-                ("Afgehaakt tijdens het wachten", t["abandoned"]),
-                ("Anoniem gebleven", t["anonymous"]),
-                ("Doorverwezen", t["referred"]),
-                ("Crisiskaart getoond", t["crisis"]),
+                *totals("answered_by_bot"),
+                (say["answered_by_bot_share"], "" if share is None else f"{round(share * 100)}%"),
+                *totals("handoffs", "left_messages", "abandoned", "anonymous", "referred"),
+                *totals("crisis"),
             ],
         ),
-        table("Afsluiting door de medewerker", listed("staff_outcomes")),
-        table("Doorverwezen naar", listed("referrals")),
-        table("Aantal en soort signalen (veiligheid)", listed("signals")),
+        *[listed(s) for s in ("staff_outcomes", "referrals", "signals")],
         table(
-            "Wachttijd tot een medewerker (seconden, bovengrens)",
+            say["waiting"],
             [(k, found["waiting"][f"{k}_seconds"]) for k in ("p50", "p90", "p99")],
         ),
-        "<h2>3. Bereik van het groepsaanbod</h2>",
+        heading("offers_heading"),
+        table(say["offers"], totals("offers_shown", "offer_clicks", "divorce_info")),
+        heading("satisfaction_heading"),
         table(
-            "Groepsaanbod",
+            say["ratings"],
             [
-                ("Gesprekken waarin aanbod is getoond", t["offers_shown"]),
-                ("Keren dat een aanbod is aangeklikt", t["offer_clicks"]),
-                ("Scheidingsinformatie gegeven", t["divorce_info"]),
-            ],
-        ),
-        "<h2>4. Tevredenheid</h2>",
-        table(
-            "Tevredenheid na een gesprek met een medewerker (1-5)",
-            [
-                ("Aantal scores", ratings["count"]),
-                ("Gemiddeld", ratings["average"]),
-                *[(f"Score {d['score']}", d["count"]) for d in ratings["distribution"]],
+                (say["rating_count"], ratings["count"]),
+                (say["rating_average"], ratings["average"]),
+                *[
+                    (say["score"].format(score=d["score"]), d["count"])
+                    for d in ratings["distribution"]
+                ],
             ],
         ),
         *[
             table(
-                caption,
+                say[f"enough_{after}"],
                 [
-                    ("Aantal antwoorden", found["enough"][after]["count"]),
+                    (say["enough_count"], found["enough"][after]["count"]),
                     *[(d["label"], d["count"]) for d in found["enough"][after]["distribution"]],
                 ],
             )
-            for after, caption in ENOUGH_CAPTIONS.items()
+            for after in ENOUGH_AFTER
         ],
     ]
-    period = found["period"]
+    period = say["period"].format(start=found["period"]["from"], end=found["period"]["to"])
     return (
         "<!doctype html><html lang='nl'><head><meta charset='utf-8'>"
         f"<title>{escape(title)}</title>"
         "<link rel='stylesheet' href='/staff/static/report.css'></head><body>"
         f"<h1>{escape(title)}</h1>"
-        f"<p class='period'>Periode {escape(period['from'])} tot en met {escape(period['to'])}. "
-        "Alle cijfers zijn tellingen zonder tekst of persoonsgegevens; zie docs/INSIGHT.md "
-        "voor wat elk cijfer betekent.</p>" + "".join(sections) + "</body></html>"
+        f"<p class='period'>{escape(period)}</p>" + "".join(sections) + "</body></html>"
     )
 
 
@@ -303,7 +252,7 @@ def _intent_choices() -> list[dict[str, str]]:
         if name not in ("out_of_scope", "affirm", "deny", "opvoedvraag")
     ]
     choices += [
-        {"id": f"opvoedvraag/{t.id}", "label": f"Opvoedvraag: {t.title}"}
+        {"id": f"opvoedvraag/{t.id}", "label": insight_texts().topic_choice.format(title=t.title)}
         for t in sorted(topics().values(), key=lambda t: t.title)
     ]
     return choices

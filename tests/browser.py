@@ -47,7 +47,7 @@ def make_service(
     )  # fmt: skip
     for username in staff:
         created = subprocess.run(
-            [sys.executable, "-m", "handoff.accounts_cli", "add", username, "--name",
+            [sys.executable, "-m", "staff.accounts_cli", "add", username, "--name",
              username.capitalize(), "--password-stdin", "--role",
              (roles or {}).get(username, "staff")],
             input=PASSWORD.encode(), env=env, cwd=ROOT, capture_output=True,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cluster.nginx import NGINX, PREAMBLE, TEMP_PATHS, user
-from tests.servers import free_port, wait_until
+from tests.servers import die_with_parent, free_port, wait_until
 
 UPSTREAM_SOURCE = "127.0.0.2"
 
@@ -74,6 +74,7 @@ class Nginx:
             [NGINX, "-c", str(conf), "-p", str(self.directory), "-g", "daemon off;"],
             stdout=subprocess.DEVNULL,
             stderr=(self.directory / "stderr.log").open("wb"),
+            preexec_fn=die_with_parent(),
         )
         wait_until(self._listening, 20, "nginx", self.process)
 

@@ -6,15 +6,17 @@ Standard library only, so that both Python environments (and bench/) can load th
 
 from __future__ import annotations
 
+import ctypes
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,26 @@ RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 # Redis's fsync policy in the stack (scripts/prepare-env): every write is on disk before Redis
 # answers it, so whatever the service acknowledged survives a crash (docs/DURABILITY.md).
 STACK_APPENDFSYNC = "always"
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the kernel send the child SIGTERM when the process that started
+    it dies, so a test run killed from outside (CI's timeout, Ctrl-C twice) leaves no Redis, Rasa
+    or service behind. The kernel ties this to the starting *thread*: from any other thread
+    (a pool that may end first) it returns None and the child is stopped the usual way."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the line above: follow it now
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
 
 
 def free_port() -> int:
@@ -96,7 +118,9 @@ class RedisServer:
             "databases 48\n"  # one per test module that needs its own (tests/redis_db.py)
         )
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(["redis-server", str(conf)], stdout=log, stderr=log)
+            self.process = subprocess.Popen(
+                ["redis-server", str(conf)], stdout=log, stderr=log, preexec_fn=die_with_parent()
+            )
         wait_until(self._pong, 20, "redis-server", self.process)
         self.ready_at = self.log.stat().st_size
 
@@ -186,8 +210,9 @@ def start_rasa_replica(
     env = rasa_env(redis.rasa_env(), action_port, stack.token)
     with log.open("ab") as out:
         process = subprocess.Popen(
-            rasa_argv(port, model), cwd=ROOT, env=env, stdout=out, stderr=out
-        )
+            rasa_argv(port, model), cwd=ROOT, env=env, stdout=out, stderr=out,
+            preexec_fn=die_with_parent(),
+        )  # fmt: skip
     url = f"http://127.0.0.1:{port}/status?token={stack.token}"
     try:
         wait_until(lambda: _http_ok(url), 300, "Rasa replica", process)
@@ -208,7 +233,9 @@ def start_rasa_stack(redis: RedisServer, logs: Path, model: Path = MODEL) -> Ras
 
     def start(name: str, *argv: str) -> subprocess.Popen[bytes]:
         log = (logs / f"{name}.log").open("wb")
-        return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=log)
+        return subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=log, stderr=log, preexec_fn=die_with_parent()
+        )
 
     actions = start("actions", *actions_argv(action_port))
     rasa = start("rasa", *rasa_argv(rasa_port, model))
@@ -310,8 +337,9 @@ class Service:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot"], cwd=ROOT, env=self.env, stdout=log, stderr=log
-            )
+                [sys.executable, "-m", "bot"], cwd=ROOT, env=self.env, stdout=log, stderr=log,
+                preexec_fn=die_with_parent(),
+            )  # fmt: skip
         wait_until(lambda: _http_ok(self.url + "/health"), 60, "messaging service", self.process)
 
     def stop(self) -> None:

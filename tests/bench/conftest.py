@@ -33,3 +33,16 @@ def bench_service(
         settings={"CJG_RASA_TRACKER_REDIS_URL": redis_server.url(0)},
     ) as service:
         yield service
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """What the benchmarks' smokes printed (the acceptance set's figures per group), shown after
+    the run also when they pass: pytest keeps a passing test's output to itself, and with two
+    processes ``-s`` would not show it either."""
+    for report in terminalreporter.stats.get("passed", []):
+        if not report.nodeid.startswith("tests/bench/") or report.when != "call":
+            continue
+        printed = "".join(text for name, text in report.sections if "stdout" in name)
+        if printed.strip():
+            terminalreporter.write_sep("-", f"printed by {report.nodeid.split('::')[-1]}")
+            terminalreporter.write(printed)

@@ -22,7 +22,7 @@ from bot import Settings, create_app
 from bot.app_keys import REDIS
 from bot.client_address import counted_as, resolve
 from bot.config import ConfigError
-from handoff.web_keys import ACCOUNTS
+from staff.web_keys import ACCOUNTS
 from tests.bot.conftest import ClientFactory
 from tests.conftest import RedisServer, free_port
 from tests.nginx import UPSTREAM_SOURCE, Nginx

@@ -19,22 +19,18 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from bot.client_rasa import RasaClient
-from bot.conversation import RASA_LOCK_KEY, RASA_TRACKER_KEY, ConversationCore, Incoming
-from bot.rate_limit import RateLimits
-from common.content import service_messages
+from bot.conversation import ConversationCore, Incoming
+from bot.rasa_tracker import RASA_LOCK_KEY, RASA_TRACKER_KEY
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
 from handoff import keys
-from handoff.requests import STREAM, HandoffLog
-from handoff.urgent import Limit, UrgentLimits
-from insight.unclear import UnclearQuestions
+from handoff.requests import STREAM
+from tests.bot.core.conftest import make_core, rasa_app
 from tests.conftest import RedisServer
 from tests.handoff.conftest import make_service
 from tests.redis_db import fresh_db
 
 TEST_DB = 13  # this module's own database, flushed before each test
-SECRET = "test-pseudonym-secret-of-32-chars!!"
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
 
@@ -47,10 +43,7 @@ class SlowRasa:
     go: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/webhooks/cjg/webhook", self._message)
-        app.router.add_get("/conversations/{sender}/tracker", self._tracker)
-        return app
+        return rasa_app(self._message, self._tracker)
 
     async def _message(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -91,21 +84,7 @@ async def rasa_and_core(
     handoff = make_service(redis)
     await handoff.heartbeat("anne")  # staff online: a request is queued
     async with aiohttp.ClientSession() as http:
-        core = ConversationCore(
-            rasa=RasaClient(http, str(server.make_url("")).rstrip("/"), "token", timeout=10),
-            redis=redis,
-            handoffs=HandoffLog(redis, 3600),
-            handoff=handoff,
-            texts=service_messages(),
-            pseudonym_secret=SECRET,
-            max_message_chars=2000,
-            trackers=redis,
-            limits=RateLimits(redis, 30, 120),
-            unclear=UnclearQuestions(redis, 3600),
-            public_url="http://127.0.0.1:8080",
-            urgent=UrgentLimits(redis, Limit(5, 60), Limit(50, 60), Limit(100, 60)),
-            turn_seconds=20,
-        )
+        core = make_core(str(server.make_url("")).rstrip("/"), http, redis, handoff)
         yield rasa, core
 
 

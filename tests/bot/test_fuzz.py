@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from base import redact
 from bot import Settings, create_app
 from bot.web_chat import TOKEN_HEADER
-from handoff import redact
 from tests.bot.conftest import ClientFactory
 from tests.bot.widget.socket_client import RasaSocketClient
 from tests.bot.widget.test_channel import ServerFactory

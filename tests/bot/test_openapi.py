@@ -40,8 +40,8 @@ from bot import Settings, create_app, web_docs
 from bot.rate_limit import WINDOW
 from bot.web_chat import TOKEN_HEADER
 from handoff import keys
-from handoff.sessions import COOKIE
 from insight.web_keys import UNCLEAR
+from staff.sessions import COOKIE
 from tests.bot.conftest import SECRET, ClientFactory
 from tests.bot.telegram.fake_bot_api import FakeBotApi
 from tests.conftest import ROOT, RasaStack, RedisServer, free_port
@@ -351,7 +351,7 @@ async def add_accounts(redis_server: RedisServer) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), **redis_server.env(SERVICE_DB)}
     for username, role in ACCOUNTS.items():
         process = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "handoff.accounts_cli", "add", username),
+            *(sys.executable, "-m", "staff.accounts_cli", "add", username),
             *("--name", username.capitalize(), "--role", role, "--password-stdin"),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,

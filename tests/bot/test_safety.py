@@ -14,8 +14,8 @@ from aiohttp.web import Application, Request
 
 from bot import Settings, create_app
 from bot.app_keys import REDIS
-from handoff.accounts import Account
 from handoff.web_keys import HANDOFF
+from staff.accounts import Account
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat as post_chat
 from tests.bot.test_web_chat import cid_of

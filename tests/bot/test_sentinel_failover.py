@@ -31,8 +31,8 @@ from redis.asyncio.sentinel import SentinelConnectionPool
 
 from base.client_redis import RedisTarget, aclose_redis, redis_client, socketio_manager
 from cluster.sentinel import SentinelCluster
-from handoff.accounts import Accounts
 from handoff.replication import NotReplicated, wait_for_replicas
+from staff.accounts import Accounts
 from tests.servers import ROOT, free_port
 
 pytestmark = pytest.mark.cluster

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
 
-from bot.app_keys import CORE, REDIS
-from bot.conversation import RASA_TRACKER_KEY
+from bot.app_keys import CORE, REDIS, TRACKERS
+from bot.rasa_tracker import RASA_TRACKER_KEY
 from insight.figures import Query, figures
 from insight.web_keys import REGISTRAR
 from tests.bot.test_web_chat import chat, cid_of
@@ -52,7 +52,7 @@ async def test_text_with_a_slash_in_front_is_redacted_payloads_are_kept(client: 
     events = [{"event": "user", "text": t, "parse_data": {"text": t}} for t in (payload, said)]
     await redis.set(key, json.dumps({"events": events}), ex=3600)
 
-    assert await client.app[CORE].redact_tracker(cid)
+    assert await client.app[TRACKERS].redact(cid)
 
     kept = json.loads(str(await redis.get(key)))["events"]
     assert kept[0]["text"] == payload

@@ -31,7 +31,8 @@ from common.handoff_payload import HandoffRequest
 from common.names import Reason, State
 from handoff.requests import STREAM as REQUESTS
 from handoff.service import HandoffService
-from handoff.web_keys import ACCOUNTS, HANDOFF
+from handoff.web_keys import HANDOFF
+from staff.web_keys import ACCOUNTS
 from tests.bot.conftest import ClientFactory
 from tests.conftest import RedisServer, free_port
 from tests.handoff.conftest import ALWAYS, content_copy

@@ -2,9 +2,12 @@
 nothing is imported). From the top down, each package may import only those below it:
 
     bot/        the application: wiring, channels, conversation core
+    handoff/    the handoff, the staff console's API and the service's questions
     insight/    the figures and their pages (reads what the registrar counted)
-    handoff/    the handoff, the staff API and accounts, the registrar and the service's questions
-    base/       the service's ground floor: Redis client factory, web helpers
+                handoff/ and insight/ are siblings: neither imports the other
+    staff/      staff accounts, logins, sessions and the auth both staff APIs use
+    base/       the service's ground floor: Redis client factory, web helpers, the registrar
+                (the counting handoff/ and insight/ share), redaction
     common/     both environments: the standard library and PyYAML only
 
     assistant/  the Rasa side: common/ only; the service never imports it
@@ -27,9 +30,10 @@ LAYERS: dict[str, set[str]] = {  # package -> the packages of ours it may import
     "common": set(),
     "assistant": {"common"},
     "base": {"common"},
-    "handoff": {"base", "common"},
-    "insight": {"handoff", "base", "common"},
-    "bot": {"insight", "handoff", "base", "common"},
+    "staff": {"base", "common"},
+    "handoff": {"staff", "base", "common"},
+    "insight": {"staff", "base", "common"},  # a sibling of handoff/: neither imports the other
+    "bot": {"insight", "handoff", "staff", "base", "common"},
     "cluster": set(),
 }
 OURS = set(LAYERS)
@@ -82,11 +86,13 @@ def test_the_check_sees_an_import_that_runs_up(tmp_path: Path) -> None:
     for package in LAYERS:
         (tmp_path / package).mkdir()
     (tmp_path / "handoff" / "web.py").write_text("from bot.app_keys import SETTINGS\n")
-    (tmp_path / "insight" / "ok.py").write_text("from handoff import keys\n")
+    (tmp_path / "insight" / "ok.py").write_text("from staff import auth\n")
+    (tmp_path / "insight" / "sideways.py").write_text("from handoff import keys\n")
     (tmp_path / "common" / "x.py").write_text("def f():\n    import aiohttp\n")
     assert violations(tmp_path) == [
         "common/x.py: imports aiohttp (not stdlib/PyYAML)",
         "handoff/web.py: imports bot",
+        "insight/sideways.py: imports handoff",
     ]
 
 

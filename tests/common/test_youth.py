@@ -4,9 +4,8 @@ the markers tell a youth's words from a parent's."""
 from __future__ import annotations
 
 from common.content import topics
-from common.registration import age_band, from_custom, tag
+from common.registration import age_band, from_custom, registration_options, tag
 from common.youth import sounds_professional, sounds_young, youth_content
-from handoff.staff_content import registration_options
 
 
 def test_the_youth_menu_points_at_topics_with_a_youth_answer() -> None:

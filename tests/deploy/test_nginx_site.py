@@ -24,7 +24,7 @@ import socketio
 from bot.web_chat import MAX_WAIT
 from bot.web_widget import WIDGET_FILES
 from cluster import nginx
-from handoff.accounts import Accounts
+from staff.accounts import Accounts
 from tests.conftest import RasaStack, RedisServer, free_port, wait_until
 from tests.redis_db import fresh_db
 from tests.servers import Service, service_on

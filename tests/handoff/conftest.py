@@ -15,12 +15,12 @@ from bot.app_keys import REDIS
 from common.content import service_messages
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
-from handoff.accounts import Account
 from handoff.hours import OpeningHours, OpeningHoursFile
 from handoff.presence import Presence
 from handoff.service import HandoffService, Timing
 from handoff.store import HandoffStore
 from handoff.transcript import Outbox
+from staff.accounts import Account
 from tests.bot.conftest import ClientFactory
 from tests.chromium import browser as browser  # the browser tests' Chromium
 from tests.conftest import RedisServer, free_port

@@ -17,9 +17,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from bot.client_rasa import RasaClient
+from base.registrar import Registrar
 from bot.conversation import ConversationCore, Incoming
-from bot.rate_limit import RateLimits
 from common.content import service_messages, topics
 from common.handoff_payload import HandoffRequest
 from common.names import Reason, State
@@ -37,12 +36,9 @@ from handoff.callbacks import (
     expectation,
 )
 from handoff.presence import Presence
-from handoff.registrar import Registrar
-from handoff.requests import HandoffLog
 from handoff.service import HandoffService, Timing
-from handoff.urgent import Limit, UrgentLimits
 from insight.figures import Query, figures
-from insight.unclear import UnclearQuestions
+from tests.bot.core.conftest import make_core, rasa_app
 from tests.conftest import RedisServer
 from tests.handoff.conftest import ALWAYS, NEVER, hours_from, make_service
 from tests.redis_db import fresh_db
@@ -96,15 +92,16 @@ async def every_value(redis: Redis) -> str:
 
 
 async def request_one(callbacks: Callbacks, cid: str = "cid-1", number: str = NUMBER) -> str:
-    """The whole parent's side; the new request's id."""
+    """The whole parent's side; the new request's id (beside any already waiting)."""
+    before = {c.id for c in await callbacks.listed()}
     await callbacks.begin(
         cid, "widget", HandoffRequest(Reason.CALLBACK, context={"child_age": "4"})
     )
     await callbacks.user_message(cid, YES)
     await callbacks.user_message(cid, number)
     await callbacks.user_message(cid, f"/cjg_callback_{ANY}")
-    (found,) = await callbacks.listed()
-    return found.id
+    (found,) = {c.id for c in await callbacks.listed()} - before
+    return found
 
 
 # --- the parent's side -----------------------------------------------------------------------
@@ -251,6 +248,38 @@ async def test_try_again_keeps_it_queued_with_its_number(redis: Redis) -> None:
     assert found["callbacks"] == [{"id": "retry", "label": "Later opnieuw proberen", "count": 1}]
 
 
+async def test_a_callbacks_outcome_is_counted_for_its_municipality(redis: Redis) -> None:
+    """The figures filtered by municipality show callbacks too (they used to say "onbekend")."""
+    callbacks = make_callbacks(redis)
+    await callbacks.begin(
+        "cid-z", "widget", HandoffRequest(Reason.CALLBACK, context={"municipality": "zandvoort"})
+    )
+    for answer in (YES, NUMBER, f"/cjg_callback_{ANY}"):
+        await callbacks.user_message("cid-z", answer)
+    (request,) = await callbacks.listed()
+    assert await callbacks.claim(request.id, "anne")
+    assert await callbacks.register(request.id, "anne", Outcome.REACHED)
+    today = datetime.now().date()
+    for place, count in (("zandvoort", 1), ("haarlem", 0)):
+        found = await figures(redis, Query(today, today, municipality=place))
+        assert found["totals"]["callbacks"] == count, place
+
+
+async def test_logging_out_puts_the_claimed_requests_back_untried(redis: Redis) -> None:
+    callbacks = make_callbacks(redis)
+    first = await request_one(callbacks, "cid-a")
+    second = await request_one(callbacks, "cid-b")
+    assert await callbacks.claim(first, "anne") and await callbacks.claim(second, "bram")
+    assert await callbacks.release_claims("anne") == 1  # bram's claim stays his
+    listed = {c.id: c for c in await callbacks.listed()}
+    assert (listed[first].state, listed[first].staff, listed[first].attempts) == (
+        "waiting", None, 0)  # fmt: skip
+    assert (listed[second].state, listed[second].staff) == ("claimed", "bram")
+    assert await callbacks.release_claims("anne") == 0
+    assert await callbacks.claim(first, "bram")  # a colleague can call now
+    assert await callbacks.number(first, "bram") == "06 1234 5678"
+
+
 async def test_erasing_the_conversation_erases_its_requests(redis: Redis) -> None:
     callbacks = make_callbacks(redis)
     cbid = await request_one(callbacks, "cid-e")
@@ -304,10 +333,7 @@ class RecordingRasa:
         self.received: list[str] = []
 
     def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/webhooks/cjg/webhook", self._message)
-        app.router.add_get("/conversations/{sender}/tracker", self._tracker)
-        return app
+        return rasa_app(self._message, self._tracker)
 
     async def _message(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -339,19 +365,11 @@ async def core_with(
     async with aiohttp.ClientSession() as http:
         yield (
             rasa,
-            ConversationCore(
-                rasa=RasaClient(http, str(server.make_url("")).rstrip("/"), "token", timeout=10),
-                redis=redis,
-                handoffs=HandoffLog(redis, 3600),
-                handoff=handoff,
-                texts=service_messages(),
-                pseudonym_secret="test-pseudonym-secret-of-32-chars!!",
-                max_message_chars=2000,
-                trackers=redis,
-                limits=RateLimits(redis, 30, 120),
-                unclear=UnclearQuestions(redis, 3600),
-                public_url="http://127.0.0.1:8080",
-                urgent=UrgentLimits(redis, Limit(5, 60), Limit(50, 60), Limit(100, 60)),
+            make_core(
+                str(server.make_url("")).rstrip("/"),
+                http,
+                redis,
+                handoff,
                 callbacks=make_callbacks(redis),
             ),
         )

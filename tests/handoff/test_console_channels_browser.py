@@ -19,7 +19,8 @@ from playwright.async_api import Browser, expect
 from common.handoff_payload import HandoffRequest
 from common.names import Channel, Reason
 from handoff.staff_content import console_texts
-from handoff.web_keys import ACCOUNTS, HANDOFF
+from handoff.web_keys import HANDOFF
+from staff.web_keys import ACCOUNTS
 from tests.handoff.conftest import StaffService
 from tests.handoff.test_web_staff import PASSWORD, Client
 

@@ -30,12 +30,12 @@ from bot.pseudonym import pseudonymise
 from bot.web_chat import TOKEN_HEADER
 from common.content import service_messages
 from handoff import keys
-from handoff.accounts import Account, Accounts
 from handoff.durability import Durability, NotReplicated
 from handoff.presence import Presence
 from handoff.service import HandoffService, Timing
 from handoff.store import HandoffStore
 from handoff.transcript import Outbox, Transcript
+from staff.accounts import Account, Accounts
 from tests.conftest import ROOT, RedisServer, _http_ok, wait_until
 from tests.replicas import master_and_replica
 from tests.servers import STACK_APPENDFSYNC, Service, free_port

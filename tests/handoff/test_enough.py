@@ -8,11 +8,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from base.registrar import Fact, Registrar, open_record
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
 from common.payload import ENOUGH
 from handoff.enough import CRISIS, EnoughQuestion, asks_after, enough_texts
-from handoff.registrar import Fact, Registrar, open_record
 
 TOPIC = [Fact("outcome", "topic_answered")]
 ANSWER: list[dict[str, Any]] = [

@@ -19,21 +19,22 @@ import pytest
 from playwright.async_api import Browser, expect
 from redis.asyncio import Redis
 
+from base.registrar import open_record
 from bot import Settings, create_app
 from bot.app_keys import REDIS
 from common.content import ContentError
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
 from common.payload import MUNICIPALITY, NOT_SAYING, is_payload
+from common.routing_content import routing_content
 from handoff import keys
-from handoff.accounts import Accounts
 from handoff.municipality_question import ASKED, named
 from handoff.presence import Presence
-from handoff.registrar import open_record
 from handoff.routing import Router
-from handoff.routing_content import routing_content
 from handoff.store import HandoffStore
-from handoff.web_keys import ACCOUNTS, HANDOFF
+from handoff.web_keys import HANDOFF
+from staff.accounts import Accounts
+from staff.web_keys import ACCOUNTS
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat, cid_of, issue
 from tests.bot.widget.test_widget_browser import Widget

@@ -16,12 +16,12 @@ from redis.asyncio import Redis
 from common.content import ContentError
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
+from common.routing_content import routing_content, team_labels
 from handoff import keys
-from handoff.accounts import Account, AccountError, Accounts
 from handoff.presence import Presence
 from handoff.routing import Route, Router, honest_estimate, label, matches, route_for
-from handoff.routing_content import routing_content, team_labels
 from handoff.store import HandoffStore
+from staff.accounts import Account, AccountError, Accounts
 from tests.conftest import RedisServer
 from tests.handoff.conftest import ROOT, make_service
 from tests.redis_db import fresh_db
@@ -180,7 +180,7 @@ async def test_the_command_line_sets_and_shows_team_and_profiles(
 
     def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "handoff.accounts_cli", *args],
+            [sys.executable, "-m", "staff.accounts_cli", *args],
             input=stdin,
             env={**env, "PYTHONPATH": str(ROOT)},
             capture_output=True,

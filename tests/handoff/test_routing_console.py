@@ -19,7 +19,8 @@ from playwright.async_api import Browser, expect
 
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
-from handoff.web_keys import ACCOUNTS, HANDOFF
+from handoff.web_keys import HANDOFF
+from staff.web_keys import ACCOUNTS
 from tests.bot.test_web_chat import cid_of, issue
 from tests.handoff.conftest import StaffService
 from tests.handoff.test_web_staff import PASSWORD, Client

@@ -22,10 +22,11 @@ from bot.app_keys import CORE, REDIS
 from bot.conversation import Incoming
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
-from handoff import events
 from handoff.service import HandoffService
 from handoff.store import Handoff
-from handoff.web_keys import ACCOUNTS, HANDOFF
+from handoff.web_keys import HANDOFF
+from staff import events
+from staff.web_keys import ACCOUNTS
 from tests.bot.conftest import ClientFactory
 from tests.conftest import RedisServer, free_port
 from tests.handoff.conftest import ALWAYS, content_copy

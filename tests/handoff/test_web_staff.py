@@ -21,17 +21,19 @@ from aiohttp.web import Application, Request
 from hypothesis import given
 from hypothesis import strategies as st
 
+from base import redact
 from bot import Settings, create_app
 from bot.app_keys import REDIS, SETTINGS
 from common.handoff_payload import HandoffRequest
 from common.names import Reason
-from handoff import redact
-from handoff.web_keys import ACCOUNTS, HANDOFF, LOGIN_GUARD
+from handoff.web_keys import CALLBACKS, HANDOFF
+from staff.web_keys import ACCOUNTS, LOGIN_GUARD
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_fuzz import EXAMPLES, json_values
 from tests.bot.test_web_chat import as_user, cid_of, issue
 from tests.conftest import RedisServer, free_port
 from tests.handoff.conftest import ROOT, TEST_DB, service_client
+from tests.handoff.test_callbacks import request_one
 
 Client = TestClient[Request, Application]
 PASSWORD = "een-lang-wachtwoord-123"
@@ -293,7 +295,7 @@ async def test_many_failures_from_one_address_lock_every_username(client: Client
 
     # `scripts/staff-account unlock bram` lifts every lock that blocks Bram, the address's too.
     unlock = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "handoff.accounts_cli", "unlock", "bram"),
+        *(sys.executable, "-m", "staff.accounts_cli", "unlock", "bram"),
         env={"CJG_REDIS_URL": client.app[SETTINGS].redis_url, "PATH": ""},
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
@@ -503,3 +505,26 @@ async def test_no_staff_json_body_gives_a_500(
             assert response.content_type == "application/json", path
     response = await client.post("/staff/api/login", json=body)  # the one body before a login
     assert response.status < 500 and response.content_type == "application/json"
+
+
+async def test_logging_out_puts_the_callbacks_one_claimed_back_in_the_queue(
+    aiohttp_client: ClientFactory,
+    redis_server: RedisServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Otherwise a request waits, unseen, for a colleague who went home: only its claimer may
+    read the number."""
+    client = await service_client(
+        aiohttp_client, redis_server, tmp_path, monkeypatch, TEST_DB, callback_key="ab" * 32
+    )
+    await client.app[ACCOUNTS].add("anne", "Anne", PASSWORD)
+    desk = client.app[CALLBACKS]
+    cbid = await request_one(desk)
+    csrf = await login(client)
+    headers = {"X-CSRF-Token": csrf}
+    assert (await client.post(f"/staff/api/callbacks/{cbid}/claim", headers=headers)).status == 200
+    assert (await desk.get(cbid)).state == "claimed"  # type: ignore[union-attr]
+    assert (await client.post("/staff/api/logout", headers=headers)).status == 200
+    (queued,) = await desk.listed()
+    assert (queued.id, queued.state, queued.staff, queued.attempts) == (cbid, "waiting", None, 0)

@@ -19,9 +19,10 @@ from playwright.async_api import Browser, Page, expect
 
 from bot import Settings, create_app
 from bot.app_keys import REDIS
-from handoff.accounts import Role
-from handoff.web_keys import ACCOUNTS, AUDIT, HANDOFF
+from handoff.web_keys import AUDIT, HANDOFF
 from handoff.web_staff_ws import LOGGED_OUT
+from staff.accounts import Role
+from staff.web_keys import ACCOUNTS
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import as_user
 from tests.conftest import RedisServer, free_port

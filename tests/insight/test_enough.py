@@ -16,7 +16,8 @@ from aiohttp.web import Application, Request
 
 from bot import Settings, create_app
 from bot.app_keys import REDIS
-from handoff.web_keys import ACCOUNTS, HANDOFF
+from handoff.web_keys import HANDOFF
+from staff.web_keys import ACCOUNTS
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import as_user, chat, cid_of
 from tests.conftest import RasaStack, RedisServer

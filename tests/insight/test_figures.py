@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from handoff.registrar import CHANNELS
+from base.registrar import CHANNELS
 from insight.figures import MAX_DAYS, Query, QueryError, labels, parse_query
 
 TODAY = date(2026, 12, 4)

@@ -16,7 +16,7 @@ from playwright.async_api import Browser, Page, expect
 from redis.asyncio import Redis
 
 from base.client_redis import redis_url_from_env
-from handoff.registrar import OPEN
+from base.registrar import OPEN
 from insight.unclear import UnclearQuestions
 from tests.api_client import ApiConversation
 from tests.browser import PASSWORD, Service, make_service

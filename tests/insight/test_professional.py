@@ -17,7 +17,7 @@ from bot import Settings, create_app
 from bot.app_keys import REDIS
 from common.content import topics
 from common.professional import professional_texts
-from handoff.web_keys import ACCOUNTS
+from staff.web_keys import ACCOUNTS
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat
 from tests.conftest import RasaStack, RedisServer

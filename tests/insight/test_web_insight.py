@@ -18,12 +18,13 @@ from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
 from redis.asyncio import Redis
 
+from base.registrar import HOUR_PREFIX, OPEN
 from bot import Settings, create_app
 from bot.app_keys import REDIS
-from handoff.registrar import HOUR_PREFIX, OPEN
-from handoff.web_keys import ACCOUNTS, HANDOFF
+from handoff.web_keys import HANDOFF
 from insight.export_examples import export
 from insight.web_keys import REGISTRAR
+from staff.web_keys import ACCOUNTS
 from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import chat, cid_of, token_of
 from tests.conftest import RasaStack, RedisServer

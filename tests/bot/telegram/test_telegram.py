@@ -18,9 +18,9 @@ from bot import Settings, create_app
 from bot.app_keys import CORE, REDIS
 from bot.pseudonym import pseudonymise
 from bot.telegram.chat_ids import ChatIds
-from handoff.accounts import Account
 from handoff.transcript import Outbox
 from handoff.web_keys import HANDOFF
+from staff.accounts import Account
 from tests.bot.conftest import ClientFactory
 from tests.bot.telegram.fake_bot_api import FakeBotApi
 from tests.handoff.conftest import ALWAYS, content_copy

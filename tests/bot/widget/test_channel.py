@@ -20,8 +20,8 @@ from bot.app_keys import CORE, OUTBOX, REDIS, WIDGET
 from bot.widget.channel import CHANNEL
 from common.content import service_messages
 from handoff import keys
-from handoff.accounts import Account, AccountError, Accounts
 from handoff.web_keys import HANDOFF
+from staff.accounts import Account, AccountError, Accounts
 from tests.bot.widget.socket_client import RasaSocketClient
 from tests.handoff.conftest import ALWAYS, content_copy
 

@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 from bot.pseudonym import pseudonymise
 from bot.widget.channel import CHANNEL
 from common.content import service_messages
-from handoff.accounts import Account
 from handoff.transcript import Outbox
+from staff.accounts import Account
 from tests.browser import Service, log_in, make_service
 from tests.conftest import RasaStack, RedisServer
 from tests.handoff.conftest import make_service as make_handoff_service

@@ -13,7 +13,7 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from handoff import events, keys
+from staff import events, keys
 
 SESSION_ENDED = "session_ended"  # the feed event; the console itself never sees it
 

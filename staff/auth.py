@@ -1,6 +1,6 @@
 """Who is calling the staff APIs: one module for the console's API, its websocket and the
 insight pages (insight/web_insight.py), so the session check, the roles and the origin check
-are written once."""
+are written once. What a call means beyond that (a console's sign of life) the caller hands in."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from aiohttp import web
 
 from base.web import api_text, json_error
-from handoff.accounts import Account, account_from_hash
-from handoff.sessions import COOKIE, Session
-from handoff.web_keys import HANDOFF, SESSIONS
+from staff.accounts import Account, account_from_hash
+from staff.sessions import COOKIE, Session
+from staff.web_keys import SESSIONS
 
 StaffHandler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+OnCall = Callable[[web.Request, Account], Awaitable[None]]
 
 
 async def authenticate(request: web.Request) -> tuple[Account, Session] | None:
@@ -35,10 +36,11 @@ def same_origin(request: web.Request) -> bool:
 
 
 def for_roles(
-    roles: Iterable[str], refused: str, present: bool = False
+    roles: Iterable[str], refused: str, on_call: OnCall | None = None
 ) -> Callable[[StaffHandler], Route]:
-    """Logged in with one of ``roles``, and for changes the CSRF header. ``present``: the call
-    counts as a sign of life of a console (staff presence)."""
+    """Logged in with one of ``roles``, and for changes the CSRF header. ``on_call`` runs for
+    every call let through, before the handler (the console: a sign of life of its staff
+    member)."""
     allowed = tuple(roles)
 
     def decorate(handler: StaffHandler) -> Route:
@@ -54,8 +56,8 @@ def for_roles(
                 return json_error(403, "csrf", api_text("csrf"))
             if account.role not in allowed:
                 return json_error(403, "forbidden", refused)
-            if present:
-                await request.app[HANDOFF].sign_of_life(account.username)
+            if on_call is not None:
+                await on_call(request, account)
             return await handler(request, account)
 
         return wrapped

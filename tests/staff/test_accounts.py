@@ -8,10 +8,10 @@ import sys
 import pytest
 from redis.asyncio import Redis
 
-from handoff import keys
-from handoff.accounts import AccountError, Accounts
+from staff import keys
+from staff.accounts import AccountError, Accounts
 from tests.conftest import RedisServer
-from tests.handoff.conftest import ROOT, TEST_DB
+from tests.staff.conftest import CLI_DB, ROOT
 
 
 async def test_passwords_are_stored_as_argon2id_hashes(redis: Redis) -> None:
@@ -37,8 +37,8 @@ async def test_weak_or_duplicate_accounts_are_refused(redis: Redis) -> None:
 
 
 def test_the_command_line_creates_and_lists_accounts(redis_server: RedisServer) -> None:
-    env = {**redis_server.env(TEST_DB + 1), "PATH": ""}
-    run = [sys.executable, "-m", "handoff.accounts_cli"]
+    env = {**redis_server.env(CLI_DB), "PATH": ""}
+    run = [sys.executable, "-m", "staff.accounts_cli"]
 
     def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(

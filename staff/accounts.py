@@ -17,9 +17,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
 from common.names import StaffRole
-from handoff import keys
-from handoff.routing_content import routing_content, team_labels
-from handoff.sessions import end_sessions_of
+from common.routing_content import routing_content, team_labels
+from staff import keys
+from staff.sessions import end_sessions_of
 
 # A StaffRole value; a plain str for callers, checked against ROLES where it enters.
 Role = str

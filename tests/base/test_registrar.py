@@ -1,4 +1,5 @@
-"""The registrar on a real Redis: one count per conversation, derived outcomes, the idle flush."""
+"""The registrar (base/registrar.py) on a real Redis: one count per conversation, derived
+outcomes, the idle flush."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
-from handoff.registrar import (
+from base.registrar import (
     HOUR_PREFIX,
     OPEN,
     Fact,

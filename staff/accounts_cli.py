@@ -11,9 +11,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from base.client_redis import RedisTarget, aclose_redis, redis_client
 from common.names import StaffRole
-from handoff.accounts import ROLES, Account, AccountError, Accounts, check_routing
-from handoff.login_guard import LoginGuard
-from handoff.routing_content import routing_content, team_labels
+from common.routing_content import routing_content, team_labels
+from staff.accounts import ROLES, Account, AccountError, Accounts, check_routing
+from staff.login_guard import LoginGuard
 
 
 def _password(from_stdin: bool) -> str:

@@ -1,7 +1,7 @@
 """content/routing.yml: the CJG's profiles (diepteprofielen) and which chat asks for which.
 
-Apart from ``handoff.routing`` so that ``handoff.accounts`` can check a profile or team name
-without importing the queue logic.
+Apart from ``handoff.routing`` (on the floor below both) so that ``staff.accounts`` can check a
+profile or team name without importing the queue logic.
 """
 
 from __future__ import annotations

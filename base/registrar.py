@@ -20,7 +20,6 @@ from redis.asyncio import Redis
 from common import registration
 from common.names import Channel
 from common.payload import ENOUGH_ANSWERS
-from handoff.staff_content import registration_options
 
 log = logging.getLogger(__name__)
 
@@ -149,14 +148,18 @@ class Registrar:
         await self._redis.hset(key, mapping={f.field: f.value for f in found})
         return True
 
-    async def count_now(self, channel: str | None, facts: Iterable[Fact]) -> None:
+    async def count_now(
+        self, channel: str | None, facts: Iterable[Fact], municipality: str | None = None
+    ) -> None:
         """Counts facts that belong to no running conversation (an offer link clicked, a late
-        rating) in the current hour."""
+        rating, a callback's outcome) in the current hour; ``municipality`` when it is known
+        (a callback request keeps its own)."""
         chan = channel if channel in CHANNELS else "onbekend"
+        place = municipality if municipality in MUNICIPALITIES else "onbekend"
         hour = hour_key(hour_of(_now_ms()))
         async with self._redis.pipeline(transaction=False) as pipe:
             for fact in facts:
-                pipe.hincrby(hour, f"{chan}|onbekend|{fact.name}|{fact.value}", 1)
+                pipe.hincrby(hour, f"{chan}|{place}|{fact.name}|{fact.value}", 1)
             pipe.expire(hour, self._keep_seconds)
             await pipe.execute()
 
@@ -217,7 +220,7 @@ class Registrar:
             outcomes.add("bot_answered")
         if record.get("referral"):
             outcomes.add("referred")
-        options = registration_options()
+        options = registration.registration_options()
         themes = {options.theme_of(t) for t in topics}
         if record.get("staff_theme"):
             themes.add(record["staff_theme"])

@@ -7,7 +7,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from handoff import keys
+from staff import keys
 
 
 async def publish(redis: Redis, kind: str, **data: Any) -> None:

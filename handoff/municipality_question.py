@@ -99,10 +99,10 @@ class MunicipalityQuestion:
             or context.get("municipality")  # known, or "anders": somewhere else
             or context.get("user_type") == "youth"
             or await self._store.field(cid, keys.YOUTH_FIELD)
-            or await self._redis.hget(keys.record(hid), "route_team")
+            or await self._store.record_field(hid, "route_team")
         ):
             return message
-        await self._redis.hset(keys.record(hid), ASKED, "1")
+        await self._store.set_fields(hid, {ASKED: "1"})
         teams = team_labels().items()
         choices = [{"title": name, "payload": f"{MUNICIPALITY}{key}"} for key, name in teams]
         choices.append({"title": question.decline, "payload": NOT_SAYING})
@@ -117,7 +117,7 @@ class MunicipalityQuestion:
 
     async def answer(self, hid: str, payload: str) -> str | None:
         """A button of the question: what to tell the user, or None when it no longer waits."""
-        if await self._redis.hget(keys.record(hid), "state") != State.WAITING:
+        if await self._store.record_field(hid, "state") != State.WAITING:
             return None
         question = routing_content().question
         if question is None:
@@ -132,7 +132,7 @@ class MunicipalityQuestion:
         A municipality named without the question (a youth, after "liever niet") still gives
         the route its team, quietly."""
         question = routing_content().question
-        pending = await self._redis.hget(keys.record(hid), ASKED) == "1"
+        pending = await self._store.record_field(hid, ASKED) == "1"
         if question is not None and pending:
             phrases = {_words(p) for p in question.decline_phrases} | {_words(question.decline)}
             if _words(text) in phrases:
@@ -143,11 +143,11 @@ class MunicipalityQuestion:
         return await self._said(hid, question.thanks) if question and pending else None
 
     async def _set(self, hid: str, team: str) -> bool:
-        await self._redis.hdel(keys.record(hid), ASKED)
+        await self._store.drop_fields(hid, ASKED)
         if await self._router.set_team(hid, team) is None:
             return False
         await self._counted(hid, team)
-        raw = await self._redis.hget(keys.record(hid), "summary")
+        raw = await self._store.record_field(hid, "summary")
         summary = json.loads(raw) if raw else {}
         if isinstance(summary, dict):  # the staff member's card names it too
             summary["municipality"] = team
@@ -157,12 +157,12 @@ class MunicipalityQuestion:
 
     async def _counted(self, hid: str, team: str) -> None:
         """The conversation's municipality for the figures (base/registrar.py)."""
-        cid, channel = await self._redis.hmget(keys.record(hid), ["cid", "channel"])
+        cid, channel = await self._store.record_fields(hid, ["cid", "channel"])
         if cid:
             await self._registrar.note(str(cid), str(channel or ""), [Fact("municipality", team)])
 
     async def _declined(self, hid: str, question: RoutingQuestion) -> str:
-        await self._redis.hdel(keys.record(hid), ASKED)
+        await self._store.drop_fields(hid, ASKED)
         return await self._said(hid, question.declined)
 
     async def _said(self, hid: str, text: str) -> str:

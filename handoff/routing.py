@@ -22,17 +22,16 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from common.handoff_payload import HandoffRequest
 from common.names import CONSOLE_ROLES, Reason, State
 from common.routing_content import RoutingContent, routing_content, team_labels
 from handoff import keys
 from handoff.presence import Presence
-from handoff.store import now_ms
+from handoff.store import HandoffStore, RecordChange, now_ms
 from staff import events
 from staff.accounts import Account, account_from_hash
 
@@ -114,8 +113,11 @@ def honest_estimate(
 
 
 class Router:
-    def __init__(self, redis: Redis, presence: Presence, wait_seconds: float) -> None:
+    def __init__(
+        self, redis: Redis, store: HandoffStore, presence: Presence, wait_seconds: float
+    ) -> None:
         self._redis = redis
+        self._store = store  # the record's route fields are read and written through it
         self._presence = presence
         self.wait_ms = int(wait_seconds * 1000)
 
@@ -151,8 +153,8 @@ class Router:
 
     async def queued(self, hid: str) -> None:
         """After the handoff is in the queue: the sweeper opens it when the head start ends."""
-        until = await self._redis.hget(keys.record(hid), "route_until")
-        if until and not await self._redis.hexists(keys.record(hid), "route_open"):
+        until, why = await self._store.record_fields(hid, ["route_until", "route_open"])
+        if until and why is None:
             await self._redis.zadd(keys.ROUTED, {hid: int(until)})
 
     async def open_due(self) -> int:
@@ -166,14 +168,9 @@ class Router:
         online: list[Account] | None = None
         opened = 0
         for hid in pending:
-            raw = cast(
-                list[str | None],
-                await self._redis.hmget(
-                    keys.record(hid),
-                    ["state", "route_team", "route_profile", "route_until", "urgent"],
-                ),
+            state, team, profile, until, urgent = await self._store.record_fields(
+                hid, ["state", "route_team", "route_profile", "route_until", "urgent"]
             )
-            state, team, profile, until, urgent = raw
             if state not in (State.WAITING, State.WITH_STAFF) or until is None or urgent == "1":
                 # gone, closed or cancelled; or urgent now, which is for everyone already
                 await self._redis.zrem(keys.ROUTED, hid)
@@ -197,65 +194,58 @@ class Router:
         weighed again as when it was queued, with the head start counted from the queue time
         (so the wait for everyone never grows). The queue order is not touched. None when
         nothing changed: no longer waiting, urgent, or the team was known already."""
-        record = keys.record(hid)
         fields = ["state", "route_team", "route_profile", "route_open", "urgent", "queued_at"]
         online = await self.online_accounts()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for _ in range(5):  # another instance's sweeper may open it meanwhile: try again
-                try:
-                    await pipe.watch(record)
-                    state, old, profile, why, urgent, queued = cast(
-                        list[str | None],
-                        await pipe.hmget(record, fields),
-                    )
-                    if state != State.WAITING or old or urgent == "1" or why == Opened.URGENT:
-                        await pipe.reset()  # type: ignore[no-untyped-call]
-                        return None
-                    route, now = Route(team, profile or None), now_ms()
-                    until = int(queued or now) + self.wait_ms
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.hset(record, "route_team", team)
-                    if until > now and any(matches(a, route) for a in online):
-                        pipe.hset(record, "route_until", str(until))
-                        pipe.hdel(record, "route_open", "route_open_at")
-                        pipe.zadd(keys.ROUTED, {hid: until})
-                    elif not why or why == Opened.UNROUTED:  # for everyone, and now why
-                        reason = Opened.WAITED if until <= now else Opened.NOBODY
-                        pipe.hset(record, "route_open", reason.value)
-                        pipe.hsetnx(record, "route_open_at", str(now))
-                        pipe.zrem(keys.ROUTED, hid)
-                    await pipe.execute()
-                    return route
-                except WatchError:
-                    continue
-        return None
+        route = Route(team, None)
+
+        def decide(found: list[str | None]) -> RecordChange | None:
+            nonlocal route
+            state, old, profile, why, urgent, queued = found
+            if state != State.WAITING or old or urgent == "1" or why == Opened.URGENT:
+                return None
+            route, now = Route(team, profile or None), now_ms()
+            until = int(queued or now) + self.wait_ms
+            if until > now and any(matches(a, route) for a in online):
+                return RecordChange(
+                    put={"route_team": team, "route_until": str(until)},
+                    drop=("route_open", "route_open_at"),
+                    also=lambda pipe: pipe.zadd(keys.ROUTED, {hid: until}),
+                )
+            if not why or why == Opened.UNROUTED:  # for everyone, and now why
+                reason = Opened.WAITED if until <= now else Opened.NOBODY
+                return RecordChange(
+                    put={"route_team": team, "route_open": reason.value},
+                    put_new={"route_open_at": str(now)},
+                    also=lambda pipe: pipe.zrem(keys.ROUTED, hid),
+                )
+            return RecordChange(put={"route_team": team})
+
+        # another instance's sweeper may open it meanwhile: the store reads and decides again
+        return route if await self._store.change_record(hid, fields, decide) else None
 
     async def _open(self, hid: str, reason: Opened, at: int) -> bool:
         await self._redis.zrem(keys.ROUTED, hid)
-        if not await self._redis.hsetnx(keys.record(hid), "route_open_at", str(at)):
+        if not await self._store.set_new_field(hid, "route_open_at", str(at)):
             return False
-        await self._redis.hset(keys.record(hid), "route_open", reason.value)
+        await self._store.set_fields(hid, {"route_open": reason.value})
         return True
 
     async def views(self, hids: list[str], viewer: Account) -> dict[str, dict[str, Any]]:
         """For each waiting chat: for whom it is as ``viewer`` sees it, and why."""
         if not hids:
             return {}
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for hid in hids:
-                pipe.hmget(
-                    keys.record(hid),
-                    [
-                        "route_team",
-                        "route_profile",
-                        "route_until",
-                        "route_open",
-                        "route_open_at",
-                        "urgent",
-                        "queued_at",
-                    ],
-                )
-            rows = await pipe.execute()
+        rows = await self._store.records_fields(
+            hids,
+            [
+                "route_team",
+                "route_profile",
+                "route_until",
+                "route_open",
+                "route_open_at",
+                "urgent",
+                "queued_at",
+            ],
+        )
         content, teams, now = routing_content(), team_labels(), now_ms()
         found: dict[str, dict[str, Any]] = {}
         for hid, row in zip(hids, rows, strict=True):
@@ -291,13 +281,9 @@ class Router:
         there is no history yet, or the plain estimate's figure for a chat for everyone."""
         if not average_ms:
             return None
-        raw = cast(
-            list[str | None],
-            await self._redis.hmget(
-                keys.record(hid), ["route_team", "route_profile", "route_until", "route_open"]
-            ),
+        team, profile, until, why = await self._store.record_fields(
+            hid, ["route_team", "route_profile", "route_until", "route_open"]
         )
-        team, profile, until, why = raw
         now = now_ms()
         if why or not until or int(until) <= now:
             return max(1, math.ceil(math.ceil(position / max(online, 1)) * average_ms / 60000))

@@ -61,7 +61,7 @@ class HandoffService:
         self.timing = timing
         store = HandoffStore(redis, timing.retention_seconds)
         registrar = registrar or Registrar(redis)
-        router = Router(redis, presence, timing.routing_wait_seconds)
+        router = Router(redis, store, presence, timing.routing_wait_seconds)
         parts = Parts(
             redis=redis,
             texts=texts,

@@ -1,9 +1,10 @@
-"""Staff-facing content files: canned replies and the console's live line texts (all editable).
-The registration lists staff fill in are in ``common.registration``, beside the codes they
-label."""
+"""Staff-facing content files: canned replies, the console's live line texts and every other
+text the console and the figures page show (all editable). The registration lists staff fill
+in are in ``common.registration``, beside the codes they label."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ class ConsoleTexts:
     messages: dict[str, str]
     channels: dict[str, str] = field(default_factory=dict)  # channel code -> label in the console
     reasons: dict[str, str] = field(default_factory=dict)  # handoff reason -> label
+    console: dict[str, str] = field(default_factory=dict)  # what the console shows itself
+    insight: dict[str, str] = field(default_factory=dict)  # what the figures page shows itself
 
     def get(self, key: str) -> str:
         return self.messages[key]
@@ -40,6 +43,194 @@ class ConsoleTexts:
 CONSOLE_TEXT_KEYS = frozenset({"logged_out", "feed_lost", "feed_back"})
 REASON_LABEL_KEYS = (*Reason, "left_message")  # left_message: outside opening hours
 MAX_CLOSE_REASON = 123  # bytes: the limit of a websocket close frame's reason
+
+
+def _words(table: dict[str, str]) -> dict[str, frozenset[str]]:
+    return {key: frozenset(words.split()) for key, words in table.items()}
+
+
+# The console's own texts (web/staff/console.js asks for them with t('key')) and the words in
+# braces it fills in. A text may leave a word out; one it does not fill in would show as is.
+CONSOLE_UI_WORDS = _words(
+    {
+        "reconnecting": "",
+        "reconnected": "",
+        "logged_in_as": "name",
+        "login_missing": "",
+        "logged_out_here": "",
+        "error_generic": "",
+        "presence_online": "",
+        "presence_away": "",
+        "presence_offline": "",
+        "colleague_option": "name status",
+        "colleague_offline": "",
+        "choose_canned": "",
+        "choose_topic": "",
+        "choose_outcome": "",
+        "choose_referral": "",
+        "choose_asker": "",
+        "choose_colleague": "",
+        "conversation": "",
+        "child_age": "age",
+        "waiting_minutes": "minutes",
+        "urgent": "",
+        "claim": "",
+        "claim_label": "reason position",
+        "mine_since": "details time",
+        "with_colleague": "name details",
+        "left_message_from": "date",
+        "rating": "rating",
+        "routing_you": "",
+        "routing_a_colleague": "",
+        "routing_others": "who",
+        "routing_others_until": "who minutes",
+        "routing_urgent": "",
+        "routing_nobody": "who",
+        "routing_everyone": "",
+        "routing_everyone_since": "minutes",
+        "meta_mine": "",
+        "meta_not_readable": "name",
+        "meta_with_staff": "name",
+        "meta_waiting": "",
+        "meta_message": "",
+        "meta_answered": "",
+        "meta_closed": "date",
+        "meta_cancelled": "",
+        "meta_other": "",
+        "safety_default": "",
+        "safety_banner": "what",
+        "summary_reason": "",
+        "summary_theme": "",
+        "summary_child_age": "",
+        "summary_municipality": "",
+        "summary_channel": "",
+        "advised_heading": "",
+        "who_user": "",
+        "who_bot": "",
+        "who_staff": "",
+        "who_note": "",
+        "who_system": "",
+        "note_label": "",
+        "write_message_first": "",
+        "write_note_first": "",
+        "write_answer_first": "",
+        "choose_colleague_first": "",
+        "choose_topic_first": "",
+        "choose_outcome_first": "",
+        "choose_referral_first": "",
+        "released": "",
+        "transferred": "name",
+        "closed": "",
+        "answer_sent": "",
+        "audit_login": "",
+        "audit_opened": "",
+        "audit_claimed": "",
+        "audit_closed": "",
+        "audit_answered": "",
+        "audit_transferred": "",
+        "audit_received": "",
+    }
+)
+# The figures page's own texts (web/staff/insight.js), as CONSOLE_UI_WORDS for the console.
+INSIGHT_UI_WORDS = _words(
+    {
+        "logged_in_as": "name",
+        "error_generic": "",
+        "charts_missing": "",
+        "filter_dates_missing": "",
+        "filter_dates_order": "",
+        "all_channels": "",
+        "all_municipalities": "",
+        "period": "from to by",
+        "period_by_week": "",
+        "period_by_month": "",
+        "quarter": "quarter year",
+        "quarter_running": "quarter year",
+        "tile_anonymous": "count",
+        "tile_bot_share": "answered conversations",
+        "tile_handoffs": "",
+        "tile_abandoned": "",
+        "tile_rating": "average",
+        "tile_rating_none": "",
+        "tile_crisis": "",
+        "tile_offers_clicked": "percent",
+        "tile_offers_none": "",
+        "scores_one": "count",
+        "scores_many": "count",
+        "duration_seconds": "seconds",
+        "duration_minutes": "minutes",
+        "duration_hours": "hours",
+        "duration_hours_minutes": "hours minutes",
+        "head_week": "",
+        "head_month": "",
+        "head_theme": "",
+        "head_outcome": "",
+        "head_duration": "",
+        "head_score": "",
+        "head_answer": "",
+        "head_user_type": "",
+        "head_channel": "",
+        "head_municipality": "",
+        "head_age": "",
+        "head_referred_to": "",
+        "series_conversations": "",
+        "series_answered_by_bot": "",
+        "series_handoffs": "",
+        "series_abandoned": "",
+        "series_count": "",
+        "series_scores": "",
+        "series_referrals": "",
+        "enough_after_bot": "",
+        "enough_after_staff": "",
+        "who_waiting": "",
+        "who_conversations": "",
+        "percentile_none": "count who",
+        "percentile": "p50 p90 p99 count who",
+        "percentile_without_p90": "p50 p90 p99 count who",
+        "ratings_note": "average scores",
+        "ratings_none": "",
+        "score_of_5": "score",
+        "enough_note": "bot staff",
+        "enough_none": "",
+        "kind_fallback": "",
+        "kind_unsure": "",
+        "maybe": "intent",
+        "mark_example": "intent",
+        "mark_topic": "",
+        "mark_topic_note": "note",
+        "mark_ignore": "",
+        "mark_other": "as",
+        "example_for": "",
+        "choose_topic": "",
+        "save_example": "",
+        "new_topic_label": "",
+        "new_topic": "",
+        "ignore": "",
+        "all_marked": "",
+        "no_unclear": "",
+        "unclear_count": "open total",
+        "choose_intent_first": "",
+        "write_topic_first": "",
+    }
+)
+_WORD = re.compile(r"\{(\w+)\}")
+
+
+def _check_ui(texts: dict[str, str], words_of: dict[str, frozenset[str]], at: str) -> None:
+    """``at``: the file and the section ("console" or "insight"), for the message."""
+    for key, words in words_of.items():
+        text = texts.get(key, "")
+        if not text.strip():
+            raise ContentError(f"{at}.{key} is missing")
+        unknown = sorted(set(_WORD.findall(text)) - words)
+        if unknown:
+            allowed = ", ".join(f"{{{w}}}" for w in sorted(words)) or "none"
+            raise ContentError(
+                f"{at}.{key}: {{{unknown[0]}}} is not filled in (allowed: {allowed})"
+            )
+    for key in texts:
+        if key not in words_of:
+            raise ContentError(f"{at}.{key}: the page has no such text (a typo?)")
 
 
 def _check_console_texts(loaded: Any, path: Path) -> None:
@@ -58,6 +249,8 @@ def _check_console_texts(loaded: Any, path: Path) -> None:
     for code in loaded.channels:
         if code not in set(Channel):
             raise ContentError(f"{path}: channels: '{code}' is not one of {', '.join(Channel)}")
+    _check_ui(loaded.console, CONSOLE_UI_WORDS, f"{path}: console")
+    _check_ui(loaded.insight, INSIGHT_UI_WORDS, f"{path}: insight")
 
 
 def canned_replies(directory: Path | None = None) -> CannedReplies:

@@ -19,7 +19,7 @@ from handoff.presence import Status
 from handoff.queue_news import QueueNews
 from handoff.routing import Audience
 from handoff.service_parts import Parts, as_json, event
-from handoff.store import Handoff, now_ms
+from handoff.store import Handoff, StaffReply, now_ms
 from handoff.transcript import Entry
 from staff import events
 from staff.accounts import Account
@@ -130,7 +130,8 @@ class StaffSide:
         if handoff is not None and handoff.queued_at is not None:
             waited = str((now_ms() - handoff.queued_at) // 1000)
             await self._registrar.note_first(cid, Fact("wait_seconds", waited))
-        await self._transcript.append(hid, "system", f"{staff.name} neemt het gesprek aan.")
+        claimed = self._say("transcript_claimed", name=staff.name)
+        await self._transcript.append(hid, "system", claimed)
         await self._outbox.push(
             cid,
             {
@@ -159,7 +160,16 @@ class StaffSide:
         at = now_ms()
         message = {"text": text, "custom": event("staff_message", staff=staff.name)}
         written = await self._store.reply(
-            hid, staff.username, staff.name, text, at, encoded(message), OUTBOX_MAX, reply_id
+            StaffReply(
+                hid=hid,
+                staff=staff.username,
+                name=staff.name,
+                text=text,
+                at=at,
+                message=encoded(message),
+                outbox_max=OUTBOX_MAX,
+                reply_id=reply_id,
+            )
         )
         if written is None:
             return None
@@ -215,7 +225,8 @@ class StaffSide:
             return False
         cid = await self._store.cid_of(hid)
         assert cid is not None
-        await self._transcript.append(hid, "system", f"Overgedragen aan {to.name}.")
+        passed_on = self._say("transcript_transferred", name=to.name)
+        await self._transcript.append(hid, "system", passed_on)
         await self._outbox.push(
             cid,
             {
@@ -237,7 +248,8 @@ class StaffSide:
         cid = await self._store.cid_of(hid)
         assert cid is not None
         await self._parts.register_end(cid, hid, registration)
-        await self._transcript.append(hid, "system", f"{staff.name} heeft het gesprek afgesloten.")
+        closed = self._say("transcript_closed", name=staff.name)
+        await self._transcript.append(hid, "system", closed)
         await self._parts.archive(hid)
         await self._store.await_rating(cid, hid)
         await self._outbox.push(

@@ -13,11 +13,12 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
 
 from common.names import State
 from handoff import keys
@@ -299,6 +300,31 @@ class Handoff:
         return asdict(self)
 
 
+@dataclass(frozen=True, kw_only=True)
+class StaffReply:
+    """One staff reply for ``HandoffStore.reply`` (named fields: eight of them are easy to mix
+    up by position)."""
+
+    hid: str
+    staff: str  # the replier's username: the chat must be theirs
+    name: str  # the name the user sees
+    text: str
+    at: int  # ms
+    message: str  # the user's outbox message, as JSON
+    outbox_max: int  # about how many outbox messages are kept
+    reply_id: str | None = None  # the console's own id: a reply sent again is kept once
+
+
+@dataclass(frozen=True)
+class RecordChange:
+    """What ``HandoffStore.change_record`` writes, decided from the fields it read."""
+
+    put: dict[str, str] = field(default_factory=dict)
+    put_new: dict[str, str] = field(default_factory=dict)  # only where the field is not set
+    drop: tuple[str, ...] = ()
+    also: Callable[[Pipeline], object] | None = None  # the caller's own keys, same transaction
+
+
 class HandoffStore:
     """Atomic transitions; callers decide what to tell whom (see ``handoff.service``)."""
 
@@ -498,28 +524,19 @@ class HandoffStore:
         )
         return None if found in (0, "0", None) else str(found)
 
-    async def reply(
-        self,
-        hid: str,
-        staff: str,
-        name: str,
-        text: str,
-        at: int,
-        message: str,
-        length: int,
-        reply_id: str | None = None,
-    ) -> tuple[str, str, bool] | None:
-        """A staff reply in one round trip, if the chat is ``staff``'s: the transcript, the
-        user's outbox (``message``, its JSON; at most about ``length`` kept), the consoles'
-        feed. (entry id, cid, whether it was kept before), or None when the chat is not (or no
-        longer) theirs. With ``reply_id`` (the console's own id), the same reply sent again
-        is kept once and answered with the first entry's id."""
-        again = keys.staff_reply(hid, staff, reply_id) if reply_id else ""
+    async def reply(self, reply: StaffReply) -> tuple[str, str, bool] | None:
+        """A staff reply in one round trip, if the chat is the replier's: the transcript, the
+        user's outbox, the consoles' feed. (entry id, cid, whether it was kept before), or None
+        when the chat is not (or no longer) theirs. With ``reply.reply_id`` (the console's own
+        id), the same reply sent again is kept once and answered with the first entry's id."""
+        hid, staff = reply.hid, reply.staff
+        again = keys.staff_reply(hid, staff, reply.reply_id) if reply.reply_id else ""
         found = await self._reply(
             keys=[keys.record(hid), keys.transcript(hid), keys.CLAIMS, again],
             args=[
-                self.retention, hid, staff, name, text, at, message, length, keys.EVENTS,
-                keys.OUTBOX_NEWS, *keys.around(keys.outbox), *keys.around(keys.staff_typing),
+                self.retention, hid, staff, reply.name, reply.text, reply.at, reply.message,
+                reply.outbox_max, keys.EVENTS, keys.OUTBOX_NEWS, *keys.around(keys.outbox),
+                *keys.around(keys.staff_typing),
             ],
         )  # fmt: skip
         if not found:
@@ -577,8 +594,66 @@ class HandoffStore:
             await self._redis.zrem(keys.CLOSED, *gone)
         return found[:limit]
 
+    # The handoff record (``keys.record``): the fields other modules keep in it (the route,
+    # the municipality question, the card) are theirs to name; reading and writing are here.
+
     async def set_fields(self, hid: str, fields: dict[str, str]) -> None:
         await self._redis.hset(keys.record(hid), mapping=fields)  # type: ignore[arg-type]
+
+    async def drop_fields(self, hid: str, *names: str) -> None:
+        await self._redis.hdel(keys.record(hid), *names)
+
+    async def record_field(self, hid: str, name: str) -> str | None:
+        found = await self._redis.hget(keys.record(hid), name)
+        return str(found) if found is not None else None
+
+    async def record_fields(self, hid: str, names: list[str]) -> list[str | None]:
+        return cast(list[str | None], await self._redis.hmget(keys.record(hid), names))
+
+    async def records_fields(self, hids: list[str], names: list[str]) -> list[list[str | None]]:
+        """``names`` of many records in one round trip, in the order of ``hids``."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for hid in hids:
+                pipe.hmget(keys.record(hid), names)
+            return cast(list[list[str | None]], await pipe.execute())
+
+    async def set_new_field(self, hid: str, name: str, value: str) -> bool:
+        """Sets a field only if it is not set yet: True for the one caller that set it."""
+        return bool(await self._redis.hsetnx(keys.record(hid), name, value))
+
+    async def change_record(
+        self,
+        hid: str,
+        names: list[str],
+        decide: Callable[[list[str | None]], RecordChange | None],
+        tries: int = 5,
+    ) -> bool:
+        """Reads ``names``, lets ``decide`` choose a change from them and writes it, all or
+        nothing: when another instance changed the record meanwhile, it reads and decides
+        again (at most ``tries`` times). False when ``decide`` chose none, or all tries lost."""
+        record = keys.record(hid)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for _ in range(tries):
+                try:
+                    await pipe.watch(record)
+                    change = decide(cast(list[str | None], await pipe.hmget(record, names)))
+                    if change is None:
+                        await pipe.reset()  # type: ignore[no-untyped-call]
+                        return False
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    if change.put:
+                        pipe.hset(record, mapping=change.put)  # type: ignore[arg-type]
+                    for name, value in change.put_new.items():
+                        pipe.hsetnx(record, name, value)
+                    if change.drop:
+                        pipe.hdel(record, *change.drop)
+                    if change.also is not None:
+                        change.also(pipe)
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue
+        return False
 
     # Messages left outside opening hours: a handoff record of their own, never queued.
 

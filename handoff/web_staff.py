@@ -316,6 +316,16 @@ async def registration(request: web.Request, account: Account) -> web.Response:
     )
 
 
+@routes.get("/staff/api/texts")
+async def texts(request: web.Request) -> web.Response:
+    """The staff pages' own Dutch texts (content/staff_console.yml). Open before login: the
+    login form shows them too, and they hold nothing secret."""
+    found = console_texts()
+    return web.json_response(
+        {"console": found.console, "insight": found.insight, "messages": found.messages}
+    )
+
+
 @routes.get("/staff/api/staff")
 @staff_only
 async def staff_list(request: web.Request, account: Account) -> web.Response:

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp.test_utils import TestClient
 from aiohttp.web import Application, Request
+from redis.asyncio import Redis
 
 from bot import Settings, create_app
 from tests.conftest import RasaStack, RedisServer, free_port
+from tests.redis_db import fresh_db
 
 ClientFactory = Callable[[Application], Awaitable[TestClient[Request, Application]]]
 SECRET = "test-pseudonym-secret-of-32-chars!!"
@@ -43,3 +45,12 @@ async def client(
     aiohttp_client: ClientFactory, settings: Settings
 ) -> TestClient[Request, Application]:
     return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+async def module_db(
+    request: pytest.FixtureRequest, redis_server: RedisServer
+) -> AsyncIterator[Redis]:
+    """The test module's own Redis database (its ``DB``), emptied first."""
+    async with fresh_db(redis_server, request.module.DB) as client:
+        yield client

@@ -652,6 +652,7 @@ async def staff_api(api: Api, left_token: str) -> None:
     assert hid_c in [h["hid"] for h in history["closed"]]
     await api.call("GET", "/staff/api/canned", 200)
     await api.call("GET", "/staff/api/registration", 200)
+    await api.call("GET", "/staff/api/texts", 200)
     colleagues = (await api.call("GET", "/staff/api/staff", 200)).json()["staff"]
     assert {c["username"] for c in colleagues} == {"anne", "bram", "dora"}
     presence = "/staff/api/presence"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import yaml
@@ -13,6 +13,8 @@ from redis.asyncio import Redis
 from bot import Settings, create_app
 from bot.app_keys import REDIS
 from common.content import service_messages
+from common.handoff_payload import HandoffRequest
+from common.names import Reason
 from delivery.outbox import Outbox
 from delivery.write import Delivery
 from handoff.hours import OpeningHours, OpeningHoursFile
@@ -73,6 +75,29 @@ def make_service(
     )
 
 
+# A chat before the handoff, and the request that starts it (the service tests share them).
+HISTORY: list[Any] = [
+    ("user", "mijn dochter van 9 wil niet naar school"),
+    ("bot", "Wat lastig."),
+    ("user", "ik wil een medewerker"),
+    ("bot", "Ik geef je vraag door aan een medewerker."),
+]
+REQUEST = HandoffRequest(
+    Reason.ASK_HUMAN,
+    context={"child_age": "9", "municipality": "haarlem", "topic": "schoolweigering"},
+)
+
+
+async def online(service: HandoffService, *names: str) -> None:
+    for name in names:
+        await service.heartbeat(name)
+
+
+async def texts(redis: Redis, cid: str) -> list[str]:
+    """What the user's outbox holds (the channels read it; the service only writes it)."""
+    return [m["text"] for _, m in await Outbox(redis, 3600).read(cid)]
+
+
 @pytest.fixture
 def service(redis: Redis) -> HandoffService:
     return make_service(redis)
@@ -118,3 +143,25 @@ async def service_client(
     )
     await client.app[REDIS].flushdb()
     return client
+
+
+class StaffService(Protocol):
+    async def __call__(self, db: int, **settings: Any) -> StaffClient: ...
+
+
+@pytest.fixture
+def staff_service(
+    aiohttp_client: ClientFactory,
+    redis_server: RedisServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> StaffService:
+    """``service_client`` for a test module's own fixture: ``await staff_service(DB, ...)``
+    (the module adds its accounts)."""
+
+    async def start(db: int, **settings: Any) -> StaffClient:
+        return await service_client(
+            aiohttp_client, redis_server, tmp_path, monkeypatch, db, **settings
+        )
+
+    return start

@@ -31,6 +31,7 @@ from handoff import keys
 from handoff.municipality_question import ASKED, named
 from handoff.presence import Presence
 from handoff.routing import Router
+from handoff.store import HandoffStore
 from handoff.web_keys import HANDOFF
 from staff.accounts import Accounts
 from staff.web_keys import ACCOUNTS
@@ -256,7 +257,8 @@ async def test_the_answer_weighs_again_for_whom_the_chat_is(teams: Redis) -> Non
     """Nobody of the team online: for everyone; a chat opened because nobody matched gets its
     head start back when the named team is there; once the wait is over it stays open."""
     redis, service = teams, make_service(teams)
-    router = Router(redis, Presence(redis, 45), 180.0)  # as the service's own
+    # as the service's own
+    router = Router(redis, HandoffStore(redis, 3600), Presence(redis, 45), 180.0)
     await service.heartbeat("hans")
     request = HandoffRequest(Reason.CONFLICT_DIVORCE)
     await service.begin("c1", "api", request, [])

@@ -20,6 +20,7 @@ from common.routing_content import routing_content, team_labels
 from handoff import keys
 from handoff.presence import Presence
 from handoff.routing import Route, Router, honest_estimate, label, matches, route_for
+from handoff.store import HandoffStore
 from staff.accounts import Account, AccountError, Accounts
 from tests.conftest import RedisServer
 from tests.handoff.conftest import ROOT, make_service
@@ -133,7 +134,8 @@ async def test_a_chat_is_for_everyone_at_once_when_nobody_who_matches_is_online(
     redis: Redis,
 ) -> None:
     service = make_service(redis)
-    router = Router(redis, Presence(redis, 45), 180.0)  # as the service's own
+    # as the service's own
+    router = Router(redis, HandoffStore(redis, 3600), Presence(redis, 45), 180.0)
     accounts = Accounts(redis)
     for name, team in (("bea", "bloemendaal"), ("hans", "haarlem")):
         await accounts.add(name, name.title(), "een-lang-wachtwoord")
@@ -153,7 +155,8 @@ async def test_a_chat_is_for_everyone_at_once_when_nobody_who_matches_is_online(
 
 async def test_the_sweeper_opens_a_chat_when_its_matching_colleague_leaves(redis: Redis) -> None:
     service = make_service(redis)
-    router = Router(redis, Presence(redis, 45), 180.0)  # as the service's own
+    # as the service's own
+    router = Router(redis, HandoffStore(redis, 3600), Presence(redis, 45), 180.0)
     accounts = Accounts(redis)
     await accounts.add("bea", "Bea", "een-lang-wachtwoord")
     await accounts.set_routing("bea", "bloemendaal", ("scheiding",))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,10 +21,8 @@ from common.handoff_payload import HandoffRequest
 from common.names import Reason
 from handoff.web_keys import HANDOFF
 from staff.web_keys import ACCOUNTS
-from tests.bot.conftest import ClientFactory
 from tests.bot.test_web_chat import cid_of, issue
-from tests.conftest import RedisServer
-from tests.handoff.conftest import service_client
+from tests.handoff.conftest import StaffService
 from tests.handoff.test_web_staff import PASSWORD, Client
 from tests.handoff.test_web_staff_ws import Event, next_event
 
@@ -34,21 +31,8 @@ WAIT = 2.0  # CJG_ROUTING_WAIT_SECONDS in this test
 
 
 @pytest.fixture
-async def client(
-    aiohttp_client: ClientFactory,
-    redis_server: RedisServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[Client]:
-    client = await service_client(
-        aiohttp_client,
-        redis_server,
-        tmp_path,
-        monkeypatch,
-        DB,
-        routing_wait_seconds=WAIT,
-        sweep_interval_seconds=0.2,
-    )
+async def client(staff_service: StaffService) -> AsyncIterator[Client]:
+    client = await staff_service(DB, routing_wait_seconds=WAIT, sweep_interval_seconds=0.2)
     accounts = client.app[ACCOUNTS]
     for username, team, profiles in (
         ("bea", "bloemendaal", ("scheiding",)),

@@ -1,14 +1,24 @@
-"""The staff-facing content files: the console's live-line texts (content/staff_console.yml)."""
+"""The staff-facing content files: the console's texts (content/staff_console.yml)."""
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from common.content import ContentError
 from common.names import Channel, Reason
-from handoff.staff_content import CONSOLE_TEXT_KEYS, REASON_LABEL_KEYS, console_texts
+from handoff.staff_content import (
+    CONSOLE_TEXT_KEYS,
+    CONSOLE_UI_WORDS,
+    INSIGHT_UI_WORDS,
+    REASON_LABEL_KEYS,
+    console_texts,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_shipped_console_texts_are_complete_and_fit_a_close_frame() -> None:
@@ -80,3 +90,71 @@ def write_console_texts(directory: Path, channels: dict[str, str], reasons: dict
     (directory / "staff_console.yml").write_text(
         f"version: 1\nmessages:\n{messages}" + "".join(lists)
     )
+
+
+def _filled_in(arguments: str) -> set[str]:
+    """The names of a JavaScript object literal's keys (``{ who, minutes: left }``)."""
+    return set(re.findall(r"(?:^|[{,])\s*(\w+)\s*(?=[:,}]|$)", arguments.strip()))
+
+
+@pytest.mark.parametrize(
+    ("page", "section", "lists"),
+    [
+        ("console.js", "console", {"presence_": "PRESENCES", "audit_": "AUDIT_ACTIONS"}),
+        ("insight.js", "insight", {"kind_": "KINDS"}),
+    ],
+)
+def test_each_page_asks_for_exactly_the_texts_the_schema_names(
+    page: str, section: str, lists: dict[str, str]
+) -> None:
+    """Every text a staff page shows (``t('key')``, ``t(x ? 'a' : 'b')``, or a prefix and a
+    list's item, e.g. ``audit_${action}``) is one the schema requires, so a staff edit cannot
+    lose it; the schema names none the page never shows; and where a call fills in words in
+    braces, they are the ones the schema allows."""
+    words_of = {"console": CONSOLE_UI_WORDS, "insight": INSIGHT_UI_WORDS}[section]
+    source = (ROOT / "web/staff" / page).read_text()
+    asked = set(re.findall(r"\bt\('(\w+)'", source))
+    for either in re.findall(r"\bt\([^\n]*?\? '(\w+)' : '(\w+)'", source):
+        asked |= set(either)
+    for prefix, name in lists.items():
+        items = re.search(rf"const {name} = \[([^\]]*)\]", source)
+        assert items is not None, name
+        asked |= {prefix + item for item in re.findall(r"'(\w+)'", items[1])}
+    messages = CONSOLE_TEXT_KEYS if section == "console" else set()
+    assert asked - messages == set(words_of)
+    filled = re.findall(r"\bt\('(\w+)', (\{[^}]*\})", source)
+    assert filled, "no call fills in words"
+    for key, arguments in filled:
+        assert _filled_in(arguments) == words_of[key], key
+    shipped = getattr(console_texts(), section)
+    for key, words in words_of.items():
+        assert set(re.findall(r"\{(\w+)\}", shipped[key])) == words, key
+
+
+def test_the_shipped_page_texts_are_the_dutch_the_pages_showed_before() -> None:
+    texts = console_texts()
+    assert texts.console["login_missing"] == "Vul je gebruikersnaam en wachtwoord in."
+    assert texts.insight["all_municipalities"] == "Alle gemeenten"
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "reason"),
+    [
+        ("claim", None, "console.claim is missing"),
+        ("claim", " ", "console.claim: must be a non-empty text"),
+        ("logged_in_as", "Hallo {naam}", r"console.logged_in_as: \{naam\} is not filled in"),
+        ("claim", "Oppakken {name}", r"allowed: none"),
+        ("claim_now", "Nu oppakken", "console.claim_now: the page has no such text"),
+    ],
+)
+def test_a_console_text_missing_misspelt_or_with_a_strange_word_is_refused(
+    tmp_path: Path, key: str, text: str | None, reason: str
+) -> None:
+    shutil.copy(ROOT / "content/staff_console.yml", tmp_path / "staff_console.yml")
+    path = tmp_path / "staff_console.yml"
+    lines = [line for line in path.read_text().splitlines() if not line.startswith(f"  {key}:")]
+    if text is not None:
+        lines.insert(lines.index("console:") + 1, f'  {key}: "{text}"')
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ContentError, match=reason):
+        console_texts(tmp_path)

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from common.names import State
 from delivery.outbox import Outbox
 from handoff import keys
-from handoff.store import HandoffStore, now_ms
+from handoff.store import HandoffStore, StaffReply, now_ms
 from handoff.transcript import Transcript
 from tests.conftest import RedisServer
 
@@ -21,6 +21,22 @@ async def queued(store: HandoffStore, cid: str, urgent: bool = False) -> str:
     hid, created = await store.enqueue(cid, "api", reason="ask_human", urgent=urgent, summary={})
     assert created
     return hid
+
+
+def reply(
+    hid: str, staff: str, text: str, at: int, message: str, reply_id: str | None = None
+) -> StaffReply:
+    """A reply as the staff side sends it (the name shown is the username, capitalised)."""
+    return StaffReply(
+        hid=hid,
+        staff=staff,
+        name=staff.capitalize(),
+        text=text,
+        at=at,
+        message=message,
+        outbox_max=500,
+        reply_id=reply_id,
+    )
 
 
 async def test_bot_waiting_with_staff_and_back_to_bot(store: HandoffStore) -> None:
@@ -123,10 +139,8 @@ async def test_the_relay_scripts_write_everything_or_nothing(
     await feed.subscribe(keys.EVENTS)
     try:
         said = await store.say(hid, "user", "hallo / é", 1_796_000_000_123)
-        replied = await store.reply(
-            hid, "anne", "Anne", "dag", 1_796_000_000_456, '{"text": "dag"}', 500
-        )
-        assert await store.reply(hid, "bram", "Bram", "ik ook", now_ms(), "{}", 500) is None
+        replied = await store.reply(reply(hid, "anne", "dag", 1_796_000_000_456, '{"text": "dag"}'))
+        assert await store.reply(reply(hid, "bram", "ik ook", now_ms(), "{}")) is None
         events: list[dict[str, Any]] = []
         deadline = asyncio.get_running_loop().time() + 10
         while len(events) < 2:  # None also for the subscription's own confirmation
@@ -163,16 +177,16 @@ async def test_a_reply_sent_again_with_its_id_is_kept_once(
     same id: one transcript entry, one message for the user, and the first entry's id."""
     hid = await queued(store, "c1")
     assert await store.claim(hid, "anne")
-    first = await store.reply(hid, "anne", "Anne", "dag", 1, '{"text": "dag"}', 500, "r-12345678")
-    again = await store.reply(hid, "anne", "Anne", "dag", 2, '{"text": "dag"}', 500, "r-12345678")
-    other = await store.reply(hid, "anne", "Anne", "dag", 3, '{"text": "dag"}', 500, "r-87654321")
+    first = await store.reply(reply(hid, "anne", "dag", 1, '{"text": "dag"}', "r-12345678"))
+    again = await store.reply(reply(hid, "anne", "dag", 2, '{"text": "dag"}', "r-12345678"))
+    other = await store.reply(reply(hid, "anne", "dag", 3, '{"text": "dag"}', "r-87654321"))
     assert first is not None and again is not None and other is not None
     assert (first[2], again[2], other[2]) == (False, True, False)
     assert again[0] == first[0] != other[0]
     assert [e.text for e in await Transcript(redis, 3600).read(hid)] == ["dag", "dag"]
     assert len(await Outbox(redis, 3600).read("c1")) == 2
     # Someone else's reply with the same id is their own (the id is per staff member).
-    assert await store.reply(hid, "bram", "Bram", "x", 4, "{}", 500, "r-12345678") is None
+    assert await store.reply(reply(hid, "bram", "x", 4, "{}", "r-12345678")) is None
 
 
 async def test_transfer_needs_the_current_owner(store: HandoffStore) -> None:

@@ -10,7 +10,6 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from ipaddress import ip_network
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -32,7 +31,7 @@ from tests.bot.conftest import ClientFactory
 from tests.bot.test_fuzz import EXAMPLES, json_values
 from tests.bot.test_web_chat import as_user, cid_of, issue
 from tests.conftest import RedisServer, free_port
-from tests.handoff.conftest import ROOT, TEST_DB, service_client
+from tests.handoff.conftest import ROOT, TEST_DB, StaffService
 from tests.handoff.test_callbacks import request_one
 
 Client = TestClient[Request, Application]
@@ -40,13 +39,8 @@ PASSWORD = "een-lang-wachtwoord-123"
 
 
 @pytest.fixture
-async def client(
-    aiohttp_client: ClientFactory,
-    redis_server: RedisServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[Client]:
-    client = await service_client(aiohttp_client, redis_server, tmp_path, monkeypatch, TEST_DB)
+async def client(staff_service: StaffService) -> AsyncIterator[Client]:
+    client = await staff_service(TEST_DB)
     for username, name in (("anne", "Anne"), ("bram", "Bram")):
         await client.app[ACCOUNTS].add(username, name, PASSWORD)
     yield client
@@ -508,16 +502,11 @@ async def test_no_staff_json_body_gives_a_500(
 
 
 async def test_logging_out_puts_the_callbacks_one_claimed_back_in_the_queue(
-    aiohttp_client: ClientFactory,
-    redis_server: RedisServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    staff_service: StaffService,
 ) -> None:
     """Otherwise a request waits, unseen, for a colleague who went home: only its claimer may
     read the number."""
-    client = await service_client(
-        aiohttp_client, redis_server, tmp_path, monkeypatch, TEST_DB, callback_key="ab" * 32
-    )
+    client = await staff_service(TEST_DB, callback_key="ab" * 32)
     await client.app[ACCOUNTS].add("anne", "Anne", PASSWORD)
     desk = client.app[CALLBACKS]
     cbid = await request_one(desk)

@@ -11,28 +11,17 @@
   const WAIT_REFRESH_MS = 30000;
   const FLOOD_NOTICE_MS = 10 * 60 * 1000; // the urgent limits' window; a new event renews it
   const DEBOUNCE_MS = 150;
-  const RECONNECT_TEXT = 'Verbinding verbroken, opnieuw verbinden…';
   // The server closes the live line with this code when the login behind it has ended; its reason
-  // is the Dutch text from content/staff_console.yml (this one is the fallback).
+  // is the Dutch text from content/staff_console.yml.
   const LOGGED_OUT_CODE = 4001;
-  const LOGGED_OUT_TEXT = 'Je bent uitgelogd. Log opnieuw in.';
-  const FEED_LOST_TEXT = 'De live-updates zijn even weg. De console probeert het opnieuw…';
-  const FEED_BACK_TEXT = 'Live-updates hersteld. De wachtrij is opnieuw geladen.';
   const QUEUE_EVENTS = ['queue', 'claimed', 'released', 'transferred', 'closed', 'message_left', 'presence', 'safety'];
   const ROLES = ['user', 'bot', 'staff', 'note', 'system'];
-  const PRESENCE_LABELS = { online: 'Beschikbaar', away: 'Afwezig' };
+  const PRESENCES = ['online', 'away'];
   const INSIGHT_PAGE = '/staff/insight'; // the figures dashboard; the only page for role "insight"
-  const AUDIT_ACTIONS = {
-    login: 'ingelogd',
-    opened: 'gesprek geopend',
-    claimed: 'opgepakt',
-    closed: 'afgesloten',
-    answered: 'bericht beantwoord',
-    transferred: 'overgedragen',
-    received: 'live meegelezen',
-  };
+  const AUDIT_ACTIONS = ['login', 'opened', 'claimed', 'closed', 'answered', 'transferred', 'received'];
 
   const state = {
+    texts: { console: {}, messages: {} }, // content/staff_console.yml, read first (loadTexts)
     me: null,
     csrf: '',
     queue: { waiting: [], active: [], messages: [] },
@@ -62,6 +51,16 @@
   // --- small helpers ---------------------------------------------------------------------
 
   const { $, el, show, pad, setOptions } = window.cjgStaffApi; // staff-api.js, loaded first
+
+  // A Dutch text of content/staff_console.yml ("console", else "messages"), with the words in
+  // braces filled in from ``values``. Staff edit the texts there; none is written here.
+  function t(key, values = {}) {
+    return window.cjgStaffApi.fill(state.texts.console[key] || state.texts.messages[key] || key, values);
+  }
+
+  function presenceLabel(status) {
+    return PRESENCES.includes(status) ? t(`presence_${status}`) : t('presence_offline');
+  }
 
   function formatTime(ms) {
     if (!ms) return '';
@@ -95,7 +94,7 @@
   function reasonLabel(h) {
     const s = summaryOf(h);
     const reason = s.reason || h.reason;
-    return s.reason_label || state.registration.reasons[reason] || reason || 'Gesprek';
+    return s.reason_label || state.registration.reasons[reason] || reason || t('conversation');
   }
 
   // --- status line -----------------------------------------------------------------------
@@ -138,7 +137,7 @@
       setStatus(err.message);
       return;
     }
-    setStatus(err && err.message ? err.message : 'Er ging iets mis.');
+    setStatus(err && err.message ? err.message : t('error_generic'));
   }
 
   const hidPath = (hid, action = '') => `/handoffs/${encodeURIComponent(hid)}${action ? `/${action}` : ''}`;
@@ -166,7 +165,7 @@
     state.me = me;
     state.csrf = me.csrf || '';
     state.wsAttempt = 0;
-    $('user-name').textContent = `Ingelogd als ${me.name || me.username}`;
+    $('user-name').textContent = t('logged_in_as', { name: me.name || me.username });
     $('presence').value = 'online';
     show($('insight-link'), isAdmin());
     show($('audit-open'), isAdmin());
@@ -205,7 +204,7 @@
     const username = $('username').value.trim();
     const password = $('password').value;
     if (!username || !password) {
-      errorBox.textContent = 'Vul je gebruikersnaam en wachtwoord in.';
+      errorBox.textContent = t('login_missing');
       show(errorBox, true);
       return;
     }
@@ -229,7 +228,7 @@
       // Logging out locally is what matters; the session expires on its own.
     }
     endSession();
-    setStatus('Je bent uitgelogd.', 'info');
+    setStatus(t('logged_out_here'), 'info');
   }
 
   async function onPresenceChange() {
@@ -254,7 +253,7 @@
     try {
       const data = await api('GET', '/canned');
       state.canned = Array.isArray(data.replies) ? data.replies : [];
-      setOptions($('canned'), state.canned.map((r, i) => [String(i), r.title]), '— Kies een standaardantwoord —');
+      setOptions($('canned'), state.canned.map((r, i) => [String(i), r.title]), t('choose_canned'));
     } catch (err) {
       handleError(err);
     }
@@ -269,10 +268,10 @@
         channels: data.channels || {}, reasons: data.reasons || {}, // content/staff_console.yml
       };
       const reg = state.registration;
-      setOptions($('close-topic'), Object.entries(reg.topics), '— Kies een onderwerp —');
-      setOptions($('close-outcome'), Object.entries(reg.outcomes).map(([k, v]) => [k, v.label]), '— Kies een uitkomst —');
-      setOptions($('close-referral'), Object.entries(reg.referrals), '— Kies naar wie —');
-      setOptions($('close-asker'), Object.entries(reg.askers), '— Weet ik niet —');
+      setOptions($('close-topic'), Object.entries(reg.topics), t('choose_topic'));
+      setOptions($('close-outcome'), Object.entries(reg.outcomes).map(([k, v]) => [k, v.label]), t('choose_outcome'));
+      setOptions($('close-referral'), Object.entries(reg.referrals), t('choose_referral'));
+      setOptions($('close-asker'), Object.entries(reg.askers), t('choose_asker'));
       updateReferralVisibility();
     } catch (err) {
       handleError(err);
@@ -293,14 +292,17 @@
   function renderStaff() {
     const me = state.me ? state.me.username : '';
     const colleagues = state.staff.filter((s) => s.username !== me);
-    const label = (s) => `${s.name || s.username} (${PRESENCE_LABELS[s.status] || 'offline'})`;
-    setOptions($('transfer-to'), colleagues.map((s) => [s.username, label(s)]), '— Kies een collega —');
+    const label = (s) => t('colleague_option', {
+      name: s.name || s.username,
+      status: PRESENCES.includes(s.status) ? presenceLabel(s.status) : t('colleague_offline'),
+    });
+    setOptions($('transfer-to'), colleagues.map((s) => [s.username, label(s)]), t('choose_colleague'));
     const list = $('presence-list');
     list.replaceChildren();
     for (const s of colleagues) {
       const li = el('li', `presence-item presence-${s.status || 'offline'}`);
       li.append(el('span', 'presence-dot'), el('span', 'presence-name', s.name || s.username));
-      li.append(el('span', 'presence-status', PRESENCE_LABELS[s.status] || 'Offline'));
+      li.append(el('span', 'presence-status', presenceLabel(s.status)));
       list.append(li);
     }
   }
@@ -353,7 +355,7 @@
     const s = summaryOf(h);
     const parts = [];
     if (s.theme) parts.push(s.theme);
-    if (s.child_age) parts.push(`kind ${s.child_age} jaar`);
+    if (s.child_age) parts.push(t('child_age', { age: s.child_age }));
     if (s.municipality) parts.push(s.municipality);
     const channel = channelLabel(s.channel || h.channel);
     if (channel) parts.push(channel);
@@ -361,7 +363,7 @@
   }
 
   function waitText(queuedAt) {
-    return `wacht ${minutesSince(queuedAt)} min`;
+    return t('waiting_minutes', { minutes: minutesSince(queuedAt) });
   }
 
   function queueItem(h) {
@@ -371,13 +373,13 @@
     if (h.urgent || s.urgent) li.classList.add('urgent');
     const head = el('div', 'item-head');
     head.append(el('span', 'position', `#${h.position || ''}`));
-    if (h.urgent || s.urgent) head.append(el('span', 'urgent-flag', 'URGENT'));
+    if (h.urgent || s.urgent) head.append(el('span', 'urgent-flag', t('urgent')));
     head.append(el('span', 'reason', reasonLabel(h)));
     const wait = el('span', 'wait', waitText(h.queued_at));
     wait.dataset.queuedAt = String(h.queued_at || '');
-    const claim = el('button', 'claim', 'Oppakken');
+    const claim = el('button', 'claim', t('claim'));
     claim.type = 'button';
-    claim.setAttribute('aria-label', `Oppakken: ${reasonLabel(h)} (positie ${h.position || ''})`);
+    claim.setAttribute('aria-label', t('claim_label', { reason: reasonLabel(h), position: h.position || '' }));
     li.append(head, el('div', 'item-meta', describe(h)), routingLine(h), wait, claim);
     if (!isAlertable(h)) li.classList.add('routing-others');
     return li;
@@ -410,14 +412,14 @@
     const mine = state.queue.active.filter((h) => h.staff === me);
     const others = state.queue.active.filter((h) => h.staff !== me);
     renderList('mine', 'mine-empty', mine, (h) =>
-      openableItem('conversation-item', h, reasonLabel(h), `${describe(h)} · sinds ${formatTime(h.claimed_at)}`));
+      openableItem('conversation-item', h, reasonLabel(h), t('mine_since', { details: describe(h), time: formatTime(h.claimed_at) })));
     renderList('others', 'others-empty', others, (h) =>
-      openableItem('conversation-item', h, reasonLabel(h), `bij ${staffName(h.staff)} · ${describe(h)}`));
+      openableItem('conversation-item', h, reasonLabel(h), t('with_colleague', { name: staffName(h.staff), details: describe(h) })));
   }
 
   function renderLeftMessages() {
     renderList('left-messages', 'left-empty', state.queue.messages, (h) =>
-      openableItem('left-item', h, `Bericht van ${formatDate(h.queued_at || h.closed_at)}`, describe(h)));
+      openableItem('left-item', h, t('left_message_from', { date: formatDate(h.queued_at || h.closed_at) }), describe(h)));
   }
 
   function refreshWaitTimes() {
@@ -477,14 +479,17 @@
     const r = routingOf(h);
     if (!r) return '';
     const what = typeof r.label === 'string' ? r.label : '';
-    if (r.for === 'you') return what || 'Voor jou';
+    if (r.for === 'you') return what || t('routing_you');
     if (r.for === 'others') {
       const left = r.until ? Math.max(1, Math.ceil((Number(r.until) - Date.now()) / 60000)) : null;
-      return `Voor ${what || 'een collega'}${left ? `, voor iedereen over ${left} min` : ''}`;
+      const who = what || t('routing_a_colleague');
+      return left ? t('routing_others_until', { who, minutes: left }) : t('routing_others', { who });
     }
-    if (r.opened === 'urgent') return 'Urgent: voor iedereen';
-    if (r.opened === 'nobody') return `Voor iedereen: niemand van ${what} is online`;
-    const since = r.open_at ? `voor iedereen sinds ${minutesSince(Number(r.open_at))} min` : 'voor iedereen';
+    if (r.opened === 'urgent') return t('routing_urgent');
+    if (r.opened === 'nobody') return t('routing_nobody', { who: what });
+    const since = r.open_at
+      ? t('routing_everyone_since', { minutes: minutesSince(Number(r.open_at)) })
+      : t('routing_everyone');
     return what && r.opened === 'waited' ? `${what} · ${since}` : since;
   }
 
@@ -514,7 +519,7 @@
     const parts = [channelLabel(s.channel || h.channel), s.theme].filter(Boolean);
     const lines = [parts.join(' · ')];
     if (topic || outcome) lines.push([topic, outcome].filter(Boolean).join(' – '));
-    if (h.rating) lines.push(`Beoordeling: ${h.rating}`);
+    if (h.rating) lines.push(t('rating', { rating: h.rating }));
     return openableItem('history-item', h, formatDate(h.closed_at || h.queued_at), lines.join(' | '));
   }
 
@@ -544,7 +549,7 @@
     tr.append(
       el('td', '', formatDate(Number(entry.at))),
       el('td', '', staffName(entry.staff)),
-      el('td', '', AUDIT_ACTIONS[action] || action),
+      el('td', '', AUDIT_ACTIONS.includes(action) ? t(`audit_${action}`) : action),
       el('td', '', entry.hid || ''),
     );
     return tr;
@@ -644,18 +649,16 @@
   }
 
   function metaText(h) {
-    if (isMine(h)) return 'Dit gesprek is van jou.';
-    if (h.readable === false) {
-      return `In gesprek met ${staffName(h.staff)}. Alleen die collega en een beheerder kunnen het lezen.`;
-    }
+    if (isMine(h)) return t('meta_mine');
+    if (h.readable === false) return t('meta_not_readable', { name: staffName(h.staff) });
     switch (h.state) {
-      case 'with_staff': return `Alleen lezen: in gesprek met ${staffName(h.staff)}.`;
-      case 'waiting': return 'Alleen lezen: dit gesprek staat in de wachtrij.';
-      case 'message': return 'Bericht buiten openingstijden, nog niet beantwoord.';
-      case 'answered': return 'Dit bericht is beantwoord.';
-      case 'closed': return `Afgesloten op ${formatDate(h.closed_at)}.`;
-      case 'cancelled': return 'De ouder is gestopt met wachten.';
-      default: return 'Alleen lezen.';
+      case 'with_staff': return t('meta_with_staff', { name: staffName(h.staff) });
+      case 'waiting': return t('meta_waiting');
+      case 'message': return t('meta_message');
+      case 'answered': return t('meta_answered');
+      case 'closed': return t('meta_closed', { date: formatDate(h.closed_at) });
+      case 'cancelled': return t('meta_cancelled');
+      default: return t('meta_other');
     }
   }
 
@@ -692,20 +695,20 @@
     const box = $('summary');
     box.replaceChildren();
     if (s.safety || h.safety) {
-      const what = h.safety || (s.context && s.context.safety) || 'zorg over veiligheid';
-      box.append(el('p', 'safety-banner', 'Let op: ' + what));
+      const what = h.safety || (s.context && s.context.safety) || t('safety_default');
+      box.append(el('p', 'safety-banner', t('safety_banner', { what })));
     }
-    if (h.urgent || s.urgent) box.append(el('p', 'urgent-flag', 'URGENT'));
+    if (h.urgent || s.urgent) box.append(el('p', 'urgent-flag', t('urgent')));
     const list = el('dl', 'summary-list');
-    summaryRow(list, 'Reden', reasonLabel(h));
-    summaryRow(list, 'Thema', s.theme);
-    summaryRow(list, 'Leeftijd kind', s.child_age ? `kind ${s.child_age} jaar` : '');
-    summaryRow(list, 'Gemeente', s.municipality);
-    summaryRow(list, 'Kanaal', channelLabel(s.channel || h.channel));
+    summaryRow(list, t('summary_reason'), reasonLabel(h));
+    summaryRow(list, t('summary_theme'), s.theme);
+    summaryRow(list, t('summary_child_age'), s.child_age ? t('child_age', { age: s.child_age }) : '');
+    summaryRow(list, t('summary_municipality'), s.municipality);
+    summaryRow(list, t('summary_channel'), channelLabel(s.channel || h.channel));
     box.append(list);
     const advised = Array.isArray(s.advised) ? s.advised : [];
     if (advised.length) {
-      box.append(el('h3', 'advised-heading', 'Wat de chatbot al zei'));
+      box.append(el('h3', 'advised-heading', t('advised_heading')));
       const ul = el('ul', 'advised');
       advised.forEach((text) => ul.append(el('li', '', text)));
       box.append(ul);
@@ -714,11 +717,11 @@
 
   function whoLabel(entry) {
     switch (entry.role) {
-      case 'user': return 'Ouder';
-      case 'bot': return 'Chatbot';
-      case 'staff': return entry.staff || 'Medewerker';
-      case 'note': return 'Notitie';
-      default: return 'Systeem';
+      case 'user': return t('who_user');
+      case 'bot': return t('who_bot');
+      case 'staff': return entry.staff || t('who_staff');
+      case 'note': return t('who_note');
+      default: return t('who_system');
     }
   }
 
@@ -733,7 +736,7 @@
     const head = el('div', 'entry-head');
     head.append(el('span', 'who', whoLabel(entry)));
     if (role === 'note') {
-      head.append(el('span', 'note-label', 'Interne notitie'));
+      head.append(el('span', 'note-label', t('note_label')));
       if (entry.staff) head.append(el('span', 'note-author', entry.staff));
     }
     head.append(el('span', 'time', formatTime(entry.at)));
@@ -782,7 +785,7 @@
   async function onSend(event) {
     event.preventDefault();
     const text = $('reply').value.trim();
-    if (!text) return setStatus('Schrijf eerst een bericht.');
+    if (!text) return setStatus(t('write_message_first'));
     // One id per reply, kept while the same text waits to be sent: when an answer is lost
     // (a proxy restarts) and the reply is sent again, the server keeps it once.
     const hid = state.open && state.open.hid;
@@ -823,7 +826,7 @@
   async function onAddNote(event) {
     event.preventDefault();
     const text = $('note-text').value.trim();
-    if (!text) return setStatus('Schrijf eerst een notitie.');
+    if (!text) return setStatus(t('write_note_first'));
     const entry = await act($('add-note'), 'notes', { text });
     if (entry) {
       addEntry(entry);
@@ -839,13 +842,13 @@
   }
 
   async function onRelease() {
-    if (await act($('release'), 'release')) afterHandover('Het gesprek staat weer in de wachtrij.');
+    if (await act($('release'), 'release')) afterHandover(t('released'));
   }
 
   async function onTransfer() {
     const to = $('transfer-to').value;
-    if (!to) return setStatus('Kies eerst een collega om aan over te dragen.');
-    if (await act($('transfer'), 'transfer', { to })) afterHandover(`Het gesprek is overgedragen aan ${staffName(to)}.`);
+    if (!to) return setStatus(t('choose_colleague_first'));
+    if (await act($('transfer'), 'transfer', { to })) afterHandover(t('transferred', { name: staffName(to) }));
   }
 
   function outcomeNeedsReferral() {
@@ -863,27 +866,27 @@
   async function onClose(event) {
     event.preventDefault();
     const body = { topic: $('close-topic').value, outcome: $('close-outcome').value };
-    if (!body.topic) return setStatus('Kies een onderwerp voor de registratie.');
-    if (!body.outcome) return setStatus('Kies een uitkomst voor de registratie.');
+    if (!body.topic) return setStatus(t('choose_topic_first'));
+    if (!body.outcome) return setStatus(t('choose_outcome_first'));
     if (outcomeNeedsReferral()) {
       body.referred_to = $('close-referral').value;
-      if (!body.referred_to) return setStatus('Kies naar wie je hebt doorverwezen.');
+      if (!body.referred_to) return setStatus(t('choose_referral_first'));
     }
     if ($('close-asker').value) body.asker = $('close-asker').value;
     if (await act($('close-submit'), 'close', body)) {
       $('close-form').reset();
       updateReferralVisibility();
-      afterHandover('Het gesprek is afgesloten en geregistreerd.');
+      afterHandover(t('closed'));
     }
   }
 
   async function onAnswer() {
     const text = $('answer-text').value.trim();
-    if (!text) return setStatus('Schrijf eerst een antwoord.');
+    if (!text) return setStatus(t('write_answer_first'));
     if (await act($('answer-send'), 'answer', { text })) {
       $('answer-text').value = '';
       show($('answer-box'), false);
-      setStatus('Je antwoord is verstuurd.', 'info');
+      setStatus(t('answer_sent'), 'info');
       refreshQueue();
       reloadOpen();
     }
@@ -896,8 +899,8 @@
 
   const callbacks = { items: [], labels: {}, numbers: new Map(), timer: null };
 
-  function callbackLabel(key, fallback) {
-    return callbacks.labels[key] || fallback;
+  function callbackLabel(key) {
+    return callbacks.labels[key] || t(`callback_${key}`);
   }
 
   function scheduleCallbackRefresh() {
@@ -931,27 +934,27 @@
     const li = el('li', 'callback-item');
     li.dataset.cbid = c.id;
     const head = el('div', 'item-head');
-    head.append(el('span', 'reason', `${callbackLabel('title', 'Terugbelverzoek')}: ${c.daypart || ''}`));
+    head.append(el('span', 'reason', `${callbackLabel('title')}: ${c.daypart || ''}`));
     li.append(head, el('div', 'item-meta', [c.when, describe(c)].filter(Boolean).join(' · ')));
-    if (c.attempts > 0) li.append(el('div', 'item-meta', `${callbackLabel('attempts', 'Eerder geprobeerd')}: ${c.attempts}`));
-    if (!c.number_kept) li.append(el('div', 'item-meta callback-expired', callbackLabel('expired', 'Nummer verlopen')));
+    if (c.attempts > 0) li.append(el('div', 'item-meta', `${callbackLabel('attempts')}: ${c.attempts}`));
+    if (!c.number_kept) li.append(el('div', 'item-meta callback-expired', callbackLabel('expired')));
     const actions = el('div', 'callback-actions');
     if (c.state === 'waiting') {
-      actions.append(callbackButton('claim', callbackLabel('claim', 'Oppakken')));
+      actions.append(callbackButton('claim', callbackLabel('claim')));
     } else if (c.staff === me) {
       const number = callbacks.numbers.get(c.id);
       if (number) {
         li.append(el('div', 'callback-number', number));
       } else if (c.number_kept) {
-        actions.append(callbackButton('number', callbackLabel('show_number', 'Toon nummer')));
+        actions.append(callbackButton('number', callbackLabel('show_number')));
       }
       actions.append(
-        callbackButton('reached', callbackLabel('reached', 'Bereikt')),
-        callbackButton('not_reached', callbackLabel('not_reached', 'Niet bereikt')),
-        callbackButton('retry', callbackLabel('retry', 'Later opnieuw proberen')),
+        callbackButton('reached', callbackLabel('reached')),
+        callbackButton('not_reached', callbackLabel('not_reached')),
+        callbackButton('retry', callbackLabel('retry')),
       );
     } else {
-      li.append(el('div', 'item-meta', `${callbackLabel('with', 'Bij')} ${staffName(c.staff)}`));
+      li.append(el('div', 'item-meta', `${callbackLabel('with')} ${staffName(c.staff)}`));
     }
     li.append(actions);
     return li;
@@ -978,7 +981,7 @@
       } else {
         await api('POST', `${path}/outcome`, { outcome: action });
         callbacks.numbers.delete(li.dataset.cbid);
-        setStatus(callbackLabel('registered', 'Geregistreerd.'), 'info');
+        setStatus(callbackLabel('registered'), 'info');
       }
       await refreshCallbacks();
     } catch (err) {
@@ -1009,15 +1012,15 @@
     if (ctx.state === 'suspended') ctx.resume();
     const osc = ctx.createOscillator();
     const gain = ctx.createGain();
-    const t = ctx.currentTime;
+    const now = ctx.currentTime;
     osc.type = 'sine';
     osc.frequency.value = 880;
-    gain.gain.setValueAtTime(0.0001, t);
-    gain.gain.exponentialRampToValueAtTime(0.2, t + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.2);
+    gain.gain.setValueAtTime(0.0001, now);
+    gain.gain.exponentialRampToValueAtTime(0.2, now + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, now + 0.2);
     osc.connect(gain).connect(ctx.destination);
-    osc.start(t);
-    osc.stop(t + 0.21);
+    osc.start(now);
+    osc.stop(now + 0.21);
   }
 
   // --- websocket -------------------------------------------------------------------------
@@ -1060,7 +1063,7 @@
     state.pingTimer = setInterval(() => sendSocket({ type: 'ping' }), PING_MS);
     if (state.wantHid) sendSocket({ type: 'watch', hid: state.wantHid });
     if (wasReconnecting) {
-      if ($('status-line').textContent === RECONNECT_TEXT) setStatus('Verbinding hersteld.', 'info');
+      if ($('status-line').textContent === t('reconnecting')) setStatus(t('reconnected'), 'info');
       // Events may have been missed while away: fetch the current picture again.
       refreshQueue();
       scheduleCallbackRefresh();
@@ -1078,12 +1081,12 @@
       // Logged out elsewhere, the session expired or the account was removed: no reconnecting.
       endSession();
       const errorBox = $('login-error');
-      errorBox.textContent = event.reason || LOGGED_OUT_TEXT;
+      errorBox.textContent = event.reason || t('logged_out');
       show(errorBox, true);
-      setStatus(event.reason || LOGGED_OUT_TEXT, 'error', true);
+      setStatus(event.reason || t('logged_out'), 'error', true);
       return;
     }
-    setStatus(RECONNECT_TEXT, 'error', true);
+    setStatus(t('reconnecting'), 'error', true);
     scheduleReconnect();
   }
 
@@ -1121,10 +1124,10 @@
   function handleEvent(data) {
     const openHid = state.open ? state.open.hid : null;
     if (data.type === 'feed' && data.status === 'lost') {
-      setStatus(data.message || FEED_LOST_TEXT, 'error', true);
+      setStatus(data.message || t('feed_lost'), 'error', true);
     } else if (data.type === 'resync') {
       // The server's line to the database was interrupted: events may be missing, fetch anew.
-      setStatus(data.message || FEED_BACK_TEXT, 'info');
+      setStatus(data.message || t('feed_back'), 'info');
       refreshQueue();
       scheduleCallbackRefresh();
       loadStaff();
@@ -1181,6 +1184,10 @@
 
   async function init() {
     bind();
+    // Every text the console shows itself comes from the server (staff-api.js).
+    const texts = await window.cjgStaffApi.loadTexts((err) => setStatus(err.message, 'error', true));
+    state.texts = { console: texts.console || {}, messages: texts.messages || {} };
+    setStatus('');
     try {
       startSession(await api('GET', '/me'));
     } catch (err) {

@@ -9,12 +9,12 @@
   const CSV_PATH = '/staff/api/insight.csv';
   const REPORT_PATH = '/staff/insight/report';
   const DEFAULT_DAYS = 56; // eight weeks back from today
-  const CHARTS_MISSING = 'De grafieken konden niet geladen worden; de cijfers staan in de tabellen.';
   // Distinguishable colours with enough contrast on white.
   const COLOURS = ['#0b4f8a', '#c05600', '#1e6b34', '#a3001b', '#6b3fa0', '#00707a', '#8a6d00', '#5a6b7b'];
-  const KIND_LABELS = { fallback: 'Niet begrepen', unsure: 'Chatbot twijfelde' };
+  const KINDS = ['fallback', 'unsure']; // of an unclear question: its label is kind_<kind>
 
   const state = {
+    texts: {}, // content/staff_console.yml's "insight", read first (init)
     me: null,
     csrf: '',
     seq: 0, // the newest insight request; older answers are dropped
@@ -27,6 +27,11 @@
   // --- small helpers ---------------------------------------------------------------------
 
   const { $, el, show, pad, setOptions } = window.cjgStaffApi; // staff-api.js, loaded first
+
+  // A Dutch text of content/staff_console.yml ("insight"), its words in braces filled in.
+  function t(key, values = {}) {
+    return window.cjgStaffApi.fill(state.texts[key] || key, values);
+  }
 
   function isoDate(d) {
     return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
@@ -69,11 +74,11 @@
   function duration(seconds) {
     if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return null;
     const s = Math.max(0, Math.round(seconds));
-    if (s < 60) return `${s} s`;
-    if (s < 3600) return `${Math.round(s / 60)} min`;
-    const h = Math.floor(s / 3600);
-    const min = Math.round((s % 3600) / 60);
-    return min ? `${h} u ${min} min` : `${h} u`;
+    if (s < 60) return t('duration_seconds', { seconds: s });
+    if (s < 3600) return t('duration_minutes', { minutes: Math.round(s / 60) });
+    const hours = Math.floor(s / 3600);
+    const minutes = Math.round((s % 3600) / 60);
+    return minutes ? t('duration_hours_minutes', { hours, minutes }) : t('duration_hours', { hours });
   }
 
   function list(value) {
@@ -108,7 +113,7 @@
       toLogin();
       return;
     }
-    setStatus(err && err.message ? err.message : 'Er ging iets mis.');
+    setStatus(err && err.message ? err.message : t('error_generic'));
   }
 
   // --- filters ---------------------------------------------------------------------------
@@ -158,8 +163,8 @@
   function filterProblem() {
     const from = $('filter-from').value;
     const to = $('filter-to').value;
-    if (!isIsoDate(from) || !isIsoDate(to)) return 'Vul een begin- en einddatum in.';
-    if (from > to) return 'De begindatum ligt na de einddatum.';
+    if (!isIsoDate(from) || !isIsoDate(to)) return t('filter_dates_missing');
+    if (from > to) return t('filter_dates_order');
     return '';
   }
 
@@ -184,7 +189,7 @@
     let quarter = Math.floor(today.getMonth() / 3) + 1;
     const pairs = [];
     for (let i = 0; i < 5; i++) {
-      const label = `${quarter}e kwartaal ${year}${i === 0 ? ' (lopend)' : ''}`;
+      const label = t(i === 0 ? 'quarter_running' : 'quarter', { quarter, year });
       pairs.push([`${year}-Q${quarter}`, label]);
       quarter -= 1;
       if (quarter === 0) {
@@ -210,39 +215,43 @@
     tile.querySelector('.tile-detail').textContent = detail || '';
   }
 
+  function scores(n) {
+    return t(n === 1 ? 'scores_one' : 'scores_many', { count: count(n) });
+  }
+
   function renderTiles(data) {
-    const t = data.totals && typeof data.totals === 'object' ? data.totals : {};
+    const totals = data.totals && typeof data.totals === 'object' ? data.totals : {};
     const ratings = data.ratings && typeof data.ratings === 'object' ? data.ratings : {};
-    const conversations = num(t.conversations);
-    setTile('tile-conversations', count(conversations), t.anonymous !== undefined ? `${count(t.anonymous)} anoniem` : '');
-    const share = typeof t.answered_by_bot_share === 'number'
-      ? t.answered_by_bot_share
-      : conversations ? num(t.answered_by_bot) / conversations : null;
-    setTile('tile-bot-share', percent(share), `${count(t.answered_by_bot)} van ${count(conversations)} gesprekken`);
-    setTile('tile-handoffs', count(t.handoffs), 'naar een medewerker');
-    setTile('tile-abandoned', count(t.abandoned), 'gestopt met wachten');
+    const conversations = num(totals.conversations);
+    setTile('tile-conversations', count(conversations), totals.anonymous !== undefined ? t('tile_anonymous', { count: count(totals.anonymous) }) : '');
+    const share = typeof totals.answered_by_bot_share === 'number'
+      ? totals.answered_by_bot_share
+      : conversations ? num(totals.answered_by_bot) / conversations : null;
+    setTile('tile-bot-share', percent(share), t('tile_bot_share', { answered: count(totals.answered_by_bot), conversations: count(conversations) }));
+    setTile('tile-handoffs', count(totals.handoffs), t('tile_handoffs'));
+    setTile('tile-abandoned', count(totals.abandoned), t('tile_abandoned'));
     if (typeof ratings.average === 'number' && num(ratings.count) > 0) {
-      setTile('tile-rating', `${decimal(ratings.average)} van 5`, `${count(ratings.count)} ${ratings.count === 1 ? 'score' : 'scores'}`);
+      setTile('tile-rating', t('tile_rating', { average: decimal(ratings.average) }), scores(ratings.count));
     } else {
-      setTile('tile-rating', 'nog geen scores', '');
+      setTile('tile-rating', t('tile_rating_none'), '');
     }
-    setTile('tile-crisis', count(t.crisis), 'keer in beeld');
-    const shown = num(t.offers_shown);
-    setTile('tile-offers', `${count(shown)} / ${count(t.offer_clicks)}`,
-      shown ? `${percent(num(t.offer_clicks) / shown)} aangeklikt` : 'nog niet getoond');
-    $('figure-anonymous').textContent = count(t.anonymous);
-    $('figure-not-understood').textContent = count(t.not_understood);
-    $('figure-left-messages').textContent = count(t.left_messages);
-    $('figure-divorce').textContent = count(t.divorce_info);
-    $('figure-referred').textContent = count(t.referred);
-    $('figure-callbacks').textContent = count(t.callbacks);
+    setTile('tile-crisis', count(totals.crisis), t('tile_crisis'));
+    const shown = num(totals.offers_shown);
+    setTile('tile-offers', `${count(shown)} / ${count(totals.offer_clicks)}`,
+      shown ? t('tile_offers_clicked', { percent: percent(num(totals.offer_clicks) / shown) }) : t('tile_offers_none'));
+    $('figure-anonymous').textContent = count(totals.anonymous);
+    $('figure-not-understood').textContent = count(totals.not_understood);
+    $('figure-left-messages').textContent = count(totals.left_messages);
+    $('figure-divorce').textContent = count(totals.divorce_info);
+    $('figure-referred').textContent = count(totals.referred);
+    $('figure-callbacks').textContent = count(totals.callbacks);
   }
 
   function renderPeriod(data) {
     const p = data.period && typeof data.period === 'object' ? data.period : {};
-    const by = p.by === 'month' ? 'per maand' : 'per week';
+    const by = t(p.by === 'month' ? 'period_by_month' : 'period_by_week');
     $('period-text').textContent = p.from && p.to
-      ? `Periode: ${dutchDate(p.from)} tot en met ${dutchDate(p.to)}, ${by}.`
+      ? t('period', { from: dutchDate(p.from), to: dutchDate(p.to), by })
       : '';
   }
 
@@ -250,8 +259,8 @@
     const options = data.options && typeof data.options === 'object' ? data.options : {};
     const pairs = (items) => list(items).filter((o) => o && o.id).map((o) => [String(o.id), String(o.label || o.id)]);
     const channels = pairs(options.channels);
-    if (channels.length) setOptions($('filter-channel'), channels, 'Alle kanalen');
-    setOptions($('filter-municipality'), pairs(options.municipalities), 'Alle gemeenten');
+    if (channels.length) setOptions($('filter-channel'), channels, t('all_channels'));
+    setOptions($('filter-municipality'), pairs(options.municipalities), t('all_municipalities'));
   }
 
   // --- charts ----------------------------------------------------------------------------
@@ -396,7 +405,7 @@
       type: 'doughnut',
       head,
       labels,
-      datasets: [{ label: 'Aantal', data, backgroundColor: labels.map((_, i) => colour(i)), borderColor: '#ffffff' }],
+      datasets: [{ label: t('series_count'), data, backgroundColor: labels.map((_, i) => colour(i)), borderColor: '#ffffff' }],
       options: { plugins: { legend: { position: 'bottom' } } },
       height: 280,
     });
@@ -415,13 +424,13 @@
     });
     drawChart('chart-series', {
       type: 'line',
-      head: data.period && data.period.by === 'month' ? 'Maand' : 'Week',
+      head: t(data.period && data.period.by === 'month' ? 'head_month' : 'head_week'),
       labels,
       datasets: [
-        line('Gesprekken', 'conversations', 0),
-        line('Zonder medewerker beantwoord', 'answered_by_bot', 2),
-        line('Overdrachten', 'handoffs', 1),
-        line('Afhakers', 'abandoned', 3),
+        line(t('series_conversations'), 'conversations', 0),
+        line(t('series_answered_by_bot'), 'answered_by_bot', 2),
+        line(t('series_handoffs'), 'handoffs', 1),
+        line(t('series_abandoned'), 'abandoned', 3),
       ],
       options: {
         interaction: { mode: 'index', intersect: false },
@@ -445,28 +454,27 @@
     const p50 = duration(b.p50_seconds);
     const p90 = duration(b.p90_seconds);
     const p99 = duration(b.p99_seconds);
-    if (!n || !p50) return `Nog geen metingen in deze periode (${count(n)} ${who}).`;
-    const parts = [`Mediaan (p50) ${p50}`, `p90 ${p90 || '–'}`, `p99 ${p99 || '–'}`, `${count(n)} ${who}`];
-    return `${parts.join(' · ')}. De helft duurde korter dan ${p50}${p90 ? `, 9 van de 10 korter dan ${p90}` : ''}.`;
+    if (!n || !p50) return t('percentile_none', { count: count(n), who });
+    const values = { p50, p90: p90 || '–', p99: p99 || '–', count: count(n), who };
+    return t(p90 ? 'percentile' : 'percentile_without_p90', values);
   }
 
   function drawHistogram(canvasId, noteId, block, who) {
     const b = block && typeof block === 'object' ? block : {};
     $(noteId).textContent = percentileNote(b, who);
     const rows = list(b.histogram).map((h, i) => ({ id: String(i), label: h && h.label, count: h && h.count }));
-    drawCounts(canvasId, rows, 'Duur', 'Aantal', false);
+    drawCounts(canvasId, rows, t('head_duration'), t('series_count'), false);
   }
 
   function drawRatings(data) {
     const r = data.ratings && typeof data.ratings === 'object' ? data.ratings : {};
     const dist = list(r.distribution).filter((d) => d && typeof d === 'object');
     const byScore = new Map(dist.map((d) => [Number(d.score), num(d.count)]));
-    const scores = [1, 2, 3, 4, 5];
     $('ratings-note').textContent = typeof r.average === 'number' && num(r.count) > 0
-      ? `Gemiddeld ${decimal(r.average)} van 5, uit ${count(r.count)} ${r.count === 1 ? 'score' : 'scores'} (1 = slecht, 5 = heel goed).`
-      : 'Nog geen scores in deze periode.';
-    const rows = scores.map((s) => ({ id: String(s), label: `${s} van 5`, count: byScore.get(s) || 0 }));
-    drawCounts('chart-ratings', rows, 'Score', 'Aantal scores', false);
+      ? t('ratings_note', { average: decimal(r.average), scores: scores(r.count) })
+      : t('ratings_none');
+    const rows = [1, 2, 3, 4, 5].map((s) => ({ id: String(s), label: t('score_of_5', { score: s }), count: byScore.get(s) || 0 }));
+    drawCounts('chart-ratings', rows, t('head_score'), t('series_scores'), false);
   }
 
   // "Heb je hier genoeg aan om zelf verder te kunnen?": ja / een beetje / nee, after the bot
@@ -478,15 +486,15 @@
     const labels = rows('bot').map((d) => String(d.label || d.id || ''));
     const total = num(part('bot').count) + num(part('staff').count);
     $('enough-note').textContent = total > 0
-      ? `${count(num(part('bot').count))} na de chatbot, ${count(num(part('staff').count))} na een medewerker.`
-      : 'Nog geen antwoorden in deze periode.';
+      ? t('enough_note', { bot: count(num(part('bot').count)), staff: count(num(part('staff').count)) })
+      : t('enough_none');
     drawChart('chart-enough', {
       type: 'bar',
-      head: 'Antwoord',
+      head: t('head_answer'),
       labels,
       datasets: [
-        { label: 'Na de chatbot', data: rows('bot').map((d) => num(d.count)), backgroundColor: colour(0) },
-        { label: 'Na een medewerker', data: rows('staff').map((d) => num(d.count)), backgroundColor: colour(1) },
+        { label: t('enough_after_bot'), data: rows('bot').map((d) => num(d.count)), backgroundColor: colour(0) },
+        { label: t('enough_after_staff'), data: rows('staff').map((d) => num(d.count)), backgroundColor: colour(1) },
       ],
       options: barOptions(false, true),
       height: 260,
@@ -495,17 +503,18 @@
 
   function renderCharts(data) {
     drawSeries(data);
-    drawCounts('chart-themes', topThemes(data.themes), 'Thema', 'Gesprekken', true);
-    drawCounts('chart-outcomes', data.outcomes, 'Uitkomst', 'Gesprekken', true);
-    drawHistogram('chart-waiting', 'waiting-note', data.waiting, 'wachtenden');
-    drawHistogram('chart-handling', 'handling-note', data.handling, 'gesprekken');
+    const conversations = t('series_conversations');
+    drawCounts('chart-themes', topThemes(data.themes), t('head_theme'), conversations, true);
+    drawCounts('chart-outcomes', data.outcomes, t('head_outcome'), conversations, true);
+    drawHistogram('chart-waiting', 'waiting-note', data.waiting, t('who_waiting'));
+    drawHistogram('chart-handling', 'handling-note', data.handling, t('who_conversations'));
     drawRatings(data);
     drawEnough(data);
-    drawShares('chart-users', data.user_types, 'Soort gebruiker');
-    drawShares('chart-channels', data.channels, 'Kanaal');
-    drawCounts('chart-municipalities', data.municipalities, 'Gemeente', 'Gesprekken', true);
-    drawCounts('chart-ages', data.age_bands, 'Leeftijd', 'Gesprekken', false);
-    drawCounts('chart-referrals', data.referrals, 'Doorverwezen naar', 'Doorverwijzingen', true);
+    drawShares('chart-users', data.user_types, t('head_user_type'));
+    drawShares('chart-channels', data.channels, t('head_channel'));
+    drawCounts('chart-municipalities', data.municipalities, t('head_municipality'), conversations, true);
+    drawCounts('chart-ages', data.age_bands, t('head_age'), conversations, false);
+    drawCounts('chart-referrals', data.referrals, t('head_referred_to'), t('series_referrals'), true);
   }
 
   // --- loading ---------------------------------------------------------------------------
@@ -532,7 +541,7 @@
       renderPeriod(data);
       renderTiles(data);
       renderCharts(data);
-      setStatus(chartsAvailable() ? '' : CHARTS_MISSING, 'info');
+      setStatus(chartsAvailable() ? '' : t('charts_missing'), 'info');
       return true;
     } catch (err) {
       if (seq === state.seq) handleError(err);
@@ -567,16 +576,16 @@
   function markText(mark) {
     if (!mark || typeof mark !== 'object') return '';
     switch (mark.as) {
-      case 'example': return `Gemarkeerd: voorbeeld voor ${intentLabel(mark.intent)}`;
-      case 'topic': return mark.note ? `Gemarkeerd: nieuw onderwerp (${mark.note})` : 'Gemarkeerd: nieuw onderwerp';
-      case 'ignore': return 'Gemarkeerd: genegeerd';
-      default: return `Gemarkeerd: ${mark.as || ''}`;
+      case 'example': return t('mark_example', { intent: intentLabel(mark.intent) });
+      case 'topic': return mark.note ? t('mark_topic_note', { note: mark.note }) : t('mark_topic');
+      case 'ignore': return t('mark_ignore');
+      default: return t('mark_other', { as: mark.as || '' });
     }
   }
 
   function describeUnclear(item) {
-    const parts = [dutchDateTime(item.at), KIND_LABELS[item.kind] || item.kind || ''];
-    if (item.guess) parts.push(`misschien: ${intentLabel(item.guess)}`);
+    const parts = [dutchDateTime(item.at), KINDS.includes(item.kind) ? t(`kind_${item.kind}`) : item.kind || ''];
+    if (item.guess) parts.push(t('maybe', { intent: intentLabel(item.guess) }));
     return parts.filter(Boolean).join(' · ');
   }
 
@@ -596,21 +605,21 @@
 
     const exampleForm = el('form', 'unclear-form unclear-example-form');
     const intentId = `unclear-intent-${n}`;
-    const intentLabelNode = el('label', '', 'Voorbeeld voor:');
+    const intentLabelNode = el('label', '', t('example_for'));
     intentLabelNode.htmlFor = intentId;
     const select = el('select', 'unclear-intent');
     select.id = intentId;
-    select.append(new Option('— Kies een onderwerp —', ''));
+    select.append(new Option(t('choose_topic'), ''));
     for (const intent of state.intents) select.append(new Option(intent.label, intent.id));
     const preset = item.mark && item.mark.as === 'example' ? item.mark.intent : item.guess;
     if (preset && state.intents.some((i) => i.id === preset)) select.value = preset;
-    const exampleButton = el('button', 'unclear-example', 'Opslaan als voorbeeld');
+    const exampleButton = el('button', 'unclear-example', t('save_example'));
     exampleButton.type = 'submit';
     exampleForm.append(intentLabelNode, select, exampleButton);
 
     const topicForm = el('form', 'unclear-form unclear-topic-form');
     const noteId = `unclear-note-${n}`;
-    const noteLabel = el('label', '', 'Nieuw onderwerp, korte omschrijving:');
+    const noteLabel = el('label', '', t('new_topic_label'));
     noteLabel.htmlFor = noteId;
     const note = el('input', 'unclear-note');
     note.id = noteId;
@@ -618,11 +627,11 @@
     note.maxLength = 200;
     note.autocomplete = 'off';
     if (item.mark && item.mark.as === 'topic' && item.mark.note) note.value = item.mark.note;
-    const topicButton = el('button', 'unclear-topic button-secondary', 'Nieuw onderwerp');
+    const topicButton = el('button', 'unclear-topic button-secondary', t('new_topic'));
     topicButton.type = 'submit';
     topicForm.append(noteLabel, note, topicButton);
 
-    const ignoreButton = el('button', 'unclear-ignore button-secondary', 'Negeren');
+    const ignoreButton = el('button', 'unclear-ignore button-secondary', t('ignore'));
     ignoreButton.type = 'button';
 
     actions.append(exampleForm, topicForm, ignoreButton);
@@ -636,10 +645,10 @@
     const items = state.unclear.filter((item) => !openOnly || !item.mark || state.justMarked.has(item.id));
     $('unclear-list').replaceChildren(...items.map(unclearItem));
     const empty = $('unclear-empty');
-    empty.textContent = state.unclear.length ? 'Alle vragen zijn gemarkeerd.' : 'Geen onbegrepen vragen in de afgelopen periode.';
+    empty.textContent = t(state.unclear.length ? 'all_marked' : 'no_unclear');
     show(empty, items.length === 0);
     const open = state.unclear.filter((item) => !item.mark).length;
-    $('unclear-count').textContent = `${count(open)} van ${count(state.unclear.length)} nog niet gemarkeerd`;
+    $('unclear-count').textContent = t('unclear_count', { open: count(open), total: count(state.unclear.length) });
   }
 
   async function loadUnclear() {
@@ -686,13 +695,13 @@
       const again = fresh.querySelector(`.${button.classList[0]}`);
       if (again) again.focus();
       const open = state.unclear.filter((i) => !i.mark).length;
-      $('unclear-count').textContent = `${count(open)} van ${count(state.unclear.length)} nog niet gemarkeerd`;
+      $('unclear-count').textContent = t('unclear_count', { open: count(open), total: count(state.unclear.length) });
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) {
         toLogin();
         return;
       }
-      itemError(li, err && err.message ? err.message : 'Er ging iets mis.');
+      itemError(li, err && err.message ? err.message : t('error_generic'));
       buttons.forEach((b) => { b.disabled = false; });
     }
   }
@@ -705,7 +714,7 @@
     if (form.classList.contains('unclear-example-form')) {
       const intent = form.querySelector('.unclear-intent').value;
       if (!intent) {
-        itemError(li, 'Kies eerst bij welk onderwerp dit een voorbeeld is.');
+        itemError(li, t('choose_intent_first'));
         form.querySelector('.unclear-intent').focus();
         return;
       }
@@ -714,7 +723,7 @@
       const input = form.querySelector('.unclear-note');
       const note = input.value.trim();
       if (!note) {
-        itemError(li, 'Schrijf eerst kort op over welk nieuw onderwerp deze vraag gaat.');
+        itemError(li, t('write_topic_first'));
         input.focus();
         return;
       }
@@ -748,7 +757,7 @@
   function startSession(me) {
     state.me = me;
     state.csrf = me.csrf || '';
-    $('user-name').textContent = `Ingelogd als ${me.name || me.username || ''}`;
+    $('user-name').textContent = t('logged_in_as', { name: me.name || me.username || '' });
     show($('console-link'), me.role !== 'insight');
     show($('session-controls'), true);
   }
@@ -767,6 +776,9 @@
 
   async function init() {
     setReady(false);
+    // Every text the page shows itself comes from the server (staff-api.js), before anything.
+    state.texts = (await window.cjgStaffApi.loadTexts((err) => setStatus(err.message))).insight || {};
+    setStatus('');
     configureChartJs();
     initFilters();
     initQuarters();

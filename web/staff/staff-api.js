@@ -64,5 +64,25 @@
     return data || {};
   }
 
-  window.cjgStaffApi = Object.freeze({ ApiError, request, $, el, show, pad, setOptions });
+  // The staff pages' own Dutch texts (content/staff_console.yml, GET /staff/api/texts, open
+  // before login). Nothing is shown before them: while the server cannot be reached, its
+  // error goes to ``onError`` (the network text above) and the call tries again.
+  async function loadTexts(onError) {
+    const backoff = [1000, 2000, 5000, 10000];
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await request('GET', '/staff/api/texts');
+      } catch (err) {
+        onError(err);
+        await new Promise((resolve) => setTimeout(resolve, backoff[Math.min(attempt, backoff.length - 1)]));
+      }
+    }
+  }
+
+  // A text with its words in braces filled in from ``values`` (unknown ones stay as they are).
+  function fill(text, values = {}) {
+    return String(text).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+  }
+
+  window.cjgStaffApi = Object.freeze({ ApiError, request, loadTexts, fill, $, el, show, pad, setOptions });
 })();

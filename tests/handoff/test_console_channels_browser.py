@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from common.handoff_payload import HandoffRequest
 from common.names import Channel, Reason, StaffRole
@@ -35,6 +35,13 @@ async def client(staff_service: StaffService) -> AsyncIterator[Client]:
     yield client
 
 
+async def log_in(page: Page, client: Client, username: str) -> None:
+    await page.goto(str(client.make_url("/staff")))
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-form button[type=submit]")
+
+
 async def test_the_queue_names_a_widget_and_a_telegram_chat_in_dutch(
     client: Client, browser: Browser
 ) -> None:
@@ -44,10 +51,7 @@ async def test_the_queue_names_a_widget_and_a_telegram_chat_in_dutch(
         await service.begin(cid, channel, HandoffRequest(Reason.ASK_HUMAN), [])
     page = await (await browser.new_context()).new_page()
     try:
-        await page.goto(str(client.make_url("/staff")))
-        await page.fill("#username", "eva")
-        await page.fill("#password", PASSWORD)
-        await page.click("#login-form button[type=submit]")
+        await log_in(page, client, "eva")
         meta = page.locator("#queue .queue-item .item-meta")
         await expect(meta).to_have_count(2, timeout=15000)
         labels = console_texts().channels
@@ -113,10 +117,7 @@ async def test_a_text_changed_in_the_content_file_shows_on_the_figures_page(
     edit_page_texts({}, {"app_title": "Cijfers van het CJG", "chart_empty": "Nog leeg."})
     page = await (await browser.new_context()).new_page()
     try:
-        await page.goto(str(client.make_url("/staff")))
-        await page.fill("#username", "ida")
-        await page.fill("#password", PASSWORD)
-        await page.click("#login-form button[type=submit]")
+        await log_in(page, client, "ida")
         await expect(page.locator("h1")).to_have_text("Cijfers van het CJG", timeout=15000)
         await expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15000)
         empty = page.locator(".chart-part:has(#chart-series) .chart-empty")

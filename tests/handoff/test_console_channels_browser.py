@@ -112,7 +112,8 @@ async def test_a_text_changed_in_the_content_file_shows_in_the_console(
 async def test_a_text_changed_in_the_content_file_shows_on_the_figures_page(
     client: Client, browser: Browser
 ) -> None:
-    """The figures page's own words come from the same file (its ``insight`` section)."""
+    """The figures page's own words come from the same file (its ``insight`` section); its
+    channel filter is filled from the figures."""
     await client.app[ACCOUNTS].add("ida", "Ida", PASSWORD, StaffRole.INSIGHT)
     edit_page_texts({}, {"app_title": "Cijfers van het CJG", "chart_empty": "Nog leeg."})
     page = await (await browser.new_context()).new_page()
@@ -124,5 +125,15 @@ async def test_a_text_changed_in_the_content_file_shows_on_the_figures_page(
         await expect(empty).to_have_text("Nog leeg.")
         await expect(empty).to_be_visible()
         await expect(page.locator("label[for=filter-from]")).to_have_text("Van")  # as shipped
+        # The channel options come with the figures (content/insight.yml); a reload with a
+        # channel in the address keeps it chosen.
+        await page.goto(str(client.make_url("/staff/insight?channel=telegram")))
+        await expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=15000)
+        channel = page.locator("#filter-channel")
+        await expect(channel).to_have_value("telegram")
+        await expect(channel.locator("option:checked")).to_have_text("Telegram")
+        await expect(channel.locator("option")).to_have_text(
+            ["Alle kanalen", "Website-chat", "Telegram", "API"]
+        )
     finally:
         await page.context.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -98,22 +99,32 @@ def _filled_in(arguments: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("page", "section", "lists"),
+    ("page", "html", "section", "lists"),
     [
-        ("console.js", "console", {"presence_": "PRESENCES", "audit_": "AUDIT_ACTIONS"}),
-        ("insight.js", "insight", {"kind_": "KINDS"}),
+        (
+            "console.js",
+            "index.html",
+            "console",
+            {"presence_": "PRESENCES", "audit_": "AUDIT_ACTIONS"},
+        ),
+        ("insight.js", "insight.html", "insight", {"kind_": "KINDS"}),
     ],
 )
 def test_each_page_asks_for_exactly_the_texts_the_schema_names(
-    page: str, section: str, lists: dict[str, str]
+    page: str, html: str, section: str, lists: dict[str, str]
 ) -> None:
     """Every text a staff page shows (``t('key')``, ``t(x ? 'a' : 'b')``, or a prefix and a
-    list's item, e.g. ``audit_${action}``) is one the schema requires, so a staff edit cannot
+    list's item, e.g. ``audit_${action}``, and the HTML's ``data-text="key"``,
+    ``data-text-aria-label="key"`` ...) is one the schema requires, so a staff edit cannot
     lose it; the schema names none the page never shows; and where a call fills in words in
     braces, they are the ones the schema allows."""
     words_of = {"console": CONSOLE_UI_WORDS, "insight": INSIGHT_UI_WORDS}[section]
     source = (ROOT / "web/staff" / page).read_text()
-    asked = set(re.findall(r"\bt\('(\w+)'", source))
+    markup = (ROOT / "web/staff" / html).read_text()
+    in_html = set(re.findall(r'\bdata-text(?:-[\w-]+)?="(\w+)"', markup))
+    assert in_html >= {"page_title", "login_heading"} & set(words_of)
+    assert not {key for key in in_html if words_of.get(key)}, "the HTML fills in no words"
+    asked = set(re.findall(r"\bt\('(\w+)'", source)) | in_html
     for either in re.findall(r"\bt\([^\n]*?\? '(\w+)' : '(\w+)'", source):
         asked |= set(either)
     for prefix, name in lists.items():
@@ -131,10 +142,38 @@ def test_each_page_asks_for_exactly_the_texts_the_schema_names(
         assert set(re.findall(r"\{(\w+)\}", shipped[key])) == words, key
 
 
+class _Words(HTMLParser):
+    """The words a page shows before its script runs: text, and the attributes people read."""
+
+    READ = ("title", "aria-label", "placeholder", "alt")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found += [f"{tag} {name}={value}" for name, value in attrs if name in self.READ]
+
+    def handle_data(self, data: str) -> None:
+        if re.search(r"[^\W\d_]", data):
+            self.found.append(data.strip())
+
+
+@pytest.mark.parametrize("html", ["index.html", "insight.html"])
+def test_the_pages_html_holds_no_dutch(html: str) -> None:
+    """Every word a staff page shows comes from content/staff_console.yml (``data-text``),
+    so staff can change it without a developer; the HTML keeps none to forget."""
+    words = _Words()
+    words.feed((ROOT / "web/staff" / html).read_text())
+    assert words.found == []
+
+
 def test_the_shipped_page_texts_are_the_dutch_the_pages_showed_before() -> None:
     texts = console_texts()
     assert texts.console["login_missing"] == "Vul je gebruikersnaam en wachtwoord in."
     assert texts.insight["all_municipalities"] == "Alle gemeenten"
+    assert texts.console["login_heading"] == "Inloggen"
+    assert texts.insight["chart_empty"] == "Nog geen gegevens in deze periode."
 
 
 @pytest.mark.parametrize(

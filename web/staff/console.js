@@ -45,7 +45,7 @@
     statusTimer: null,
     audio: null,
     floodTimer: null,
-    baseTitle: document.title,
+    baseTitle: '', // the page's title (page_title), set with the texts
   };
 
   // --- small helpers ---------------------------------------------------------------------
@@ -1187,6 +1187,8 @@
     // Every text the console shows itself comes from the server (staff-api.js).
     const texts = await window.cjgStaffApi.loadTexts((err) => setStatus(err.message, 'error', true));
     state.texts = { console: texts.console || {}, messages: texts.messages || {} };
+    window.cjgStaffApi.applyTexts(state.texts.console); // the page's headings, labels, buttons
+    state.baseTitle = document.title;
     setStatus('');
     try {
       startSession(await api('GET', '/me'));

@@ -133,19 +133,16 @@
     $('filter-from').value = isIsoDate(from) ? from : period.from;
     $('filter-to').value = isIsoDate(to) ? to : period.to;
     $('filter-by').value = params.get('by') === 'month' ? 'month' : 'week';
-    const channel = params.get('channel');
-    if (channel && [...$('filter-channel').options].some((o) => o.value === channel)) {
-      $('filter-channel').value = channel;
-    }
-    // Municipality options come with the first answer; remember the wish until then.
-    const municipality = params.get('municipality');
-    if (municipality) {
-      const select = $('filter-municipality');
-      if (![...select.options].some((o) => o.value === municipality)) {
-        select.append(new Option(municipality, municipality));
-      }
-      select.value = municipality;
-    }
+    // The channel and municipality options come with the first answer (their Dutch names are
+    // in content/insight.yml); remember the wish until then.
+    keepWish($('filter-channel'), params.get('channel'));
+    keepWish($('filter-municipality'), params.get('municipality'));
+  }
+
+  function keepWish(select, value) {
+    if (!value) return;
+    if (![...select.options].some((o) => o.value === value)) select.append(new Option(value, value));
+    select.value = value;
   }
 
   function filterQuery() {
@@ -778,6 +775,7 @@
     setReady(false);
     // Every text the page shows itself comes from the server (staff-api.js), before anything.
     state.texts = (await window.cjgStaffApi.loadTexts((err) => setStatus(err.message))).insight || {};
+    window.cjgStaffApi.applyTexts(state.texts); // the page's headings, labels, buttons
     setStatus('');
     configureChartJs();
     initFilters();

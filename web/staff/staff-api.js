@@ -46,6 +46,9 @@
       options.body = JSON.stringify(body || {});
     }
     let response;
+    // The two Dutch texts written here (no connection; an error without a message of its own)
+    // must show when the server cannot be reached or answers without its JSON, so they cannot
+    // come from content/staff_console.yml like every other text (docs/CONTENT.md).
     try {
       response = await fetch(url, options);
     } catch (err) {
@@ -79,10 +82,25 @@
     }
   }
 
+  // Fills the page's own words from ``texts`` (one section of content/staff_console.yml): an
+  // element's text from data-text="key", and its attributes from data-text-title,
+  // data-text-aria-label and data-text-placeholder. The HTML itself holds no Dutch.
+  const ATTRIBUTES = ['title', 'aria-label', 'placeholder'];
+
+  function applyTexts(texts, root = document) {
+    const text = (key) => texts[key] || key;
+    for (const node of root.querySelectorAll('[data-text]')) node.textContent = text(node.dataset.text);
+    for (const name of ATTRIBUTES) {
+      for (const node of root.querySelectorAll(`[data-text-${name}]`)) {
+        node.setAttribute(name, text(node.getAttribute(`data-text-${name}`)));
+      }
+    }
+  }
+
   // A text with its words in braces filled in from ``values`` (unknown ones stay as they are).
   function fill(text, values = {}) {
     return String(text).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
   }
 
-  window.cjgStaffApi = Object.freeze({ ApiError, request, loadTexts, fill, $, el, show, pad, setOptions });
+  window.cjgStaffApi = Object.freeze({ ApiError, request, loadTexts, applyTexts, fill, $, el, show, pad, setOptions });
 })();

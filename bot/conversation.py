@@ -22,7 +22,7 @@ from bot.core.checks import Checks, safety_signal
 from bot.core.crisis import Crisis
 from bot.core.handoffs import Handoffs
 from bot.core.routing import Routing
-from bot.core.utterance import Incoming, Utterance
+from bot.core.utterance import MESSAGE_ID, Incoming, Utterance
 from bot.pseudonym import pseudonymise
 from bot.rasa_tracker import RasaTrackers
 from bot.rate_limit import RateLimits
@@ -41,7 +41,7 @@ from handoff.service import HandoffService
 from handoff.urgent import UrgentLimits
 from insight.unclear import UnclearQuestions
 
-__all__ = ["ConversationCore", "Incoming"]
+__all__ = ["MESSAGE_ID", "ConversationCore", "Incoming"]
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from base.web import json_error
 from bot import safety
 from bot.app_keys import API_TOKENS, CORE, OUTBOX, SETTINGS, TEXTS
 from bot.client_address import client_address
-from bot.conversation import Incoming
+from bot.conversation import MESSAGE_ID, Incoming
 from bot.origins import allowed_origin
 from bot.text_input import InputRejected, RateLimited, Unavailable, normalise_text
 from bot.web_errors import storage_unavailable, unavailable
@@ -168,6 +168,11 @@ async def chat(request: web.Request) -> web.Response:
         return _bad_request(request, "missing_message")
     if len(message) > request.app[SETTINGS].max_message_chars * 2:
         return _bad_request(request, "message_too_long")  # don't even clean a huge text
+    # The client's own id for the message (optional): sent again with a retry, Rasa keeps the
+    # message once and answers it as before (docs/API.md).
+    mid = body.get("message_id")
+    if mid is not None and not (isinstance(mid, str) and MESSAGE_ID.fullmatch(mid)):
+        return _bad_request(request, "invalid_message_id")
     core = request.app[CORE]
     issued = not new
     if new:
@@ -177,7 +182,8 @@ async def chat(request: web.Request) -> web.Response:
             issued = True
     try:
         address = client_address(request, request.app[SETTINGS])
-        replies = await core.handle(Incoming(CHANNEL, token, message, address=address))
+        said = Incoming(CHANNEL, token, message, address, f"api-{mid}" if mid else None)
+        replies = await core.handle(said)
     except InputRejected as refusal:
         if new and issued:  # no conversation was started: the client tries again without one
             with contextlib.suppress(RedisError):

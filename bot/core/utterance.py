@@ -3,6 +3,7 @@ steps (``Utterance``): who sent it, under which pseudonym, and what the core rea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
@@ -11,6 +12,10 @@ from common.content import ServiceMessages
 from delivery.reply import Reply, service_reply
 from handoff.service import Message
 
+# The form of a message's own id as a client gives it (the widget's ``cjg_mid``, the chat API's
+# ``message_id``): what a retry repeats so that Rasa keeps the message once.
+MESSAGE_ID = re.compile(r"[0-9A-Za-z-]{8,64}")
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -18,8 +23,9 @@ class Incoming:
     user_id: str  # the id as the channel knows it; never stored or logged
     text: str
     address: str | None = None  # the client's network address, only to count (rate limits)
-    # The message's own id, the same when the client sends it again (the widget's cjg_mid):
-    # Rasa keeps a message it has seen once and answers it as before.
+    # The message's own id, the same when the client sends it again (the widget's cjg_mid,
+    # the chat API's message_id, Telegram's update id): Rasa keeps a message it has seen once
+    # and answers it as before.
     message_id: str | None = None
 
 

@@ -36,7 +36,7 @@ from redis.exceptions import RedisError
 from base.client_redis import socketio_manager
 from bot.client_address import client_address
 from bot.config import Settings
-from bot.conversation import ConversationCore, Incoming
+from bot.conversation import MESSAGE_ID, ConversationCore, Incoming
 from bot.credentials import IssuedIds
 from bot.origins import allowed_origin
 from bot.text_input import InputRejected, NotConfirmed, StorageUnavailable, Unavailable
@@ -62,8 +62,8 @@ SESSION_ID = re.compile(r"[0-9a-f]{32}")
 # A message's own id, made by the widget (``cjg_mid``): the same message sent again after a lost
 # acknowledgement is handled once. "pending" is a lease that the instance answering renews while
 # it works (a turn can take Rasa's timeout twice): a retry waits while the message is answered,
-# and is handled within seconds when that instance died (docs/DURABILITY.md).
-MESSAGE_ID = re.compile(r"[0-9A-Za-z-]{8,64}")
+# and is handled within seconds when that instance died (docs/DURABILITY.md). Its form:
+# ``MESSAGE_ID`` (bot/core/utterance.py).
 PENDING_SECONDS = 10
 PENDING_RENEW_SECONDS = 3
 KEPT_SECONDS = 3600

@@ -19,6 +19,8 @@ from redis.asyncio import Redis
 from bot import Settings, create_app
 from bot.app_keys import CORE
 from bot.client_rasa import RasaClient
+from bot.web_chat import CHANNEL as API_CHANNEL
+from bot.web_chat import TOKEN_HEADER
 from bot.widget.channel import CHANNEL
 from tests.bot.conftest import SECRET
 from tests.bot.widget.socket_client import RasaSocketClient
@@ -175,3 +177,44 @@ async def test_a_widget_message_sent_again_after_kept_nothing_is_one_turn_in_ras
         assert user_turns(await tracker(rasa_db, cid)) == [(QUESTION, mid)]  # once
     finally:
         await widget.close()
+
+
+async def test_an_api_message_sent_again_with_its_id_is_one_turn_in_rasa(
+    aiohttp_server: ServerFactory,
+    redis_server: RedisServer,
+    rasa_stack: RasaStack,
+    rasa_db: Redis,
+) -> None:
+    """The chat API's optional ``message_id``: the retry after a 503 (Rasa kept the message, its
+    answer was lost) is answered, and Rasa's tracker holds the message once."""
+    proxy = LosingProxy(rasa_stack.url)
+    rasa_url = str((await aiohttp_server(proxy.app)).make_url("")).rstrip("/")
+    settings = Settings(
+        redis_url=redis_server.url(DB),
+        rasa_tracker_redis_url=redis_server.url(0),
+        rasa_url=rasa_url,
+        rasa_token=rasa_stack.token,
+        action_server_url=rasa_stack.action_url,
+        pseudonym_secret=SECRET,
+        rasa_timeout=15,
+    )
+    service = await aiohttp_server(create_app(settings))
+    async with aiohttp.ClientSession() as http:
+        async with http.post(service.make_url("/api/chat/session")) as started:
+            assert started.status == 201
+            token = started.headers[TOKEN_HEADER]
+        cid = service.app[CORE].conversation_id(API_CHANNEL, token)
+        body = {"message": QUESTION, "message_id": "a7e3-api-retry"}
+        proxy.lose = True
+        async with http.post(
+            service.make_url("/api/chat"), json=body, headers={TOKEN_HEADER: token}
+        ) as lost:
+            assert lost.status == 503  # kept nothing, says the service; but Rasa did
+        assert user_turns(await tracker(rasa_db, cid)) == [(QUESTION, "api-a7e3-api-retry")]
+        proxy.lose = False
+        async with http.post(
+            service.make_url("/api/chat"), json=body, headers={TOKEN_HEADER: token}
+        ) as again:
+            assert again.status == 200
+            assert any(m.get("text") for m in await again.json())
+    assert user_turns(await tracker(rasa_db, cid)) == [(QUESTION, "api-a7e3-api-retry")]

@@ -134,6 +134,9 @@ async def test_html_is_passed_on_as_plain_text_not_markup(client: Client) -> Non
         (json.dumps({"message": "x" * 100_000}).encode(), "message_too_long"),
         (json.dumps({"message": "   \u0000\u0007  "}).encode(), "empty_message"),
         (json.dumps({"message": 12}).encode(), "missing_message"),
+        (json.dumps({"message": "hallo", "message_id": "kort"}).encode(), "invalid_message_id"),
+        (json.dumps({"message": "hallo", "message_id": 12345678}).encode(), "invalid_message_id"),
+        (json.dumps({"message": "hi", "message_id": "<b>1234</b>"}).encode(), "invalid_message_id"),
     ],
 )
 async def test_bad_input_gets_a_400_with_a_json_error(
@@ -487,6 +490,7 @@ class StandInRasa:
         self.actions_up = True
         self.hold: asyncio.Event | None = None
         self.received: list[str] = []
+        self.message_ids: list[str | None] = []  # what the service passed on as the id
         self.waiting = asyncio.Event()
 
     def app(self) -> Application:
@@ -497,7 +501,9 @@ class StandInRasa:
         return app
 
     async def _message(self, request: Request) -> StreamResponse:
-        self.received.append((await request.json())["message"])
+        body = await request.json()
+        self.received.append(body["message"])
+        self.message_ids.append(body.get("message_id"))
         if self.hold is not None:
             self.waiting.set()
             await self.hold.wait()
@@ -551,6 +557,22 @@ async def test_rasa_errors_and_a_silent_rasa_without_its_action_server_get_503(
     nothing = await client.post("/api/chat", json={"message": "0"}, headers=headers)
     assert nothing.status == 200
     assert (await nothing.json())[0]["custom"] == {"service": "no_answer"}
+
+
+async def test_the_clients_message_id_reaches_rasa_under_the_apis_own_prefix(
+    aiohttp_client: ClientFactory, settings: Settings, stand_in: tuple[StandInRasa, str]
+) -> None:
+    """With the id Rasa keeps a retried message once (tests/bot/test_rasa_message_ids.py); the
+    prefix keeps an API client's ids apart from the widget's and Telegram's."""
+    rasa, url = stand_in
+    client = await aiohttp_client(
+        create_app(Settings(**{**settings.__dict__, "rasa_url": url, "action_server_url": url}))
+    )
+    await issue(client, "with-ids")
+    headers = as_user(client, "with-ids")
+    for body in ({"message": "hallo", "message_id": "4f1c-0001"}, {"message": "hallo"}):
+        assert (await client.post("/api/chat", json=body, headers=headers)).status == 200
+    assert rasa.message_ids == ["api-4f1c-0001", None]
 
 
 async def test_redis_away_after_rasa_answered_still_brings_the_answer(

@@ -489,8 +489,10 @@ async def rasa_rest(api: Api) -> None:
 
 
 async def a_fresh_rate_window(needed: float = 30.0) -> None:
-    """Waits for the next rate window when less than ``needed`` seconds of this one are left,
-    so a flood on a slow machine is not split over two windows and never reaches 429."""
+    """Waits for the next minute when less than ``needed`` seconds of this one are left: the
+    sliding window estimates a flood split over two minutes (last minute's count weighted by
+    its share of the last 60 s), which on a slow machine may let the one message through that
+    should get 429; in one minute the count is exact."""
     left = WINDOW - time.time() % WINDOW
     if left < needed:
         await asyncio.sleep(left + 0.1)
@@ -528,7 +530,7 @@ async def chat_api(api: Api) -> str:
     assert "crisis" not in unknown.json() and TOKEN_HEADER not in unknown.headers
     card = await chat(api, stranger, api.body("POST", post, "crisis"), 401)
     assert card.json()["crisis"]["custom"]["crisis"]["contacts"]
-    await a_fresh_rate_window()  # the window is a fixed minute: all of the flood in one
+    await a_fresh_rate_window()  # all of the flood in one minute: an exact count
     flood, _ = await new_conversation(api, hallo)
     for _ in range(RATE - 1):
         await chat(api, flood, {"message": "/cjg_cancel"})

@@ -3,9 +3,6 @@ client address, shared through Redis, with hashed keys that outlive their minute
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import pytest
 from redis.asyncio import Redis
 
@@ -16,12 +13,31 @@ DB = 43  # this module's own database
 
 @pytest.fixture
 async def redis(module_db: Redis) -> Redis:
-    """The module's database, with at least 10 s of the current minute left: the limits count
-    per fixed minute, so a test split over two would start counting afresh halfway."""
-    left = WINDOW - time.time() % WINDOW
-    if left < 10:
-        await asyncio.sleep(left + 0.1)
+    """The module's database. A test that crosses the turn of a minute counts the same: the
+    window slides (last minute's count weighs in)."""
     return module_db
+
+
+class Clock:
+    """Seconds since the epoch, as a test sets them."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_burst_at_the_turn_of_a_minute_gets_the_limit_once(redis: Redis) -> None:
+    """A fixed window would let 3 through at 0:59 and 3 more at 1:01."""
+    minute = 1_800_000_000 // WINDOW * WINDOW
+    clock = Clock(minute + 59)
+    limits = RateLimits(redis, per_sender=3, per_address=100, clock=clock)
+    assert [await limits.allow("c1", None) for _ in range(3)] == [True] * 3
+    clock.now = minute + WINDOW + 1  # 2 s later, in the next minute
+    assert await limits.allow("c1", None) is False  # 1 + 3 × 59/60 > 3
+    clock.now = minute + 2 * WINDOW - 1  # the burst has almost left the last 60 s
+    assert await limits.allow("c1", None) is True  # 2 + 3 × 1/60 <= 3
 
 
 async def test_a_conversation_gets_its_limit_and_others_their_own(redis: Redis) -> None:

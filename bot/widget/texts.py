@@ -53,6 +53,8 @@ WIDGET_TEXT_WORDS = text_words(
 
 @dataclass(frozen=True)
 class WidgetTexts:
+    """The texts by their key in widget.js (``STRINGS.key``); checked against WIDGET_TEXT_WORDS."""
+
     version: int
     texts: dict[str, str]
 

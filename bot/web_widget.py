@@ -66,6 +66,7 @@ def _script(changed_ns: int, texts: str) -> tuple[bytes, str]:
 
 
 _last_good: list[tuple[bytes, str]] = []  # what pages get while staff fix a broken texts file
+_warned: set[str] = set()  # each mistake once in the log, not at every page load
 
 
 def widget_script() -> tuple[bytes, str]:
@@ -77,10 +78,13 @@ def widget_script() -> tuple[bytes, str]:
     except ContentError as exc:
         if not _last_good:
             raise
-        log.warning("%s; the widget keeps its last good texts until it is fixed", exc)
+        if str(exc) not in _warned:
+            _warned.add(str(exc))
+            log.warning("%s; the widget keeps its last good texts until it is fixed", exc)
         return _last_good[0]
     served = _script(WIDGET_SCRIPT.stat().st_mtime_ns, texts)
     _last_good[:] = [served]
+    _warned.clear()
     return served
 
 

@@ -3,6 +3,7 @@ put into widget.js when the service serves it."""
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -70,7 +71,10 @@ def test_the_widget_asks_for_exactly_the_texts_the_schema_names() -> None:
 
 
 async def test_the_served_widget_has_the_files_texts_and_a_new_etag_when_they_change(
-    aiohttp_client: ClientFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    aiohttp_client: ClientFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     app = Application()
     app.add_routes(web_widget.routes)
@@ -90,8 +94,12 @@ async def test_the_served_widget_has_the_files_texts_and_a_new_etag_when_they_ch
     # A typo after start: pages keep the last good texts until staff fix it.
     broken = tmp_path / "content" / "widget_texts.yml"
     broken.write_text(broken.read_text().replace("clearNo:", "clearNoo:"))
-    kept = await client.get("/widget/widget.js")
-    assert kept.status == 200 and kept.headers["ETag"] == changed.headers["ETag"]
+    with caplog.at_level(logging.WARNING, logger="bot.web_widget"):
+        for _ in range(2):
+            kept = await client.get("/widget/widget.js")
+            assert kept.status == 200 and kept.headers["ETag"] == changed.headers["ETag"]
+    (warning,) = caplog.messages  # once, not at every page load
+    assert "content/widget_texts.yml: texts.clearNo is missing; the widget keeps" in warning
 
 
 def test_the_service_does_not_start_with_a_wrong_texts_file(

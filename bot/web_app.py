@@ -259,6 +259,7 @@ def create_app(settings: Settings) -> web.Application:
     opening_hours()  # fail at start, not at the first handoff, when the file is wrong
     insight_texts()  # fail at start, not at the first report, when the file is wrong
     web_privacy.statement()
+    web_widget.widget_script()  # the widget's texts (content/widget_texts.yml)
     check_references()  # the safety phrases and crisis contacts, and how they refer
     app[SOCKETS] = weakref.WeakSet()
     app.on_shutdown.append(web_staff_ws.close_sockets)

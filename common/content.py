@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -288,6 +289,33 @@ def load_file(cls: type[T], path: Path) -> T:
         return _build(cls, data, "")
     except ContentError as exc:
         raise ContentError(f"{path}: {str(exc).lstrip(': ')}") from exc
+
+
+_WORD = re.compile(r"\{(\w+)\}")
+
+
+def text_words(table: dict[str, str]) -> dict[str, frozenset[str]]:
+    """A page's texts as ``{key: "name count"}``: the words in braces each one may hold."""
+    return {key: frozenset(words.split()) for key, words in table.items()}
+
+
+def check_texts(texts: dict[str, str], words_of: dict[str, frozenset[str]], at: str) -> None:
+    """The texts a page shows itself (its keys and the {words} it fills in, ``words_of``):
+    every key present, none unknown (a typo), no {word} the page would show as is. ``at``:
+    the file and the section, for the message."""
+    for key, words in words_of.items():
+        text = texts.get(key, "")
+        if not text.strip():
+            raise ContentError(f"{at}.{key} is missing")
+        unknown = sorted(set(_WORD.findall(text)) - words)
+        if unknown:
+            allowed = ", ".join(f"{{{w}}}" for w in sorted(words)) or "none"
+            raise ContentError(
+                f"{at}.{key}: {{{unknown[0]}}} is not filled in (allowed: {allowed})"
+            )
+    for key in texts:
+        if key not in words_of:
+            raise ContentError(f"{at}.{key}: the page has no such text (a typo?)")
 
 
 def _stamp(*paths: Path) -> tuple[tuple[str, int], ...]:

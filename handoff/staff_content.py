@@ -4,12 +4,13 @@ in are in ``common.registration``, beside the codes they label."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from common.content import ContentError, content_dir, load_current
+from common.content import check_texts as _check_ui  # the names this module had
+from common.content import text_words as _words
 from common.names import Channel, Reason
 
 
@@ -43,10 +44,6 @@ class ConsoleTexts:
 CONSOLE_TEXT_KEYS = frozenset({"logged_out", "feed_lost", "feed_back"})
 REASON_LABEL_KEYS = (*Reason, "left_message")  # left_message: outside opening hours
 MAX_CLOSE_REASON = 123  # bytes: the limit of a websocket close frame's reason
-
-
-def _words(table: dict[str, str]) -> dict[str, frozenset[str]]:
-    return {key: frozenset(words.split()) for key, words in table.items()}
 
 
 # The words of the pages themselves, filled in by staff-api.js (applyTexts) from the HTML's
@@ -331,24 +328,6 @@ INSIGHT_UI_WORDS = _words(
         "write_topic_first": "",
     }
 )
-_WORD = re.compile(r"\{(\w+)\}")
-
-
-def _check_ui(texts: dict[str, str], words_of: dict[str, frozenset[str]], at: str) -> None:
-    """``at``: the file and the section ("console" or "insight"), for the message."""
-    for key, words in words_of.items():
-        text = texts.get(key, "")
-        if not text.strip():
-            raise ContentError(f"{at}.{key} is missing")
-        unknown = sorted(set(_WORD.findall(text)) - words)
-        if unknown:
-            allowed = ", ".join(f"{{{w}}}" for w in sorted(words)) or "none"
-            raise ContentError(
-                f"{at}.{key}: {{{unknown[0]}}} is not filled in (allowed: {allowed})"
-            )
-    for key in texts:
-        if key not in words_of:
-            raise ContentError(f"{at}.{key}: the page has no such text (a typo?)")
 
 
 def _check_console_texts(loaded: Any, path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.widget.texts import widget_texts
 from common.address import Address, address_content, outside_quotes, to_u, unresolved, wish
 from common.content import service_messages
 
@@ -148,11 +149,9 @@ def test_the_service_has_its_replies_to_a_wish() -> None:
 
 
 def test_the_widgets_u_texts_match_its_strings() -> None:
-    """``widget.strings_u`` in content/address.yml: keys of STRINGS in widget.js, with the
+    """``widget.strings_u`` in content/address.yml: keys of the widget's texts, with the
     same {placeholders} and no "je" left."""
-    script = (ROOT / "web" / "widget" / "widget.js").read_text(encoding="utf-8")
-    block = script[script.index("const STRINGS = {") : script.index("};", script.index("STRINGS"))]
-    strings = dict(re.findall(r'^\s+(\w+): "([^"]*)",$', block, re.MULTILINE))
+    strings = widget_texts().texts  # content/widget_texts.yml
     u_texts = address_content().widget.strings_u
     assert u_texts and set(u_texts) <= set(strings)
     for key, text in u_texts.items():

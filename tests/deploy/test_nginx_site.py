@@ -240,18 +240,38 @@ async def test_widget_files_come_from_disk_with_cache_headers(
                 assert proxied["Content-Type"] == own.headers["Content-Type"], name
                 for header in SECURITY_HEADERS:
                     assert proxied.getall(header) == own.headers.getall(header), (name, header)
-            async with http.get(
-                f"{proxy.url}/widget/{name}", headers={"If-None-Match": etag}
-            ) as again:
-                assert again.status == 304
-            async with http.get(
-                f"{proxy.url}/widget/{name}", headers={"Accept-Encoding": "gzip"}
-            ) as zipped:
-                assert zipped.headers.get("Content-Encoding") == "gzip"
+            await _cached_and_zipped(http, f"{proxy.url}/widget/{name}", etag)
         async with http.get(f"{proxy.url}/widget/vendor/package.json") as response:
-            assert response.status == 404  # only the widget's three files
+            assert response.status == 404  # only the widget's files
     # Served by nginx, not the service: no upstream time in the log for them.
-    assert re.search(r"GET /widget/widget\.js 200 \d+ [\d.]+ -$", proxy.access_log(), re.M)
+    assert re.search(r"GET /widget/widget\.css 200 \d+ [\d.]+ -$", proxy.access_log(), re.M)
+
+
+async def test_widget_js_comes_from_the_service_with_its_texts(
+    proxy: Proxy, service: Service
+) -> None:
+    """The service fills in the widget's texts (content/widget_texts.yml): nginx passes its
+    body, ETag and headers on, and only compresses it."""
+    async with proxy.user("127.0.0.8") as http, aiohttp.ClientSession() as direct:
+        async with direct.get(f"{service.url}/widget/widget.js") as own:
+            body, headers = await own.read(), own.headers
+        assert b'"send": "Verstuur"' in body
+        async with http.get(f"{proxy.url}/widget/widget.js") as response:
+            assert response.status == 200 and await response.read() == body
+            etag = response.headers["ETag"]  # weak when nginx compressed it
+            assert etag.removeprefix("W/") == headers["ETag"]
+            assert response.headers["Cache-Control"] == "no-cache"
+            for header in (*SECURITY_HEADERS, "Content-Type"):
+                assert response.headers.getall(header) == headers.getall(header), header
+        await _cached_and_zipped(http, f"{proxy.url}/widget/widget.js", etag)
+    assert re.search(r"GET /widget/widget\.js 200 \d+ [\d.]+ [\d.]+$", proxy.access_log(), re.M)
+
+
+async def _cached_and_zipped(http: aiohttp.ClientSession, url: str, etag: str) -> None:
+    async with http.get(url, headers={"If-None-Match": etag}) as again:
+        assert again.status == 304, url
+    async with http.get(url, headers={"Accept-Encoding": "gzip"}) as zipped:
+        assert zipped.headers.get("Content-Encoding") == "gzip", url
 
 
 def test_the_sites_timeouts_outlast_what_the_service_holds_open() -> None:

@@ -28,43 +28,9 @@
   const ICON_CLOSE =
     "M19 6.41 17.59 5 12 10.59 6.41 5 5 6.41 10.59 12 5 17.59 6.41 19 12 13.41 17.59 19 19 17.59 13.41 12z";
 
-  // Dutch UI strings (B1). Any key can be overridden with data-strings='{"send": "..."}'.
-  const STRINGS = {
-    launcher: "Chat",
-    title: "Chat met het CJG",
-    subtitle: "Informatie & Advies",
-    placeholder: "Typ je vraag…",
-    inputLabel: "Je bericht",
-    send: "Verstuur",
-    close: "Chat sluiten",
-    clear: "Gesprek wissen",
-    clearConfirm: "Weet je het zeker? Het gesprek wordt gewist.",
-    clearYes: "Ja, wissen",
-    clearNo: "Nee",
-    clearFailed: "Wissen is niet gelukt. Probeer het zo nog een keer.",
-    exit: "Snel weg",
-    exitHint: "Verlaat deze website meteen. Dit kan ook door 2 keer op Esc te drukken.",
-    connecting: "Verbinden…",
-    reconnecting: "Verbinding weg. We proberen het opnieuw…",
-    loadFailed: "De chat kan nu niet laden. Probeer het later nog een keer.",
-    botTyping: "De assistent typt…",
-    staffTyping: "{name} typt…",
-    staffTypingNoName: "Een medewerker typt…",
-    queue: "Je bent nummer {position} in de wachtrij",
-    queueNoPosition: "Je staat in de wachtrij",
-    queueEstimate: "Wachttijd: ongeveer {minutes} minuten",
-    queueEstimateOne: "Wachttijd: ongeveer 1 minuut",
-    staffJoined: "{name} van het CJG is er",
-    staffJoinedNoName: "Een medewerker van het CJG is er",
-    unread: "{n} nieuwe berichten",
-    unreadOne: "1 nieuw bericht",
-    botName: "CJG-assistent",
-    userName: "Jij",
-    staffName: "Medewerker van het CJG",
-    logLabel: "Gesprek",
-    newTab: "opent in een nieuw tabblad",
-    counter: "{count} van {max} tekens",
-  };
+  // Dutch UI texts (B1) from content/widget_texts.yml: the service puts them here when it serves
+  // this file (bot/web_widget.py). A page overrides any key with data-strings='{"send": "..."}'.
+  const STRINGS = {} /* CJG_WIDGET_TEXTS */;
 
   // --- configuration from the script tag -------------------------------------------------------
 

@@ -395,9 +395,9 @@ async def pages_and_files(api: Api) -> None:
     await api.call("GET", "/api/openapi.json", 200)
     await api.call("GET", "/api/docs", 200)
     await api.call("GET", "/health", 200)
-    for path in ("/demo", "/privacy", "/staff", "/staff/insight"):
+    for path in ("/demo", "/privacy", "/staff", "/staff/insight", "/widget/widget.js"):
         await api.call("GET", path, 200)
-    for path, name in (("/widget/{name}", "script"), ("/demo/{name}", "style"),
+    for path, name in (("/widget/{name}", "style"), ("/demo/{name}", "style"),
                        ("/staff/static/{name}", "script")):  # fmt: skip
         await api.call("GET", path, 200, params={"name": api.parameter("GET", path, "name", name)})
         await api.call(

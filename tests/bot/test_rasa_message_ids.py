@@ -136,12 +136,11 @@ class LosingProxy:
         return web.Response(status=answer.status, body=body, content_type=answer.content_type)
 
 
-async def test_a_widget_message_sent_again_after_kept_nothing_is_one_turn_in_rasa(
-    aiohttp_server: ServerFactory,
-    redis_server: RedisServer,
-    rasa_stack: RasaStack,
-    rasa_db: Redis,
-) -> None:
+@pytest.fixture
+async def losing(
+    aiohttp_server: ServerFactory, redis_server: RedisServer, rasa_stack: RasaStack
+) -> tuple[LosingProxy, TestServer]:
+    """The service on the real Rasa, behind a proxy that loses Rasa's answers when told to."""
     proxy = LosingProxy(rasa_stack.url)
     rasa_url = str((await aiohttp_server(proxy.app)).make_url("")).rstrip("/")
     settings = Settings(
@@ -153,7 +152,13 @@ async def test_a_widget_message_sent_again_after_kept_nothing_is_one_turn_in_ras
         pseudonym_secret=SECRET,
         rasa_timeout=15,
     )
-    service = await aiohttp_server(create_app(settings))
+    return proxy, await aiohttp_server(create_app(settings))
+
+
+async def test_a_widget_message_sent_again_after_kept_nothing_is_one_turn_in_rasa(
+    losing: tuple[LosingProxy, TestServer], rasa_db: Redis
+) -> None:
+    proxy, service = losing
     widget = RasaSocketClient(str(service.make_url("/")))
     try:
         await widget.connect()
@@ -180,25 +185,11 @@ async def test_a_widget_message_sent_again_after_kept_nothing_is_one_turn_in_ras
 
 
 async def test_an_api_message_sent_again_with_its_id_is_one_turn_in_rasa(
-    aiohttp_server: ServerFactory,
-    redis_server: RedisServer,
-    rasa_stack: RasaStack,
-    rasa_db: Redis,
+    losing: tuple[LosingProxy, TestServer], rasa_db: Redis
 ) -> None:
     """The chat API's optional ``message_id``: the retry after a 503 (Rasa kept the message, its
     answer was lost) is answered, and Rasa's tracker holds the message once."""
-    proxy = LosingProxy(rasa_stack.url)
-    rasa_url = str((await aiohttp_server(proxy.app)).make_url("")).rstrip("/")
-    settings = Settings(
-        redis_url=redis_server.url(DB),
-        rasa_tracker_redis_url=redis_server.url(0),
-        rasa_url=rasa_url,
-        rasa_token=rasa_stack.token,
-        action_server_url=rasa_stack.action_url,
-        pseudonym_secret=SECRET,
-        rasa_timeout=15,
-    )
-    service = await aiohttp_server(create_app(settings))
+    proxy, service = losing
     async with aiohttp.ClientSession() as http:
         async with http.post(service.make_url("/api/chat/session")) as started:
             assert started.status == 201

@@ -10,13 +10,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
-from common.content import ContentError, content_dir, load_current
+from common.content import ContentError, check_texts, content_dir, load_current
 
+# The file's own keys for the days of the week (``weekly``), Monday first; they are also the
+# day names the next opening is said with.
 DAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-MONTHS = (
-    "januari", "februari", "maart", "april", "mei", "juni",
-    "juli", "augustus", "september", "oktober", "november", "december",
-)  # fmt: skip
+NEXT_OPENING = {  # how the next opening is said: its phrases and the words each may fill in
+    "today": frozenset({"time"}),
+    "tomorrow": frozenset({"time"}),
+    "later": frozenset({"day", "date", "month", "time"}),
+    "unknown": frozenset(),
+}
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class OpeningHoursFile:
     open_on_holidays: list[str]
     extra_closed_days: list[str]
     weekly: dict[str, list[str]]
+    next_opening: dict[str, str]  # "vandaag om {time}" ... (NEXT_OPENING)
+    months: list[str]  # januari ... december, for "maandag 28 december"
 
 
 def _clock(text: str, where: str) -> time:
@@ -58,6 +64,9 @@ def _check(loaded: Any, path: Path) -> None:
         holidays.country_holidays(loaded.public_holidays_country)
     except NotImplementedError:
         raise ContentError(f"{path}: public_holidays_country is unknown") from None
+    if len(loaded.months) != 12:
+        raise ContentError(f"{path}: months: give the twelve months, januari first")
+    check_texts(loaded.next_opening, NEXT_OPENING, f"{path}: next_opening")
 
 
 class OpeningHours:
@@ -71,6 +80,7 @@ class OpeningHours:
         self._holidays = holidays.country_holidays(spec.public_holidays_country, language="nl")
         self._open_on = set(spec.open_on_holidays)
         self._closed = {date.fromisoformat(d) for d in spec.extra_closed_days}
+        self._said, self._months = spec.next_opening, spec.months
 
     def _hours_on(self, day: date) -> tuple[time, time] | None:
         if day in self._closed:
@@ -104,17 +114,20 @@ class OpeningHours:
         return None
 
     def describe_next(self, at: datetime) -> str:
-        """Dutch: "vandaag om 9:00", "morgen om 9:00", "maandag 29 december om 9:00"."""
+        """In the file's words: "vandaag om 9:00", "morgen om 9:00", "maandag 29 december om
+        9:00", or "zo snel mogelijk" when no opening is known."""
         nxt = self.next_opening(at)
         if nxt is None:
-            return "zo snel mogelijk"
+            return self._said["unknown"]
         today = at.astimezone(self.zone).date()
         clock = f"{nxt.hour}:{nxt.minute:02d}"
         if nxt.date() == today:
-            return f"vandaag om {clock}"
+            return self._said["today"].format(time=clock)
         if nxt.date() == today + timedelta(days=1):
-            return f"morgen om {clock}"
-        return f"{DAYS[nxt.weekday()]} {nxt.day} {MONTHS[nxt.month - 1]} om {clock}"
+            return self._said["tomorrow"].format(time=clock)
+        return self._said["later"].format(
+            day=DAYS[nxt.weekday()], date=nxt.day, month=self._months[nxt.month - 1], time=clock
+        )
 
 
 def opening_hours(directory: Path | None = None) -> OpeningHours:

@@ -6,9 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from common.content import ContentError
 from handoff.hours import opening_hours
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def at(text: str) -> datetime:
@@ -32,10 +35,34 @@ def test_public_holidays_are_closed_and_the_next_opening_is_named() -> None:
     assert hours.describe_next(at("2026-11-23T06:00")) == "vandaag om 9:00"
 
 
+def shipped_with(tmp_path: Path, **changes: object) -> Path:
+    """A copy of content/opening_hours.yml in ``tmp_path`` with ``changes``; the folder."""
+    spec = yaml.safe_load((ROOT / "content" / "opening_hours.yml").read_text())
+    (tmp_path / "opening_hours.yml").write_text(yaml.safe_dump({**spec, **changes}))
+    return tmp_path
+
+
 def test_a_wrong_file_is_refused_with_its_name(tmp_path: Path) -> None:
-    (tmp_path / "opening_hours.yml").write_text(
-        "version: 1\ntimezone: Europe/Amsterdam\npublic_holidays_country: NL\n"
-        "open_on_holidays: []\nextra_closed_days: []\nweekly:\n  maandag: ['17:00', '09:00']\n"
-    )
     with pytest.raises(ContentError, match=r"weekly\.maandag"):
-        opening_hours(tmp_path)
+        opening_hours(shipped_with(tmp_path, weekly={"maandag": ["17:00", "09:00"]}))
+    said = {"today": "vandaag om {tijd}", "tomorrow": "morgen", "later": "{day}", "unknown": "?"}
+    with pytest.raises(ContentError, match=r"next_opening\.today: \{tijd\} is not filled in"):
+        opening_hours(shipped_with(tmp_path, next_opening=said))
+    with pytest.raises(ContentError, match="twelve months"):
+        opening_hours(shipped_with(tmp_path, months=["januari"]))
+
+
+def test_how_the_next_opening_is_said_comes_from_the_file(tmp_path: Path) -> None:
+    said = {
+        "today": "vanaf {time} vandaag",
+        "tomorrow": "morgen vanaf {time}",
+        "later": "op {day} {date} {month}, vanaf {time}",
+        "unknown": "zodra we er weer zijn",
+    }
+    months = [f"maand-{n}" for n in range(1, 13)]
+    hours = opening_hours(shipped_with(tmp_path, next_opening=said, months=months))
+    assert hours.describe_next(at("2026-11-23T06:00")) == "vanaf 9:00 vandaag"
+    assert hours.describe_next(at("2026-12-24T17:00")) == "op maandag 28 maand-12, vanaf 9:00"
+    (tmp_path / "never").mkdir()
+    never = opening_hours(shipped_with(tmp_path / "never", weekly={}))
+    assert never.describe_next(at("2026-11-23T06:00")) == "zo snel mogelijk"

@@ -137,6 +137,15 @@ class Registrar:
         """Records a fact unless one is known already (the wait until the first pickup)."""
         await self._redis.hsetnx(open_record(cid), fact.field, fact.value)
 
+    async def note_once(self, cid: str, name: str, unless: str | None = None) -> bool:
+        """Marks ``name`` on the conversation's open record the first time only (a question
+        asked once per conversation); False when it was marked already or the record holds
+        ``unless`` (e.g. the crisis card was shown)."""
+        key = open_record(cid)
+        if unless is not None and await self._redis.hexists(key, unless):
+            return False
+        return bool(await self._redis.hsetnx(key, name, "1"))
+
     async def note_if_open(self, cid: str, facts: Iterable[Fact]) -> bool:
         """Adds facts only to a record that still exists (a rating after the chat was counted
         goes straight into the counters instead)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from base.registrar import Fact, Registrar, open_record
+from base.registrar import Fact, Registrar
 from common.content import ContentError, content_dir, load_current
 from common.handoff_payload import HandoffRequest
 from common.payload import ENOUGH, ENOUGH_ANSWERS, is_service_payload
@@ -95,7 +95,6 @@ def asks_after(facts: list[Fact]) -> bool:
 
 class EnoughQuestion:
     def __init__(self, redis: Redis, registrar: Registrar, retention_seconds: int) -> None:
-        self._redis = redis
         self._registrar = registrar
         self._store = HandoffStore(redis, retention_seconds)  # PENDING, in the conversation
 
@@ -119,11 +118,8 @@ class EnoughQuestion:
         message's buttons working, and a person must stay one tap away."""
         if not asks_after(facts) or not _sure_answer(replies):
             return None
-        record = open_record(cid)
-        if await self._redis.hexists(record, CRISIS):
-            return None
-        if not await self._redis.hsetnx(record, ASKED, "1"):
-            return None
+        if not await self._registrar.note_once(cid, ASKED, unless=CRISIS):
+            return None  # asked already, or the crisis card was shown
         asked = await self.ask(cid, After.BOT)
         last = replies[-1].get("buttons") if replies else None
         kept = [b for b in last or [] if not str(b.get("payload", "")).startswith("http")]

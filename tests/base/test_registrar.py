@@ -114,3 +114,15 @@ async def test_time_buckets_and_percentiles(redis: Redis) -> None:
     assert waiting["count"] == 5
     assert waiting["p50_seconds"] == 60  # the third of five is in the "up to 60 s" bucket
     assert waiting["p99_seconds"] == 3600  # the open-ended bucket reports its lower bound
+
+
+async def test_a_mark_is_noted_once_and_not_after_what_forbids_it(redis: Redis) -> None:
+    """What "Heb je hier genoeg aan?" (handoff/enough.py) relies on: asked once per
+    conversation, and never after the crisis card."""
+    registrar = Registrar(redis)
+    await registrar.note("c1", "widget")
+    assert await registrar.note_once("c1", "enough_asked", unless="outcome:crisis_card")
+    assert not await registrar.note_once("c1", "enough_asked", unless="outcome:crisis_card")
+    await registrar.note("c2", "widget", [outcome("crisis_card")])
+    assert not await registrar.note_once("c2", "enough_asked", unless="outcome:crisis_card")
+    assert await redis.hget(open_record("c2"), "enough_asked") is None

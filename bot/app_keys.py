@@ -14,7 +14,6 @@ from bot.rasa_tracker import RasaTrackers
 from bot.telegram import TelegramChannel
 from bot.widget import WidgetChannel
 from common.content import ServiceMessages
-from delivery.outbox import Outbox
 from delivery.write import Delivery
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -25,6 +24,5 @@ TRACKERS = web.AppKey("trackers", RasaTrackers)  # Rasa's tracker store: erase, 
 CORE = web.AppKey("core", ConversationCore)
 TELEGRAM = web.AppKey("telegram", TelegramChannel)  # only when Telegram is on
 WIDGET = web.AppKey("widget", WidgetChannel)
-OUTBOX = web.AppKey("outbox", Outbox)  # where every reply waits for its channel
-DELIVERY = web.AppKey("delivery", Delivery)  # the outbox's write path (delivery/write.py)
+DELIVERY = web.AppKey("delivery", Delivery)  # the outbox and its write path (delivery/write.py)
 API_TOKENS = web.AppKey("api_tokens", IssuedIds)  # conversation tokens of /api/chat

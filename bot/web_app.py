@@ -25,7 +25,6 @@ from bot.app_keys import (
     CORE,
     DELIVERY,
     HTTP,
-    OUTBOX,
     RASA,
     REDIS,
     SETTINGS,
@@ -118,7 +117,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     app[HTTP], app[REDIS], app[RASA], app[HANDOFF] = http, redis, rasa, handoff
     app[TRACKERS] = RasaTrackers(trackers)
     handoff.on_quiet(app[TRACKERS].redact)  # a quiet conversation: redacted in Rasa's tracker too
-    app[OUTBOX], app[DELIVERY], app[REGISTRAR] = outbox, delivery, registrar
+    app[DELIVERY], app[REGISTRAR] = delivery, registrar
     app[CALLBACKS] = Callbacks(
         redis,
         NumberCipher(settings.callback_key) if settings.callback_key else None,
@@ -210,7 +209,7 @@ async def _telegram(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     channel = TelegramChannel(
-        settings, app[CORE], app[REDIS], app[TEXTS], app[OUTBOX_WATCHER], app[OUTBOX]
+        settings, app[CORE], app[REDIS], app[TEXTS], app[OUTBOX_WATCHER], app[DELIVERY].outbox
     )
     try:
         await channel.start()

@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 
 from base.web import json_error
 from bot import safety
-from bot.app_keys import API_TOKENS, CORE, OUTBOX, SETTINGS, TEXTS
+from bot.app_keys import API_TOKENS, CORE, DELIVERY, SETTINGS, TEXTS
 from bot.client_address import client_address
 from bot.conversation import MESSAGE_ID, Incoming
 from bot.origins import allowed_origin
@@ -248,7 +248,7 @@ async def updates(request: web.Request) -> web.Response:
     core = request.app[CORE]
     cid = core.conversation_id(CHANNEL, token)
     marker = HeldMarker(after)  # the client holds it: it sends back the ``next`` it got
-    reader = Reader(request.app[OUTBOX], cid, marker)
+    reader = Reader(request.app[DELIVERY].outbox, cid, marker)
     async with request.app[OUTBOX_WATCHER].news(cid) as news:
         found = await reader.unread()
         if not found and wait:

@@ -41,9 +41,10 @@ def die_with_parent() -> Callable[[], None] | None:
     if threading.current_thread() is not threading.main_thread():
         return None
     parent = os.getpid()
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
 
     def arm() -> None:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         if os.getppid() != parent:  # the parent died before the line above: follow it now
             os.kill(os.getpid(), signal.SIGTERM)
 

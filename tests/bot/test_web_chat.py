@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web import Application, Request, StreamResponse, json_response
 
 from bot import Settings, create_app
-from bot.app_keys import API_TOKENS, CORE, OUTBOX, REDIS
+from bot.app_keys import API_TOKENS, CORE, DELIVERY, REDIS
 from bot.web_chat import TOKEN_HEADER
 from common.handoff_payload import HandoffRequest
 from handoff import keys as redis_keys
@@ -360,7 +360,7 @@ async def test_a_guessed_foreign_or_expired_token_gets_401_and_nothing_else(
 async def test_a_token_of_one_conversation_cannot_read_another(client: Client) -> None:
     await chat(client, "conv-a", "hallo")
     await chat(client, "conv-b", "hallo")
-    outbox = client.app[OUTBOX]
+    outbox = client.app[DELIVERY].outbox
     await outbox.push(cid_of(client, "conv-b"), {"text": "alleen voor B"})
 
     a_feed = await client.get("/api/chat/updates", headers=as_user(client, "conv-a"))

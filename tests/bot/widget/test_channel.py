@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 from aiohttp.web import Application
 
 from bot import Settings, create_app
-from bot.app_keys import CORE, OUTBOX, REDIS, WIDGET
+from bot.app_keys import CORE, DELIVERY, REDIS, WIDGET
 from bot.widget.channel import CHANNEL
 from common.content import service_messages
 from handoff import keys
@@ -206,7 +206,7 @@ async def test_a_reconnect_loses_nothing_and_repeats_nothing(
     assert await app[REDIS].xlen(keys.outbox(cid)) == 0  # acknowledged messages are dropped
     await first.close()
 
-    outbox = app[OUTBOX]
+    outbox = app[DELIVERY].outbox
     missed = [await outbox.push(cid, {"text": f"gemist {n}"}) for n in range(3)]
     again = clients(1)  # back on the other instance, as after a load balancer switch
     assert await again.connect(session_id=session, last_id=last_id) == session
